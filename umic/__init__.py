@@ -1,0 +1,159 @@
+"""UMIC Atenció telemàtica: video appointments and case files for consumers.
+
+``create_app`` is the table of contents: each ``register_*`` function is short.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from flask import Flask
+from flask import render_template
+from flask import request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import DEV_SECRET_KEY
+from .config import Config
+
+
+def create_app(config: type[Config] = Config, overrides: dict | None = None) -> Flask:
+    """Build the application: defaults, then ``UMIC_*`` environment variables, then overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+    app.config.from_prefixed_env("UMIC")
+    if overrides:
+        app.config.update(overrides)
+    check_production_config(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def check_production_config(app: Flask) -> None:
+    """Refuse to serve real users with the development secret key."""
+    if app.debug or app.testing:
+        return
+    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError(
+            "UMIC_SECRET_KEY is not set: refusing to start in production with the "
+            "development key. Set UMIC_SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    """Attach the unbound extensions of ``extensions.py``."""
+    from . import auth  # noqa: F401  (registers the Flask-Login callbacks)
+    from . import security
+    from .dbtypes import render_item
+    from .extensions import babel
+    from .extensions import csrf
+    from .extensions import db
+    from .extensions import login_manager
+    from .extensions import mail
+    from .extensions import migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    # SQLite can only ALTER in batch mode; compare_type catches column type changes.
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(app.root_path, os.pardir, "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    security.init_app(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys, wait for locks instead of failing, let readers run."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Public booking, static pages, staff sign-in, administration."""
+    from .admin.routes import bp as admin_bp
+    from .auth_routes import bp as auth_bp
+    from .booking.routes import bp as booking_bp
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Friendly error pages in the citizen's language, never a stack trace."""
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 429) else "errors/500.html"
+        return render_template(template, error=error), code
+
+    for code in (400, 403, 404, 405, 429, 500):
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        """An expired or missing form token: explain, and let the user go back with their data."""
+        back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
+        return render_template("errors/csrf.html", error=error, back=back), 400
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Globals every template may use."""
+    from .htmx import is_htmx
+    from .i18n import locale_name
+    from .i18n import register_template_helpers as register_dates
+
+    register_dates(app)
+    app.jinja_env.globals.update(
+        htmx_file=HTMX_FILE, is_htmx=is_htmx, error_items=error_items, locale_name=locale_name
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def error_items(form, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+    """(link, message) for the error summary: one per field with an error, in form order."""
+    items = [
+        (f"#{field.id}", field.errors[0])
+        for field in form
+        if field.errors and field.type != "CSRFTokenField"
+    ]
+    return items + [item for item in extra if item[1]]
+
+
+#: The vendored htmx (no CDN). Pinned: htmx 4 changes events and error swapping.
+HTMX_VERSION = "2.0.11"
+HTMX_FILE = f"js/htmx-{HTMX_VERSION}.min.js"
+
+
+def register_commands(app: Flask) -> None:
+    """``flask --app umic ...`` commands."""
+    from .cli import register
+
+    register(app)

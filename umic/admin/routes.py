@@ -1,0 +1,146 @@
+"""Administration: for now the staff home and the e-mail outbox.
+
+Every route needs a signed-in member of staff (``before_request``); the outbox holds
+citizens' personal data, so it is for coordinators only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import func
+from sqlalchemy import select
+
+from ..auth import role_required
+from ..auth import staff_required
+from ..extensions import db
+from ..models import OutboxMessage
+from ..models import OutboxStatus
+from ..models import Role
+from ..outbox import build_message
+from ..outbox import retry
+
+bp = Blueprint("admin", __name__)
+bp.before_request(staff_required)
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    """An outbox status in words."""
+    return {
+        OutboxStatus.PENDING: _("Pendent"),
+        OutboxStatus.SENDING: _("Enviant"),
+        OutboxStatus.SENT: _("Enviat"),
+        OutboxStatus.FAILED: _("Fallit"),
+        OutboxStatus.SUPERSEDED: _("Substituït"),
+    }.get(status, status)
+
+
+@bp.get("/")
+def index():
+    """Staff home."""
+    return render_template("admin/index.html")
+
+
+@bp.get("/correu/")
+@role_required(Role.COORDINATOR)
+def outbox():
+    """Every e-mail the app has written: status, attempts, last error; filter by status."""
+    status = request.args.get("estat", "")
+    page = request.args.get("pagina", 1, type=int)
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status in {s.value for s in OutboxStatus}:
+        query = query.where(OutboxMessage.status == status)
+    messages = db.paginate(
+        query, page=page, per_page=current_app.config["OUTBOX_PAGE_SIZE"], error_out=False
+    )
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    return render_template(
+        "admin/outbox.html",
+        messages=messages,
+        counts=counts,
+        status=status,
+        statuses=list(OutboxStatus),
+        suppressed=current_app.config.get("MAIL_SUPPRESS_SEND"),
+        form=FlaskForm(),
+    )
+
+
+def _message_or_404(message_id: int) -> OutboxMessage:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    return message
+
+
+@bp.get("/correu/<int:message_id>")
+@role_required(Role.COORDINATOR)
+def outbox_message(message_id: int):
+    """One e-mail: headers, text, a link to its HTML, its invitation."""
+    message = _message_or_404(message_id)
+    return render_template(
+        "admin/outbox_message.html",
+        message=message,
+        ics_text=message.ics.decode("utf-8") if message.ics else "",
+        form=FlaskForm(),
+    )
+
+
+@bp.get("/correu/<int:message_id>/html")
+@role_required(Role.COORDINATOR)
+def outbox_html(message_id: int):
+    """The HTML body, sandboxed: no scripts, no requests, no access to this site."""
+    message = _message_or_404(message_id)
+    response = Response(message.body_html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    return response
+
+
+@bp.get("/correu/<int:message_id>/invite.ics")
+@role_required(Role.COORDINATOR)
+def outbox_ics(message_id: int):
+    """The invitation exactly as sent."""
+    message = _message_or_404(message_id)
+    if not message.ics:
+        abort(404)
+    response = Response(message.ics, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="invite-{message.id}.ics"'
+    return response
+
+
+@bp.get("/correu/<int:message_id>/missatge.eml")
+@role_required(Role.COORDINATOR)
+def outbox_eml(message_id: int):
+    """The whole MIME message, to open in any mail program."""
+    message = _message_or_404(message_id)
+    response = Response(build_message(message).as_bytes(), mimetype="message/rfc822")
+    response.headers["Content-Disposition"] = f'attachment; filename="missatge-{message.id}.eml"'
+    return response
+
+
+@bp.post("/correu/<int:message_id>/reintenta")
+@role_required(Role.COORDINATOR)
+def outbox_retry(message_id: int):
+    """Send a failed message again on the worker's next pass."""
+    _message_or_404(message_id)
+    form = FlaskForm()
+    if form.validate_on_submit() and retry(message_id):
+        flash(_("El missatge s'enviarà de nou en la propera passada."), "success")
+    else:
+        flash(_("Aquest missatge no estava fallit: no s'ha canviat res."), "error")
+    return redirect(url_for("admin.outbox_message", message_id=message_id), 303)

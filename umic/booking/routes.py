@@ -1,0 +1,460 @@
+"""The citizen's journey: find the town, choose a day and a time, give details, check,
+confirm; later reschedule or cancel through the manage link.
+
+Every step is a plain HTML form that works without JavaScript; htmx only swaps the list of
+times in place. Routes stay thin: rules are in ``umic.scheduling`` and ``service``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import case
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from .. import ics
+from .. import mail
+from .. import scheduling
+from ..extensions import db
+from ..htmx import render_page_or_fragment
+from ..i18n import locale_name
+from ..models import Booking
+from ..models import BookingDraft
+from ..models import Municipality
+from ..models import Service
+from ..models import utcnow
+from ..text import fold
+from . import service as booking_service
+from .forms import CancelForm
+from .forms import ConfirmForm
+from .forms import DetailsForm
+
+bp = Blueprint("booking", __name__)
+
+SESSION_DRAFT = "draft"  # {"key": <draft key>, "town": <municipality id>}
+SESSION_BOOKED = "booked"  # {"<booking id>": <manage token>} for "back" after confirming
+
+
+# --- Finding the town -------------------------------------------------------------------
+
+
+def search_towns(query: str, limit: int = 20) -> list[Municipality]:
+    """Towns whose name contains the words typed, accents ignored; or an INE code prefix."""
+    folded = fold(query)
+    if len(folded) < 2:
+        return []
+    starts = Municipality.search_name.like(f"{folded}%")
+    condition = Municipality.search_name.like(f"%{folded}%")
+    if folded.isdigit():
+        condition = or_(condition, Municipality.ine_code.like(f"{folded}%"))
+    return list(
+        db.session.scalars(
+            select(Municipality)
+            .where(condition)
+            .order_by(case((starts, 0), else_=1), Municipality.name)
+            .limit(limit)
+        )
+    )
+
+
+@bp.get("/reserva/")
+def index():
+    """Step 1: which town do you live in? (type-ahead with htmx, a plain GET form without)."""
+    query = request.args.get("q", "")[:100]
+    results = search_towns(query) if query else []
+    return render_page_or_fragment(
+        "booking/index.html", "booking/_town_results.html", query=query, results=results
+    )
+
+
+def _town_or_404(slug: str) -> Municipality:
+    town = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
+    if town is None:
+        abort(404)
+    return town
+
+
+def _active_service() -> Service | None:
+    return db.session.scalar(
+        select(Service).where(Service.active.is_(True)).order_by(Service.id).limit(1)
+    )
+
+
+def _bookable(slug: str) -> tuple[Municipality, Service] | Response:
+    """The town and service, or the page that says this town cannot book here."""
+    town = _town_or_404(slug)
+    service = _active_service()
+    if not town.can_book or service is None:
+        return Response(render_template("booking/not_available.html", town=town, service=service))
+    return town, service
+
+
+# --- Choosing a day and a time ------------------------------------------------------------
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_slot(value: str | None) -> datetime | None:
+    """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def slot_value(slot: scheduling.Slot) -> str:
+    """How a slot travels in forms and links: local time with its offset."""
+    return slot.start.astimezone(booking_service.rules().tz).isoformat()
+
+
+def _day_picker_context(
+    slots: list[scheduling.Slot], chosen: date | None, first_shown: date | None
+) -> dict:
+    """Days with free times (a page of them) and the times of the chosen day."""
+    rules_ = booking_service.rules()
+    by_day = scheduling.slots_by_day(slots, rules_.tz)
+    days = list(by_day)
+    per_page = current_app.config["BOOKING_DAYS_PER_PAGE"]
+    start = 0
+    anchor = first_shown or chosen
+    if anchor is not None:
+        start = next((i for i, d in enumerate(days) if d >= anchor), max(len(days) - 1, 0))
+        if first_shown is None:
+            start -= start % per_page  # the page that holds the chosen day
+    shown = days[start : start + per_page]
+    times = by_day.get(chosen, [])
+    return {
+        "days": [(d, len(by_day[d])) for d in shown],
+        "chosen_day": chosen if chosen in by_day else None,
+        "day_missing": chosen is not None and chosen not in by_day,
+        "times": times,
+        # Mornings and afternoons apart: a long list of times is hard to scan (P7).
+        "time_groups": [
+            ("morning", [s for s in times if s.start.astimezone(rules_.tz).hour < 14]),
+            ("afternoon", [s for s in times if s.start.astimezone(rules_.tz).hour >= 14]),
+        ],
+        "more_from": days[start + per_page] if start + per_page < len(days) else None,
+        "earlier_from": days[max(start - per_page, 0)] if start > 0 else None,
+        "first_shown": shown[0] if shown else None,
+        "slot_value": slot_value,
+    }
+
+
+@bp.get("/reserva/<slug>/")
+def town(slug: str):
+    """Step 2: the service, the next days with free times, and the times of the chosen day."""
+    found = _bookable(slug)
+    if isinstance(found, Response):
+        return found
+    town, service = found
+    slots, _availability = booking_service.open_slots(service, utcnow(), booking_service.rules())
+    context = _day_picker_context(
+        slots, _parse_day(request.args.get("dia")), _parse_day(request.args.get("des"))
+    )
+    draft = _current_draft(town)
+    return render_page_or_fragment(
+        "booking/town.html",
+        "booking/_times.html",
+        town=town,
+        service=service,
+        taken=request.args.get("ocupada") == "1",
+        picker_url=url_for("booking.town", slug=town.slug),
+        times_url=url_for("booking.details", slug=town.slug),
+        current_slot=draft.slot_start if draft else None,
+        **context,
+    )
+
+
+# --- Details, check answers, confirm ---------------------------------------------------------
+
+
+def _current_draft(town: Municipality, *, include_used: bool = False) -> BookingDraft | None:
+    """This browser's draft for this town, if any."""
+    stored = session.get(SESSION_DRAFT)
+    if not isinstance(stored, dict) or stored.get("town") != town.id:
+        return None
+    draft = booking_service.find_draft(stored.get("key"), utcnow())
+    if draft is None or draft.municipality_id != town.id:
+        return None
+    if draft.booking_id is not None and not include_used:
+        return None
+    return draft
+
+
+def _slot_is_free(service: Service, start: datetime) -> bool:
+    rules_ = booking_service.rules()
+    slots, _ = booking_service.open_slots(
+        service, utcnow(), rules_, day=start.astimezone(rules_.tz).date()
+    )
+    return scheduling.find_slot(slots, start) is not None
+
+
+@bp.route("/reserva/<slug>/dades", methods=["GET", "POST"])
+def details(slug: str):
+    """Step 3: name, e-mail, phone, address, the problem, and the consent."""
+    found = _bookable(slug)
+    if isinstance(found, Response):
+        return found
+    town, service = found
+    draft = _current_draft(town)
+    form = DetailsForm()
+    if request.method == "GET":
+        if draft is not None:
+            form.process(
+                data={
+                    "name": draft.name,
+                    "email": draft.email,
+                    "phone": draft.phone,
+                    "address": draft.address,
+                    "description": draft.description,
+                    "consent": draft.consent_at is not None,
+                }
+            )
+        chosen = request.args.get("slot") or (
+            draft.slot_start.isoformat() if draft and draft.slot_start else ""
+        )
+        form.slot.data = chosen[:40]
+    slot_start = _parse_slot(form.slot.data)
+    slot_error = None
+    if request.method == "GET":
+        if slot_start is None:
+            return redirect(url_for("booking.town", slug=town.slug), 303)
+        if not _slot_is_free(service, slot_start):
+            return _taken(town, slot_start)
+    else:
+        valid = form.validate()
+        if slot_start is None:
+            slot_error = _("Trieu una hora per a la cita")
+        elif not _slot_is_free(service, slot_start):
+            slot_error = _("Aquesta hora ja no està disponible. Trieu-ne una altra.")
+        if valid and slot_error is None:
+            now = utcnow()
+            if draft is None:
+                draft, key = booking_service.new_draft(town.id, service.id, now)
+                session[SESSION_DRAFT] = {"key": key, "town": town.id}
+            draft.slot_start = slot_start
+            draft.name = form.name.data
+            draft.email = form.email.data
+            draft.phone = form.phone.data or ""
+            draft.address = form.address.data or ""
+            draft.description = form.description.data or ""
+            draft.consent_at = now
+            draft.consent_version = current_app.config["PRIVACY_NOTICE_VERSION"]
+            db.session.commit()
+            return redirect(url_for("booking.check", slug=town.slug), 303)
+    return render_template(
+        "booking/details.html",
+        town=town,
+        service=service,
+        form=form,
+        slot_start=slot_start,
+        slot_end=(slot_start + _duration(service)) if slot_start else None,
+        slot_error=slot_error,
+    )
+
+
+def _duration(service: Service) -> timedelta:
+    return timedelta(minutes=service.duration_minutes)
+
+
+def _taken(town: Municipality, start: datetime) -> Response:
+    """Back to the day's remaining times, saying the chosen one has just gone."""
+    day = start.astimezone(booking_service.rules().tz).date()
+    return redirect(
+        url_for("booking.town", slug=town.slug, dia=day.isoformat(), ocupada=1) + "#hores", 303
+    )
+
+
+@bp.route("/reserva/<slug>/comprova", methods=["GET", "POST"])
+def check(slug: str):
+    """Step 4: check the answers, then confirm. Re-checks the time; never books twice."""
+    found = _bookable(slug)
+    if isinstance(found, Response):
+        return found
+    town, service = found
+    draft = _current_draft(town, include_used=True)
+    if draft is None or draft.slot_start is None:
+        return redirect(url_for("booking.town", slug=town.slug), 303)
+    if draft.booking_id is not None:
+        token = session.get(SESSION_BOOKED, {}).get(str(draft.booking_id))
+        if token:
+            return redirect(url_for("booking.manage", token=token), 303)
+        return render_template("booking/already_booked.html", town=town)
+    if not draft.details_complete:
+        return redirect(url_for("booking.details", slug=town.slug), 303)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            booking, token = booking_service.book(draft, utcnow(), language=locale_name())
+        except booking_service.SlotUnavailable:
+            db.session.rollback()
+            return _taken(town, draft.slot_start)
+        booked = dict(session.get(SESSION_BOOKED, {}))
+        booked[str(booking.id)] = token
+        session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
+        flash("booked", "confirmation")
+        return redirect(url_for("booking.manage", token=token), 303)
+    return render_template(
+        "booking/check.html",
+        town=town,
+        service=service,
+        draft=draft,
+        form=form,
+        slot_end=draft.slot_start + _duration(service),
+    )
+
+
+# --- Manage: see, add to calendar, reschedule, cancel ----------------------------------------
+
+
+def _booking_or_404(token: str) -> Booking:
+    booking = booking_service.find_by_token(token, utcnow())
+    if booking is None:
+        abort(404)
+    return booking
+
+
+def _state(booking: Booking, now: datetime) -> str:
+    if booking.is_cancelled:
+        return "cancelled"
+    if now >= booking.end_utc:
+        return "past"
+    if not booking_service.change_allowed(booking, now):
+        return "locked"
+    return "open"
+
+
+@bp.get("/cita/<token>")
+def manage(token: str):
+    """The manage link: the booking, how to join, add to calendar, reschedule or cancel."""
+    booking = _booking_or_404(token)
+    event = mail.citizen_event(booking)
+    return render_template(
+        "booking/manage.html",
+        booking=booking,
+        token=token,
+        state=_state(booking, utcnow()),
+        google_url=ics.google_calendar_url(event),
+        outlook_url=ics.outlook_calendar_url(event),
+        cutoff_minutes=current_app.config["BOOKING_CHANGE_CUTOFF_MINUTES"],
+    )
+
+
+@bp.get("/cita/<token>/calendari.ics")
+def calendar_file(token: str):
+    """The "Afegeix al calendari" file (METHOD:PUBLISH, same UID as the invitations)."""
+    booking = _booking_or_404(token)
+    body = ics.download(mail.citizen_event(booking))
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="cita-{booking.reference}.ics"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _changeable_or_redirect(booking: Booking, token: str) -> Response | None:
+    if _state(booking, utcnow()) != "open":
+        return redirect(url_for("booking.manage", token=token), 303)
+    return None
+
+
+@bp.get("/cita/<token>/planifica")
+def reschedule(token: str):
+    """Torna a planificar: the same day and time picker, for the same booking."""
+    booking = _booking_or_404(token)
+    blocked = _changeable_or_redirect(booking, token)
+    if blocked:
+        return blocked
+    slots, _availability = booking_service.open_slots(
+        booking.service, utcnow(), booking_service.rules(), exclude_booking_id=booking.id
+    )
+    slots = [slot for slot in slots if slot.start != booking.start_utc]
+    context = _day_picker_context(
+        slots, _parse_day(request.args.get("dia")), _parse_day(request.args.get("des"))
+    )
+    return render_page_or_fragment(
+        "booking/reschedule.html",
+        "booking/_times.html",
+        booking=booking,
+        token=token,
+        town=booking.municipality,
+        service=booking.service,
+        taken=request.args.get("ocupada") == "1",
+        picker_url=url_for("booking.reschedule", token=token),
+        times_url=url_for("booking.reschedule_confirm", token=token),
+        current_slot=None,
+        **context,
+    )
+
+
+@bp.route("/cita/<token>/planifica/confirma", methods=["GET", "POST"])
+def reschedule_confirm(token: str):
+    """Confirm the new time (W10: nothing changes without a confirmation)."""
+    booking = _booking_or_404(token)
+    blocked = _changeable_or_redirect(booking, token)
+    if blocked:
+        return blocked
+    new_start = _parse_slot(request.values.get("slot"))
+    if new_start is None:
+        return redirect(url_for("booking.reschedule", token=token), 303)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            booking_service.reschedule(booking.id, new_start, utcnow())
+        except booking_service.SlotUnavailable:
+            day = new_start.astimezone(booking_service.rules().tz).date()
+            return redirect(
+                url_for("booking.reschedule", token=token, dia=day.isoformat(), ocupada=1), 303
+            )
+        except booking_service.ChangeNotAllowed:
+            return redirect(url_for("booking.manage", token=token), 303)
+        flash("rescheduled", "confirmation")
+        return redirect(url_for("booking.manage", token=token), 303)
+    return render_template(
+        "booking/reschedule_confirm.html",
+        booking=booking,
+        token=token,
+        form=form,
+        new_start=new_start,
+        new_end=new_start + _duration(booking.service),
+        slot=request.values.get("slot"),
+    )
+
+
+@bp.route("/cita/<token>/anulla", methods=["GET", "POST"])
+def cancel(token: str):
+    """Cancel, with an optional reason, after a confirmation step."""
+    booking = _booking_or_404(token)
+    blocked = _changeable_or_redirect(booking, token)
+    if blocked:
+        return blocked
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            booking_service.cancel(booking.id, utcnow(), reason=form.reason.data or "")
+        except booking_service.ChangeNotAllowed:
+            return redirect(url_for("booking.manage", token=token), 303)
+        flash("cancelled", "confirmation")
+        return redirect(url_for("booking.manage", token=token), 303)
+    return render_template("booking/cancel.html", booking=booking, token=token, form=form)

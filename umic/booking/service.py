@@ -1,0 +1,378 @@
+"""Booking, rescheduling and cancelling: the database side of the citizen journey.
+
+The slot rules live in ``umic.scheduling`` (pure). This module loads what they need in a
+fixed number of indexed queries, and writes bookings so that the database itself refuses
+a double booking: each booking claims its technician's five-minute units, and
+``booking_claim`` is unique on (technician, unit). The loser of a race gets
+``SlotUnavailable``, never an error page.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import mail
+from .. import scheduling
+from ..extensions import db
+from ..models import AccessToken
+from ..models import Booking
+from ..models import BookingClaim
+from ..models import BookingDraft
+from ..models import BookingStatus
+from ..models import Closure
+from ..models import OpeningHours
+from ..models import Service
+from ..models import StaffUser
+from ..models import TokenPurpose
+from ..tokens import hash_token
+from ..tokens import new_reference
+from ..tokens import new_token
+from ..tokens import video_link
+
+
+class SlotUnavailable(Exception):
+    """The chosen time is not (or no longer) free."""
+
+
+class ChangeNotAllowed(Exception):
+    """Too close to the appointment, already past, or cancelled."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The booking rules from configuration."""
+
+    tz: ZoneInfo
+    min_notice: timedelta
+    horizon: timedelta
+    change_cutoff: timedelta
+    holidays_country: str
+    holidays_subdivision: str | None
+
+    @classmethod
+    def from_config(cls, config) -> Rules:
+        return cls(
+            tz=ZoneInfo(config["TIMEZONE"]),
+            min_notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
+            horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]),
+            change_cutoff=timedelta(minutes=config["BOOKING_CHANGE_CUTOFF_MINUTES"]),
+            holidays_country=config["HOLIDAYS_COUNTRY"],
+            holidays_subdivision=config["HOLIDAYS_SUBDIVISION"] or None,
+        )
+
+
+def rules() -> Rules:
+    return Rules.from_config(current_app.config)
+
+
+@functools.lru_cache(maxsize=16)
+def _holidays(years: tuple[int, ...], country: str, subdivision: str | None) -> frozenset[date]:
+    return frozenset(scheduling.public_holidays(years, country, subdivision))
+
+
+def load_availability(
+    first_day: date, last_day: date, rules: Rules, exclude_booking_id: int | None = None
+) -> scheduling.Availability:
+    """Hours, closures and bookings for a range of local days: three queries, always."""
+    tz = rules.tz
+    hours = [
+        scheduling.WeeklyHours(row.staff_id, row.weekday, row.start_time, row.end_time)
+        for row in db.session.execute(
+            select(
+                OpeningHours.staff_id,
+                OpeningHours.weekday,
+                OpeningHours.start_time,
+                OpeningHours.end_time,
+            )
+            .join(StaffUser, StaffUser.id == OpeningHours.staff_id)
+            .where(StaffUser.active.is_(True))
+        )
+    ]
+    closed = set(
+        _holidays(
+            tuple(range(first_day.year, last_day.year + 1)),
+            rules.holidays_country,
+            rules.holidays_subdivision,
+        )
+    )
+    absences: dict[int, set[date]] = {}
+    for day, staff_id in db.session.execute(
+        select(Closure.day, Closure.staff_id).where(Closure.day.between(first_day, last_day))
+    ):
+        if staff_id is None:
+            closed.add(day)
+        else:
+            absences.setdefault(staff_id, set()).add(day)
+
+    range_start = datetime.combine(first_day, time(0), tzinfo=tz).astimezone(UTC)
+    range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    query = select(Booking.technician_id, Booking.start_utc, Booking.end_utc).where(
+        Booking.status == BookingStatus.CONFIRMED,
+        Booking.start_utc < range_end,
+        Booking.end_utc > range_start,
+    )
+    if exclude_booking_id is not None:
+        query = query.where(Booking.id != exclude_booking_id)
+    busy = [scheduling.Busy(*row) for row in db.session.execute(query)]
+    return scheduling.Availability(
+        tz=tz,
+        hours=hours,
+        closed_days=frozenset(closed),
+        absences={tech: frozenset(days) for tech, days in absences.items()},
+        busy=busy,
+    )
+
+
+def open_slots(
+    service: Service,
+    now: datetime,
+    rules: Rules,
+    *,
+    day: date | None = None,
+    exclude_booking_id: int | None = None,
+) -> tuple[list[scheduling.Slot], scheduling.Availability]:
+    """Free slots within the booking window (or only on ``day``), and what they came from."""
+    window = scheduling.booking_window(now, rules.min_notice, rules.horizon, rules.tz)
+    if day is not None:
+        if not (window.first_day <= day <= window.last_day):
+            return [], scheduling.Availability(tz=rules.tz, hours=())
+        window = scheduling.Window(window.earliest, window.latest, day, day)
+    availability = load_availability(
+        window.first_day, window.last_day, rules, exclude_booking_id=exclude_booking_id
+    )
+    duration = timedelta(minutes=service.duration_minutes)
+    return scheduling.free_slots(availability, window, duration), availability
+
+
+def _claim(booking_id: int, technician_id: int, start: datetime, end: datetime) -> None:
+    """Insert the booking's units; raises IntegrityError if any is already taken."""
+    db.session.execute(
+        insert(BookingClaim),
+        [
+            {"booking_id": booking_id, "technician_id": technician_id, "unit_start": unit}
+            for unit in scheduling.claim_units(start, end)
+        ],
+    )
+
+
+def issue_manage_token(booking: Booking) -> str:
+    """A fresh link for the citizen; valid until some days after the appointment."""
+    token = new_token()
+    keep = timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])
+    db.session.add(
+        AccessToken(
+            token_hash=hash_token(token),
+            purpose=TokenPurpose.MANAGE,
+            booking=booking,
+            expires_at=booking.end_utc + keep,
+        )
+    )
+    return token
+
+
+def find_by_token(token: str, now: datetime) -> Booking | None:
+    """The booking a manage link opens, or None if unknown or expired."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(AccessToken).where(
+            AccessToken.token_hash == hash_token(token),
+            AccessToken.purpose == TokenPurpose.MANAGE,
+        )
+    ).scalar_one_or_none()
+    if row is None or row.expires_at <= now or row.booking is None:
+        return None
+    return row.booking
+
+
+def _max_attempts() -> int:
+    # One try per technician who could be free, plus one to see that none is.
+    return db.session.scalar(select(db.func.count(StaffUser.id))) + 1
+
+
+def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Booking, str]:
+    """Turn a complete draft into a confirmed booking; returns it and its manage token.
+
+    Raises SlotUnavailable if the time is gone. The booking, its claims, its token and its
+    e-mails are one transaction: either all of them exist or none does.
+    """
+    rules_ = rules()
+    service = draft.service
+    start = draft.slot_start
+    if start is None or not draft.details_complete:
+        raise SlotUnavailable
+    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
+    draft_id = draft.id
+    for _attempt in range(_max_attempts()):
+        local_day = start.astimezone(rules_.tz).date()
+        slots, availability = open_slots(service, now, rules_, day=local_day)
+        slot = scheduling.find_slot(slots, start)
+        if slot is None:
+            raise SlotUnavailable
+        technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
+        draft = db.session.get(BookingDraft, draft_id)
+        link, _room = video_link(template)
+        booking = Booking(
+            reference=new_reference(),
+            service_id=service.id,
+            municipality_id=draft.municipality_id,
+            technician_id=technician_id,
+            start_utc=slot.start,
+            end_utc=slot.end,
+            citizen_name=draft.name,
+            citizen_email=draft.email,
+            citizen_phone=draft.phone,
+            citizen_address=draft.address,
+            description=draft.description,
+            language=language,
+            consent_at=draft.consent_at,
+            consent_version=draft.consent_version,
+            ical_uid=str(uuid.uuid4()),
+            ical_sequence=0,
+            video_link=link,
+            confirmed_at=now,
+        )
+        db.session.add(booking)
+        try:
+            db.session.flush()
+            _claim(booking.id, technician_id, slot.start, slot.end)
+            draft.booking_id = booking.id
+            token = issue_manage_token(booking)
+            mail.notify_booking_created(booking, token)
+            db.session.commit()
+        except IntegrityError:
+            # Another process took this technician (or, rarely, the reference) first.
+            db.session.rollback()
+            continue
+        return booking, token
+    raise SlotUnavailable
+
+
+def change_allowed(booking: Booking, now: datetime, rules_: Rules | None = None) -> bool:
+    """Citizens may reschedule or cancel until the cut-off before the start."""
+    rules_ = rules_ or rules()
+    return (
+        booking.status == BookingStatus.CONFIRMED and now < booking.start_utc - rules_.change_cutoff
+    )
+
+
+def _lock(booking_id: int) -> Booking:
+    """Reload a booking, locking its row (PostgreSQL) so SEQUENCE never goes back (ICS B7)."""
+    return db.session.execute(
+        select(Booking).where(Booking.id == booking_id).with_for_update()
+    ).scalar_one()
+
+
+def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Booking, str]:
+    """Move a booking to another free time: same booking, same UID, SEQUENCE + 1.
+
+    Keeps the technician when they are free at the new time; otherwise the new technician
+    gets the invitation and the old one a cancellation.
+    """
+    rules_ = rules()
+    for _attempt in range(_max_attempts()):
+        booking = _lock(booking_id)
+        if not change_allowed(booking, now, rules_):
+            db.session.rollback()
+            raise ChangeNotAllowed
+        local_day = new_start.astimezone(rules_.tz).date()
+        slots, availability = open_slots(
+            booking.service, now, rules_, day=local_day, exclude_booking_id=booking.id
+        )
+        slot = scheduling.find_slot(slots, new_start)
+        if slot is None or slot.start == booking.start_utc:
+            db.session.rollback()
+            raise SlotUnavailable
+        old_technician = booking.technician
+        old_times = (booking.start_utc, booking.end_utc)
+        if booking.technician_id in slot.technicians:
+            technician_id = booking.technician_id
+        else:
+            technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
+        try:
+            db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
+            _claim(booking.id, technician_id, slot.start, slot.end)
+            booking.technician_id = technician_id
+            booking.start_utc = slot.start
+            booking.end_utc = slot.end
+            booking.ical_sequence += 1
+            booking.confirmed_at = now
+            booking.reminder_sent_at = None
+            db.session.flush()
+            db.session.refresh(booking, ["technician"])
+            token = issue_manage_token(booking)
+            mail.notify_booking_rescheduled(
+                booking, token, previous_technician=old_technician, previous_times=old_times
+            )
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return booking, token
+    raise SlotUnavailable
+
+
+def cancel(booking_id: int, now: datetime, *, reason: str = "", by: str = "citizen") -> Booking:
+    """Cancel a booking: frees its time at once and sends METHOD:CANCEL to both people."""
+    booking = _lock(booking_id)
+    if by == "citizen" and not change_allowed(booking, now):
+        db.session.rollback()
+        raise ChangeNotAllowed
+    if booking.status != BookingStatus.CONFIRMED:
+        db.session.rollback()
+        raise ChangeNotAllowed
+    db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = now
+    booking.cancel_reason = reason
+    booking.cancelled_by = by
+    booking.ical_sequence += 1
+    mail.notify_booking_cancelled(booking)
+    db.session.commit()
+    return booking
+
+
+def new_draft(municipality_id: int, service_id: int, now: datetime) -> tuple[BookingDraft, str]:
+    """A draft under a fresh random key; the browser keeps the key, the server the data."""
+    key = new_token()
+    draft = BookingDraft(
+        key_hash=hash_token(key),
+        municipality_id=municipality_id,
+        service_id=service_id,
+        expires_at=now + timedelta(hours=current_app.config["BOOKING_DRAFT_HOURS"]),
+    )
+    db.session.add(draft)
+    return draft, key
+
+
+def find_draft(key: str | None, now: datetime) -> BookingDraft | None:
+    """The draft behind a key, if it has not expired."""
+    if not key:
+        return None
+    draft = db.session.execute(
+        select(BookingDraft).where(BookingDraft.key_hash == hash_token(key))
+    ).scalar_one_or_none()
+    if draft is None or draft.expires_at <= now:
+        return None
+    return draft
+
+
+def purge_expired_drafts(now: datetime) -> int:
+    """Delete drafts past their expiry (they hold personal data). Returns how many."""
+    result = db.session.execute(delete(BookingDraft).where(BookingDraft.expires_at <= now))
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,127 @@
+"""An iMIP e-mail (RFC 6047) carrying one calendar invitation, built on Flask-Mail 0.10.
+
+Flask-Mail cannot produce an iMIP message by itself (ICS.md T9, T10), so
+:class:`CalendarMessage` overrides its private ``Message._message()`` (T11) to build the
+MIME tree of Google Calendar's own invitations (D6)::
+
+    multipart/mixed
+    ├─ multipart/alternative
+    │  ├─ text/plain; charset=utf-8
+    │  ├─ text/html; charset=utf-8
+    │  └─ text/calendar; method=REQUEST; charset=UTF-8     (base64, last part: C1-C4)
+    └─ application/ics; name="invite.ics"                 (attachment, same bytes: C1, C5)
+
+``Flask-Mail==0.10.*`` is pinned because of the private override; the MIME test
+(``tests/unit/test_mime.py`` with ``tests/mimecheck.py``, ICS.md §8.3) is the guard.
+"""
+
+from __future__ import annotations
+
+from email import encoders
+from email.mime.base import MIMEBase
+from email.utils import parseaddr
+from typing import Any
+
+from flask_mail import Message
+from icalendar import Calendar
+
+__all__ = ["CalendarMessage"]
+
+ATTACHMENT_NAME = "invite.ics"
+METHODS = ("REQUEST", "CANCEL")
+
+
+class CalendarMessage(Message):
+    """A Flask-Mail message whose invitation is recognised by mail clients (ICS.md §3.2).
+
+    ``body`` and ``html`` are required: they create the ``multipart/alternative`` that the
+    ``text/calendar`` part joins as the last alternative (C4). ``ics`` is the exact output
+    of :func:`umic.ics.invitation` and ``method`` its ``METHOD`` (C1).
+
+    Refused with ``ValueError`` (each one breaks a client, ICS.md §1 and §6):
+
+    * ``method`` other than REQUEST/CANCEL, or not the ``METHOD`` inside ``ics`` (C1);
+    * anything but exactly one ``recipients`` address, or any ``cc``/``bcc`` (D2, A7.3);
+    * a recipient that is not an ATTENDEE of ``ics`` (A8.1), or a sender that is not its
+      ORGANIZER (A7.2);
+    * ``alts`` or ``attachments`` (C4: one calendar object, no other alternatives).
+    """
+
+    def __init__(self, *args: Any, ics: bytes, method: str, **kwargs: Any) -> None:
+        for forbidden in ("alts", "attachments", "cc", "bcc"):
+            if kwargs.get(forbidden):
+                raise ValueError(f"CalendarMessage does not accept {forbidden}= (ICS.md D6, D2)")
+        super().__init__(*args, **kwargs)
+        if not self.body or not self.html:
+            # Without both, Flask-Mail builds no multipart/alternative for the calendar (C4).
+            raise ValueError("CalendarMessage needs body= and html=")
+        if not isinstance(ics, bytes):
+            raise ValueError("ics must be bytes (the exact .ics output)")
+        self.method = method.upper()
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+        self.ics = ics
+        self._check_against_ics()
+        # C1, C5: a byte-identical copy for clients that only look at attachments. Flask-Mail
+        # base64-encodes it and adds 'Content-Disposition: attachment; filename="invite.ics"'.
+        self.attach(ATTACHMENT_NAME, f'application/ics; name="{ATTACHMENT_NAME}"', ics)
+
+    def _check_against_ics(self) -> None:
+        cal = Calendar.from_ical(self.ics)
+        body_method = str(cal.get("METHOD", "")).upper()
+        if body_method != self.method:
+            # C1: Outlook rejects a MIME method that differs from the body (maevsi/vibetype#2368).
+            raise ValueError(f"method={self.method} but the .ics says METHOD:{body_method}")
+        events = list(cal.walk("VEVENT"))
+        if len(events) != 1:
+            raise ValueError("the .ics must hold exactly one VEVENT (A1.4)")
+        event = events[0]
+        attendees = event.get("ATTENDEE", [])
+        if not isinstance(attendees, list):
+            attendees = [attendees]
+        attendee_addresses = {_mailto(a) for a in attendees}
+        organizer = _mailto(event.get("ORGANIZER", ""))
+
+        if len(self.recipients) != 1:
+            # D2: one message per recipient, so nobody sees another attendee's address.
+            raise ValueError("CalendarMessage takes exactly one recipient (ICS.md D2)")
+        recipient = _address(self.recipients[0])
+        if recipient not in attendee_addresses:
+            # A8.1: clients show RSVP controls only if they find their address as ATTENDEE.
+            raise ValueError(f"recipient {recipient} is not an ATTENDEE of the .ics")
+        if recipient == organizer:
+            raise ValueError("a calendar message must not be sent to the organizer (A7.3)")
+        if _address(self.sender) != organizer:
+            # A7.2, D1: From: must be the ORGANIZER (Gmail in-place updates, DMARC alignment).
+            raise ValueError(f"sender must be the ORGANIZER {organizer!r}")
+
+    def _message(self) -> MIMEBase:  # private Flask-Mail API, pinned (T11)
+        """Flask-Mail's message plus the iMIP ``text/calendar`` part as last alternative."""
+        msg = super()._message()
+        payload = msg.get_payload()
+        alternative = payload[0] if isinstance(payload, list) and payload else None
+        if alternative is None or alternative.get_content_type() != "multipart/alternative":
+            # T11: Flask-Mail's private layout changed; refuse rather than send a non-iMIP mail.
+            raise RuntimeError("unexpected Flask-Mail MIME layout; check the Flask-Mail pin")
+        # C1, C2: the method parameter makes it an iMIP part; charset for the accents.
+        part = MIMEBase("text", "calendar", method=self.method, charset="UTF-8")
+        part.set_payload(self.ics)
+        # C3: base64, never 8bit (RFC 6047 §2.5); it also keeps the CRLF line ends intact.
+        encoders.encode_base64(part)
+        # C4: the calendar part is the last alternative, with no Content-Disposition.
+        alternative.attach(part)
+        return msg
+
+
+def _address(value: str | tuple[str, str]) -> str:
+    """The bare, case-folded address of ``"Name <addr>"``, ``(name, addr)`` or ``addr``."""
+    if isinstance(value, tuple):
+        value = value[1]
+    return parseaddr(str(value))[1].strip().casefold()
+
+
+def _mailto(value: object) -> str:
+    text = str(value).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return text.strip().casefold()

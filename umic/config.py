@@ -1,0 +1,97 @@
+"""Configuration.
+
+Every key can be overridden from the environment with the prefix ``UMIC_`` (Flask's
+``from_prefixed_env``): ``UMIC_SECRET_KEY``, ``UMIC_MAIL_PORT=2525`` and so on. Values are
+parsed as JSON when they can be (numbers, ``true``/``false``), else kept as strings.
+README.md documents each key.
+"""
+
+from __future__ import annotations
+
+#: The key used only on a developer's machine and in tests. In production the app refuses it.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class Config:
+    """Safe defaults; secrets come only from the environment."""
+
+    SECRET_KEY = DEV_SECRET_KEY
+    # A relative SQLite path lives in the instance folder: instance/umic.db
+    SQLALCHEMY_DATABASE_URI = "sqlite:///umic.db"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Links in e-mails and invitations are built on this address.
+    BASE_URL = "http://127.0.0.1:5000"
+    TIMEZONE = "Europe/Madrid"
+    # Catalan public holidays come from the holidays package (country ES, subdivision CT).
+    HOLIDAYS_COUNTRY = "ES"
+    HOLIDAYS_SUBDIVISION = "CT"
+
+    # Booking rules.
+    BOOKING_MIN_NOTICE_MINUTES = 120
+    BOOKING_HORIZON_DAYS = 30
+    BOOKING_CHANGE_CUTOFF_MINUTES = 120
+    BOOKING_DAYS_PER_PAGE = 10
+    BOOKING_DRAFT_HOURS = 24
+    # How long a citizen's manage link keeps working after the appointment ends.
+    MANAGE_LINK_DAYS_AFTER = 90
+
+    # Video link: {room} becomes a random room per booking; without {room} the link is fixed
+    # (for example one Teams meeting with a lobby). A service can override it.
+    VIDEO_LINK_TEMPLATE = "https://meet.jit.si/umic-{room}"
+
+    # E-mail (Flask-Mail) and the outbox worker.
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Consum Diputació de Barcelona <cites@example.org>"
+    MAIL_SUPPRESS_SEND = False
+    MAIL_TIMEOUT_SECONDS = 20
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_RETRY_BASE_SECONDS = 60
+    OUTBOX_RETRY_MAX_SECONDS = 6 * 3600
+    OUTBOX_BATCH_SIZE = 50
+    OUTBOX_STALE_LOCK_MINUTES = 15
+    WORKER_POLL_SECONDS = 5
+    REMINDER_HOURS_BEFORE = 24
+
+    # Invitations.
+    ICS_PRODID = "-//Diputacio de Barcelona//umic//CA"
+    ICS_ALARM_MINUTES = 15
+
+    # What citizens see about the service and where else they can get help.
+    SERVICE_ORGANISATION = "Servei de Consum de la Diputació de Barcelona"
+    HELP_PHONE = "012"
+    HELP_EMAIL = ""
+    MAILBOX_URL = ""
+
+    # Privacy notice: bump the version whenever the text in pages/privacy.html changes.
+    PRIVACY_NOTICE_VERSION = "2026-11-01"
+
+    # Forms: a CSRF token lives as long as the browser session, so a slow citizen never
+    # loses a form to an expired token (WCAG 2.2.1).
+    WTF_CSRF_TIME_LIMIT = None
+
+    BABEL_DEFAULT_LOCALE = "ca"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Madrid"
+    LANGUAGES = ["ca"]
+
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    # Show the outbox (each e-mail and its .ics) to staff in the browser.
+    OUTBOX_PAGE_SIZE = 50
+
+
+class TestConfig(Config):
+    """Used by the test suite; the database URL is given by the fixture."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    MAIL_SUPPRESS_SEND = True
+    BASE_URL = "http://localhost"
+    WORKER_POLL_SECONDS = 0

@@ -1,0 +1,265 @@
+"""E-mail through a persistent outbox.
+
+Every message is written to ``outbox_message`` in the same transaction as the change that
+caused it; ``umic.outbox`` sends them later. So a booking succeeds with the mail server down,
+and nothing is lost. Each message is rendered once, with its invitation bytes, and those
+exact bytes are what every attempt sends (ICS.md B6: a retry repeats the same SEQUENCE).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC
+from datetime import datetime
+from email.utils import make_msgid
+from email.utils import parseaddr
+
+from flask import current_app
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import update
+
+from . import ics
+from .extensions import db
+from .i18n import when_text
+from .models import Booking
+from .models import OutboxMessage
+from .models import OutboxStatus
+from .models import StaffUser
+from .urls import external_url
+
+
+def organizer() -> ics.Person:
+    """The service mailbox: ORGANIZER of every invitation and From of every e-mail (ICS D1)."""
+    name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    return ics.Person(email=address, name=name or address)
+
+
+def enqueue(
+    *,
+    kind: str,
+    recipient: ics.Person,
+    subject: str,
+    template: str,
+    context: dict,
+    booking: Booking | None = None,
+    invitation: bytes | None = None,
+    method: str = "",
+) -> OutboxMessage:
+    """Write one message to the outbox (the caller commits).
+
+    Unsent messages of the same booking to the same person are superseded: the new one
+    describes the booking as it is now, and an older revision must never arrive after it.
+    """
+    sender = organizer()
+    if recipient.email.lower() == sender.email.lower():
+        # A calendar message addressed to its own organizer breaks Outlook (ICS A7.3).
+        raise ValueError("refusing to send an invitation to the organizer mailbox")
+    if booking is not None and booking.id is not None:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.booking_id == booking.id,
+                OutboxMessage.recipient == recipient.email,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SUPERSEDED)
+        )
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
+    domain = sender.email.rpartition("@")[2] or None
+    message = OutboxMessage(
+        kind=kind,
+        booking=booking,
+        recipient=recipient.email,
+        recipient_name=recipient.name,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        ics=invitation,
+        ics_method=method,
+        ical_sequence=booking.ical_sequence if (booking is not None and invitation) else None,
+        message_id=make_msgid(domain=domain),
+        status=OutboxStatus.PENDING,
+        next_attempt_at=datetime.now(UTC),
+    )
+    db.session.add(message)
+    return message
+
+
+def _event(booking: Booking, description: str) -> ics.EventData:
+    return ics.EventData(
+        uid=booking.ical_uid,
+        sequence=booking.ical_sequence,
+        start=booking.start_utc,
+        end=booking.end_utc,
+        summary=booking.service.name,
+        description=description,
+        link=booking.video_link,
+        organizer=organizer(),
+        stamp=datetime.now(UTC),
+        prodid=current_app.config["ICS_PRODID"],
+        tzid=current_app.config["TIMEZONE"],
+        alarm_minutes=current_app.config["ICS_ALARM_MINUTES"],
+    )
+
+
+def citizen_event(booking: Booking) -> ics.EventData:
+    """The invitation as the citizen sees it (also the web download)."""
+    description = _(
+        "Videotrucada amb %(org)s.\n%(when)s (hora de Madrid).\n\n"
+        "Enllaç per entrar a la videotrucada:\n%(link)s\n\n"
+        "Com connectar-vos: %(help)s",
+        org=current_app.config["SERVICE_ORGANISATION"],
+        when=when_text(booking.start_utc, booking.end_utc),
+        link=booking.video_link,
+        help=external_url("pages.instructions"),
+    )
+    return _event(booking, description)
+
+
+def technician_event(booking: Booking) -> ics.EventData:
+    """The invitation as the technician sees it: who, from where, and what about."""
+    description = _(
+        "%(name)s (%(town)s).\n%(when)s (hora de Madrid).\n\n%(problem)s\n\n"
+        "Enllaç per entrar a la videotrucada:\n%(link)s",
+        name=booking.citizen_name,
+        town=booking.municipality.name,
+        when=when_text(booking.start_utc, booking.end_utc),
+        problem=booking.description or _("No s'ha indicat cap descripció."),
+        link=booking.video_link,
+    )
+    return _event(booking, description)
+
+
+def _citizen(booking: Booking) -> ics.Person:
+    return ics.Person(email=booking.citizen_email, name=booking.citizen_name)
+
+
+def _staff(user: StaffUser) -> ics.Person:
+    return ics.Person(email=user.email, name=user.name)
+
+
+def _context(booking: Booking, kind: str, token: str | None = None) -> dict:
+    return {
+        "booking": booking,
+        "kind": kind,
+        "when": when_text(booking.start_utc, booking.end_utc),
+        "manage_url": external_url("booking.manage", token=token) if token else None,
+        "reschedule_url": external_url("booking.reschedule", token=token) if token else None,
+        "cancel_url": external_url("booking.cancel", token=token) if token else None,
+        "instructions_url": external_url("pages.instructions"),
+        "book_url": external_url("booking.town", slug=booking.municipality.slug),
+        "organisation": current_app.config["SERVICE_ORGANISATION"],
+    }
+
+
+def _to_citizen(booking: Booking, kind: str, token: str | None, method: str):
+    """Citizen's copy, in the language they booked in."""
+    with force_locale(booking.language):
+        context = _context(booking, kind, token)
+        subjects = {
+            "created": _("La vostra reserva s'ha confirmat: %(when)s"),
+            "rescheduled": _("La vostra cita ha canviat: %(when)s"),
+            "cancelled": _("La vostra cita s'ha anul·lat: %(when)s"),
+            "reminder": _("Recordatori de la vostra cita: %(when)s"),
+        }
+        invitation = None
+        if method:
+            invitation = ics.invitation(
+                citizen_event(booking), _citizen(booking), method=method, role="citizen"
+            )
+        enqueue(
+            kind=f"{kind}_citizen",
+            recipient=_citizen(booking),
+            subject=subjects[kind] % {"when": context["when"]},
+            template="citizen",
+            context=context,
+            booking=booking,
+            invitation=invitation,
+            method=method,
+        )
+
+
+def _to_technician(
+    booking: Booking,
+    technician: StaffUser,
+    kind: str,
+    method: str,
+    *,
+    uninvite: bool = False,
+    times: tuple[datetime, datetime] | None = None,
+):
+    """Technician's copy, in the service's language.
+
+    ``times`` gives the revision a technician had, when they are taken off a moved booking:
+    their CANCEL must name the times they knew (ICS A9.2).
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        context = _context(booking, kind)
+        event = technician_event(booking)
+        if times is not None:
+            event = dataclasses.replace(event, start=times[0], end=times[1])
+            context["when"] = when_text(*times)
+        subjects = {
+            "created": _("Nova reserva de %(name)s: %(when)s"),
+            "rescheduled": _("Cita canviada de %(name)s: %(when)s"),
+            "cancelled": _("Cita anul·lada de %(name)s: %(when)s"),
+            "reassigned": _("Cita reassignada a una altra persona: %(name)s, %(when)s"),
+        }
+        invitation = ics.invitation(
+            event,
+            _staff(technician),
+            method=method,
+            role="technician",
+            uninvite=uninvite,
+        )
+        enqueue(
+            kind=f"{kind}_technician",
+            recipient=_staff(technician),
+            subject=subjects[kind] % {"name": booking.citizen_name, "when": context["when"]},
+            template="technician",
+            context=context,
+            booking=booking,
+            invitation=invitation,
+            method=method,
+        )
+
+
+def notify_booking_created(booking: Booking, token: str) -> None:
+    """Confirmation with invitation to the citizen; "Nova reserva" to the technician."""
+    _to_citizen(booking, "created", token, "REQUEST")
+    _to_technician(booking, booking.technician, "created", "REQUEST")
+
+
+def notify_booking_rescheduled(
+    booking: Booking,
+    token: str,
+    previous_technician: StaffUser,
+    previous_times: tuple[datetime, datetime],
+) -> None:
+    """An update (same UID, higher SEQUENCE) to both; a CANCEL to a technician taken off it."""
+    _to_citizen(booking, "rescheduled", token, "REQUEST")
+    _to_technician(booking, booking.technician, "rescheduled", "REQUEST")
+    if previous_technician.id != booking.technician_id:
+        _to_technician(
+            booking,
+            previous_technician,
+            "reassigned",
+            "CANCEL",
+            uninvite=True,
+            times=previous_times,
+        )
+
+
+def notify_booking_cancelled(booking: Booking) -> None:
+    """METHOD:CANCEL to the citizen and the technician."""
+    _to_citizen(booking, "cancelled", None, "CANCEL")
+    _to_technician(booking, booking.technician, "cancelled", "CANCEL")
+
+
+def notify_reminder(booking: Booking, token: str) -> None:
+    """The reminder the day before: when, the join link, how to change or cancel."""
+    _to_citizen(booking, "reminder", token, "")

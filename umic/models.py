@@ -1,0 +1,357 @@
+"""ORM models, shared by every area of the app.
+
+Times are stored in UTC (``UTCDateTime``) and shown in Europe/Madrid. Opening hours and
+closures are local wall-clock values (a time of day, a calendar day) because that is how
+people state them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import Time
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from .dbtypes import UTCDateTime
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """The current moment, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Municipality(db.Model):
+    """A town of the province (INE code, population); enrolled towns can book."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ine_code: Mapped[str] = mapped_column(String(5), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # Lower-case, accents removed: what the type-ahead search compares against.
+    search_name: Mapped[str] = mapped_column(String(120), index=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    comarca: Mapped[str] = mapped_column(String(80), default="")
+    population: Mapped[int | None] = mapped_column(Integer)
+    population_year: Mapped[int | None] = mapped_column(Integer)
+    has_omic: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    enrolled_on: Mapped[date | None] = mapped_column(Date, index=True)
+
+    @property
+    def enrolled(self) -> bool:
+        """True once the town has joined the video-call service."""
+        return self.enrolled_on is not None
+
+    @property
+    def can_book(self) -> bool:
+        """Residents can book when the town is enrolled and has no consumer office of its own."""
+        return self.enrolled and not self.has_omic
+
+    def __repr__(self) -> str:
+        return f"<Municipality {self.ine_code} {self.name}>"
+
+
+class Service(db.Model):
+    """What a citizen books: "Consum_DIBA. Atenció telemàtica", 30 minutes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Overrides the app-wide VIDEO_LINK_TEMPLATE when set.
+    video_link_template: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration_in_5_minutes"
+        ),
+    )
+
+
+class Role(enum.StrEnum):
+    """What a member of staff may do."""
+
+    TECHNICIAN = "technician"
+    COORDINATOR = "coordinator"
+
+
+class StaffUser(UserMixin, db.Model):
+    """A technician or coordinator, identified by a short staff code such as OPSSVEGAVN."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20), default=Role.TECHNICIAN, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", order_by="OpeningHours.weekday"
+    )
+
+    __table_args__ = (CheckConstraint("role IN ('technician', 'coordinator')", name="role_known"),)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash (Werkzeug's scrypt), never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.username}>"
+
+
+class OpeningHours(db.Model):
+    """One weekly opening period of one technician, e.g. Tuesday 15:30-19:00 (local time)."""
+
+    __tablename__ = "opening_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday ... 6 = Sunday
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+    staff: Mapped[StaffUser] = relationship(back_populates="hours")
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_time < end_time", name="start_before_end"),
+        Index("ix_opening_hours_staff_id", "staff_id"),
+    )
+
+
+class Closure(db.Model):
+    """A day without appointments: for the whole service, or one technician's absence.
+
+    Catalan public holidays are not stored: they come from the ``holidays`` package.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    # NULL: the whole service is closed that day.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Booking(db.Model):
+    """A citizen's video appointment with one technician."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the citizen quotes on the phone; gives no access by itself.
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    technician_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.CONFIRMED)
+
+    citizen_name: Mapped[str] = mapped_column(String(120))
+    citizen_email: Mapped[str] = mapped_column(String(254))
+    citizen_phone: Mapped[str] = mapped_column(String(40), default="")
+    citizen_address: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(5), default="ca")
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str] = mapped_column(String(40))
+
+    # Calendar identity: one UID for life, SEQUENCE raised on every change (ICS.md D5).
+    ical_uid: Mapped[str] = mapped_column(String(36), unique=True)
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    video_link: Mapped[str] = mapped_column(String(500))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the citizen was last told the current time (creation or reschedule).
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_by: Mapped[str] = mapped_column(String(20), default="")
+
+    service: Mapped[Service] = relationship()
+    municipality: Mapped[Municipality] = relationship()
+    technician: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("start_utc < end_utc", name="start_before_end"),
+        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status_known"),
+        Index("ix_booking_start_utc", "start_utc"),
+        Index("ix_booking_technician_id_start_utc", "technician_id", "start_utc"),
+        Index("ix_booking_status_start_utc", "status", "start_utc"),
+        Index("ix_booking_municipality_id", "municipality_id"),
+        Index("ix_booking_citizen_email", "citizen_email"),
+    )
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == BookingStatus.CANCELLED
+
+
+class BookingClaim(db.Model):
+    """One technician's five-minute unit taken by a booking.
+
+    The unique constraint on (technician, unit) is what makes double booking impossible,
+    whatever the number of processes: the database refuses the second insert.
+    """
+
+    __tablename__ = "booking_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    technician_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    unit_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("technician_id", "unit_start"),
+        Index("ix_booking_claim_booking_id", "booking_id"),
+    )
+
+
+class BookingDraft(db.Model):
+    """A booking being filled in: chosen time and details, until the citizen confirms.
+
+    Kept on the server under an unguessable key (the browser holds only the key), so the
+    details never travel in a cookie and survive a slow citizen. Purged after a day.
+    """
+
+    __tablename__ = "booking_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str] = mapped_column(String(40), default="")
+    # Set when the draft became a booking: a repeated "Confirma" finds it instead of booking twice.
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    municipality: Mapped[Municipality] = relationship()
+    service: Mapped[Service] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+
+    @property
+    def details_complete(self) -> bool:
+        return bool(self.name and self.email and self.consent_at)
+
+
+class TokenPurpose(enum.StrEnum):
+    MANAGE = "manage"
+
+
+class AccessToken(db.Model):
+    """A link sent to a citizen. Only the SHA-256 of the random token is stored.
+
+    A booking may have several (each e-mail carries a fresh one); all stay valid until
+    ``expires_at``.
+    """
+
+    __tablename__ = "access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking | None] = relationship()
+
+    __table_args__ = (Index("ix_access_token_booking_id", "booking_id"),)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its first or next attempt
+    SENDING = "sending"  # claimed by one worker
+    SENT = "sent"
+    FAILED = "failed"  # gave up after OUTBOX_MAX_ATTEMPTS; staff can retry
+    SUPERSEDED = "superseded"  # a newer revision for the same booking and recipient replaced it
+
+
+class OutboxMessage(db.Model):
+    """An e-mail, written in the same transaction as the change that caused it.
+
+    The worker sends it later; with the mail server down nothing is lost, only delayed.
+    The stored bytes are what gets sent, so a retry repeats the same revision (same SEQUENCE).
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(120), default="")
+    sender: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    ics: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ics_method: Mapped[str] = mapped_column(String(10), default="")
+    ical_sequence: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    locked_by: Mapped[str] = mapped_column(String(100), default="")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_message_booking_id", "booking_id"),
+        Index("ix_outbox_message_created_at", "created_at"),
+    )

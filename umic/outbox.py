@@ -1,0 +1,299 @@
+"""The mail worker: sends outbox messages over SMTP, retries with backoff, sends reminders.
+
+Several workers may run at once (one per server). A message is *claimed* with a conditional
+UPDATE (``... WHERE id = :id AND status = 'pending'``): the database lets exactly one worker
+change the row, so no message is sent twice by two workers. A worker that dies mid-send
+leaves its claim behind; after ``OUTBOX_STALE_LOCK_MINUTES`` another worker takes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import flask_mail
+from flask import current_app
+from sqlalchemy import exists
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import aliased
+
+from .calendar_mail import CalendarMessage
+from .extensions import db
+from .models import Booking
+from .models import BookingStatus
+from .models import OutboxMessage
+from .models import OutboxStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SendReport:
+    """What one pass did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class _Connection(flask_mail.Connection):
+    """Flask-Mail's connection with a socket timeout, so a stuck server cannot hang a worker."""
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT_SECONDS"]
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def build_message(row: OutboxMessage) -> flask_mail.Message:
+    """The e-mail exactly as stored: same bytes of invitation on every attempt."""
+    common = {
+        "subject": row.subject,
+        "sender": row.sender,
+        "recipients": [
+            (row.recipient_name, row.recipient) if row.recipient_name else row.recipient
+        ],
+        "body": row.body_text,
+        "html": row.body_html or None,
+    }
+    if row.ics:
+        message = CalendarMessage(ics=row.ics, method=row.ics_method, **common)
+    else:
+        message = flask_mail.Message(**common)
+    message.msgId = row.message_id
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    config = current_app.config
+    seconds = config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, config["OUTBOX_RETRY_MAX_SECONDS"]))
+
+
+def _release_stale_claims(now: datetime) -> None:
+    stale = now - timedelta(minutes=current_app.config["OUTBOX_STALE_LOCK_MINUTES"])
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_at < stale)
+        .values(status=OutboxStatus.PENDING, locked_by="", locked_at=None)
+    )
+    db.session.commit()
+
+
+def _candidates(now: datetime, limit: int) -> list[int]:
+    """Due messages, oldest first, skipping any whose older sibling is still on its way.
+
+    A sibling is an earlier message of the same booking to the same person: the later one
+    must wait, or an older SEQUENCE could arrive after a newer one (ICS A3.3, B7).
+    """
+    older = aliased(OutboxMessage)
+    blocked = exists().where(
+        older.booking_id == OutboxMessage.booking_id,
+        older.recipient == OutboxMessage.recipient,
+        older.id < OutboxMessage.id,
+        older.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+    )
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.booking_id.is_(None), ~blocked),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def _claim(message_id: int, worker: str, now: datetime) -> bool:
+    """Take one message for this worker; False if another worker was quicker."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, locked_by=worker, locked_at=now)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _record_failure(row: OutboxMessage, error: Exception, now: datetime, report: SendReport):
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.locked_by, row.locked_at = "", None
+    if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        row.status = OutboxStatus.FAILED
+        report.failed += 1
+        log.error("outbox message %s failed for good: %s", row.id, row.last_error)
+    else:
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = now + _backoff(row.attempts)
+        report.retrying += 1
+        log.warning("outbox message %s will be retried: %s", row.id, row.last_error)
+    db.session.commit()
+
+
+def send_pending(now: datetime | None = None, worker: str | None = None) -> SendReport:
+    """One pass: claim what is due and send it over one SMTP connection."""
+    now = now or datetime.now(UTC)
+    worker = worker or worker_name()
+    report = SendReport()
+    _release_stale_claims(now)
+    claimed = [
+        message_id
+        for message_id in _candidates(now, current_app.config["OUTBOX_BATCH_SIZE"])
+        if _claim(message_id, worker, now)
+    ]
+    if not claimed:
+        return report
+    rows = list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+        )
+    )
+    try:
+        connection = _Connection(current_app.extensions["mail"])
+        connection.__enter__()
+    except (OSError, smtplib.SMTPException) as error:
+        for row in rows:
+            _record_failure(row, error, now, report)
+        return report
+    try:
+        for row in rows:
+            try:
+                connection.send(build_message(row))
+            except (OSError, smtplib.SMTPException) as error:
+                _record_failure(row, error, now, report)
+                if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
+                    # The connection is gone: the rest wait for the next pass.
+                    _unclaim([r for r in rows if r.status == OutboxStatus.SENDING])
+                    break
+                continue
+            row.status = OutboxStatus.SENT
+            row.sent_at = datetime.now(UTC)
+            row.attempts += 1
+            row.locked_by, row.locked_at, row.last_error = "", None, ""
+            db.session.commit()
+            report.sent += 1
+    finally:
+        try:
+            connection.__exit__(None, None, None)
+        except (OSError, smtplib.SMTPException):
+            pass  # the messages are sent; a failed QUIT changes nothing
+    return report
+
+
+def _unclaim(rows: list[OutboxMessage]) -> None:
+    for row in rows:
+        row.status = OutboxStatus.PENDING
+        row.locked_by, row.locked_at = "", None
+    db.session.commit()
+
+
+def retry(message_id: int) -> bool:
+    """Staff asked to try a failed message again, now, with a fresh set of attempts."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.FAILED)
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=datetime.now(UTC),
+            last_error="",
+        )
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def queue_due_reminders(now: datetime | None = None) -> int:
+    """Queue the reminder e-mail for bookings that start within REMINDER_HOURS_BEFORE.
+
+    Only for bookings confirmed well before that (someone who booked this morning for this
+    afternoon has just had the confirmation). The conditional UPDATE on
+    ``reminder_sent_at IS NULL`` makes two workers queue it once.
+    """
+    from .booking.service import issue_manage_token
+    from .mail import notify_reminder
+
+    now = now or datetime.now(UTC)
+    lead = timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
+    due = db.session.scalars(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.reminder_sent_at.is_(None),
+            Booking.start_utc > now,
+            Booking.start_utc <= now + lead,
+        )
+    ).all()
+    queued = 0
+    for booking_id in due:
+        taken = db.session.execute(
+            update(Booking)
+            .where(
+                Booking.id == booking_id,
+                Booking.reminder_sent_at.is_(None),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
+            .values(reminder_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            db.session.rollback()
+            continue
+        booking = db.session.get(Booking, booking_id)
+        db.session.refresh(booking)
+        if booking.confirmed_at > booking.start_utc - lead:
+            db.session.commit()  # marked, but too recent to need a reminder
+            continue
+        notify_reminder(booking, issue_manage_token(booking))
+        db.session.commit()
+        queued += 1
+    return queued
+
+
+def run_worker(stop_after: int | None = None) -> None:
+    """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
+    from .booking.service import purge_expired_drafts
+
+    worker = worker_name()
+    poll = current_app.config["WORKER_POLL_SECONDS"]
+    passes = 0
+    log.info("mail worker %s started", worker)
+    while stop_after is None or passes < stop_after:
+        try:
+            queue_due_reminders()
+            purge_expired_drafts(datetime.now(UTC))
+            report = send_pending(worker=worker)
+            if report.sent or report.retrying or report.failed:
+                log.info("outbox: %s", report)
+        except Exception:  # keep the worker alive; the next pass tries again
+            db.session.rollback()
+            log.exception("mail worker pass failed")
+        finally:
+            db.session.remove()
+        passes += 1
+        if stop_after is None or passes < stop_after:
+            time.sleep(poll)

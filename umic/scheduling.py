@@ -1,0 +1,265 @@
+"""Free appointment times: weekly hours, minus closures and holidays, minus bookings.
+
+Pure domain code: standard library only, no Flask, no database. Callers turn rows into
+these dataclasses, so the rules are unit-tested in milliseconds.
+
+Conventions: every ``datetime`` here is timezone-aware. Opening hours are local wall-clock
+times in the service's zone (Europe/Madrid); a slot whose local start does not exist (the
+spring-forward hour) or exists twice (the fall-back hour) is never offered, so a time shown
+to a citizen always means one instant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+#: Bookings claim time in units of this size; opening hours and durations are multiples.
+CLAIM_UNIT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """One technician's opening period on one weekday (0 = Monday), local time."""
+
+    technician_id: int
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A period when a technician already has an appointment."""
+
+    technician_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable start time and the technicians free for all of it."""
+
+    start: datetime
+    end: datetime
+    technicians: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Everything the slot rules need, for a range of days."""
+
+    tz: ZoneInfo
+    hours: Sequence[WeeklyHours]
+    closed_days: frozenset[date] = frozenset()  # service closed (holidays, closures)
+    absences: Mapping[int, frozenset[date]] = field(default_factory=dict)  # per technician
+    busy: Sequence[Busy] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The earliest and latest start a citizen may book, and the local days they span."""
+
+    earliest: datetime
+    latest: datetime
+    first_day: date
+    last_day: date
+
+
+def booking_window(
+    now: datetime, min_notice: timedelta, horizon: timedelta, tz: ZoneInfo
+) -> Window:
+    """Starts allowed from ``now + min_notice`` up to ``now + horizon``."""
+    _require_aware(now)
+    earliest = now + min_notice
+    latest = now + horizon
+    return Window(
+        earliest=earliest,
+        latest=latest,
+        first_day=earliest.astimezone(tz).date(),
+        last_day=latest.astimezone(tz).date(),
+    )
+
+
+def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime | None:
+    """The UTC instant of a local wall-clock time, or None when it is ambiguous or missing.
+
+    On the last Sunday of March 02:00-02:59 does not exist in Europe/Madrid; on the last
+    Sunday of October it happens twice. zoneinfo would silently pick one; we refuse both.
+    """
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        return None  # ambiguous: falls in the repeated hour
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != naive:
+        return None  # does not exist: falls in the skipped hour
+    return instant
+
+
+def candidate_starts(
+    day: date, hours: Iterable[WeeklyHours], tz: ZoneInfo, duration: timedelta, step: timedelta
+) -> dict[datetime, set[int]]:
+    """Every start on ``day`` that fits inside some technician's opening period.
+
+    Returns start (UTC) -> technicians whose hours contain the whole appointment. A slot
+    must also *end* at the local time its duration implies, so none straddles a DST change.
+    """
+    starts: dict[datetime, set[int]] = {}
+    weekday = day.weekday()
+    for period in hours:
+        if period.weekday != weekday:
+            continue
+        wall = datetime.combine(day, period.start)
+        close = datetime.combine(day, period.end)
+        while wall + duration <= close:
+            start = local_instant(day, wall.time(), tz)
+            end_wall = wall + duration
+            end = local_instant(day, end_wall.time(), tz) if end_wall.date() == day else None
+            if start is not None and end is not None and end - start == duration:
+                starts.setdefault(start, set()).add(period.technician_id)
+            wall += step
+    return starts
+
+
+def _overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def free_slots(
+    availability: Availability,
+    window: Window,
+    duration: timedelta,
+    step: timedelta | None = None,
+) -> list[Slot]:
+    """Bookable slots in the window, in time order, each with its free technicians.
+
+    A time is offered while at least one technician is free for all of it.
+    """
+    step = step or duration
+    tz = availability.tz
+    # Index bookings by (technician, local day) so each candidate checks only its own day.
+    busy_by_day: dict[tuple[int, date], list[Busy]] = {}
+    for item in availability.busy:
+        first = item.start.astimezone(tz).date()
+        last = item.end.astimezone(tz).date()
+        while first <= last:
+            busy_by_day.setdefault((item.technician_id, first), []).append(item)
+            first += timedelta(days=1)
+
+    slots: list[Slot] = []
+    day = window.first_day
+    while day <= window.last_day:
+        if day not in availability.closed_days:
+            for start, techs in sorted(
+                candidate_starts(day, availability.hours, tz, duration, step).items()
+            ):
+                if not (window.earliest <= start <= window.latest):
+                    continue
+                end = start + duration
+                free = tuple(
+                    sorted(
+                        tech
+                        for tech in techs
+                        if day not in availability.absences.get(tech, frozenset())
+                        and not any(
+                            _overlaps(start, end, b.start, b.end)
+                            for b in busy_by_day.get((tech, day), ())
+                        )
+                    )
+                )
+                if free:
+                    slots.append(Slot(start=start, end=end, technicians=free))
+        day += timedelta(days=1)
+    return slots
+
+
+def slots_by_day(slots: Iterable[Slot], tz: ZoneInfo) -> dict[date, list[Slot]]:
+    """Group slots by their local day, keeping order."""
+    days: dict[date, list[Slot]] = {}
+    for slot in slots:
+        days.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    return days
+
+
+def find_slot(slots: Iterable[Slot], start: datetime) -> Slot | None:
+    """The slot starting exactly at ``start``, if it is still free."""
+    _require_aware(start)
+    for slot in slots:
+        if slot.start == start:
+            return slot
+    return None
+
+
+def choose_technician(slot: Slot, busy: Iterable[Busy], tz: ZoneInfo) -> int:
+    """Pick the free technician with the least work, to spread the load.
+
+    Fewest appointments that local day first, then fewest in the whole period given, then
+    the lowest id so the choice is deterministic.
+    """
+    if not slot.technicians:
+        raise ValueError("slot has no free technician")
+    day = slot.start.astimezone(tz).date()
+    that_day: Counter[int] = Counter()
+    overall: Counter[int] = Counter()
+    for item in busy:
+        overall[item.technician_id] += 1
+        if item.start.astimezone(tz).date() == day:
+            that_day[item.technician_id] += 1
+    return min(slot.technicians, key=lambda tech: (that_day[tech], overall[tech], tech))
+
+
+def claim_units(start: datetime, end: datetime, unit: timedelta = CLAIM_UNIT) -> list[datetime]:
+    """The unit starts (UTC) that a booking from ``start`` to ``end`` occupies.
+
+    Units are aligned on the Unix epoch, so two bookings that overlap by even one minute
+    share at least one unit, and the database's unique constraint refuses the second.
+    """
+    _require_aware(start)
+    _require_aware(end)
+    if end <= start:
+        raise ValueError("end must be after start")
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + ((start.astimezone(UTC) - epoch) // unit) * unit
+    units = []
+    current = first
+    while current < end:
+        units.append(current)
+        current += unit
+    return units
+
+
+def is_aligned(value: time | timedelta, unit: timedelta = CLAIM_UNIT) -> bool:
+    """True when a time of day or a duration is a whole number of claim units."""
+    if isinstance(value, time):
+        value = timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
+    return value % unit == timedelta(0) and value.microseconds == 0
+
+
+def public_holidays(years: Iterable[int], country: str, subdivision: str | None) -> dict[date, str]:
+    """Public holidays of a region from the ``holidays`` package, e.g. ("ES", "CT")."""
+    import holidays  # imported here: only this function needs it
+
+    years = list(years)
+    try:
+        found = holidays.country_holidays(country, subdiv=subdivision, years=years, language="ca")
+    except NotImplementedError:  # a country without Catalan names: keep its own language
+        found = holidays.country_holidays(country, subdiv=subdivision, years=years)
+    return dict(found.items())
+
+
+def _require_aware(value: datetime) -> None:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware value")
