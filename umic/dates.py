@@ -18,12 +18,18 @@ _DAY_WITH_YEAR = {"ca": "EEEE, d MMMM 'de' y", "es": "EEEE, d 'de' MMMM 'de' y"}
 _DAY_NO_YEAR = {"ca": "EEEE, d MMMM", "es": "EEEE, d 'de' MMMM"}
 
 
+def _normal(locale: str) -> str:
+    """Babel wants 'es_ES'; browsers and configuration may say 'es-ES'."""
+    return str(locale).replace("-", "_")
+
+
 def _lang(locale: str) -> str:
-    return str(locale).split("_")[0].split("-")[0]
+    return _normal(locale).split("_")[0]
 
 
 def day_text(day: date, locale: str, *, year: bool = True) -> str:
     """'dimarts, 25 de març de 2025' (or without the year)."""
+    locale = _normal(locale)
     patterns = _DAY_WITH_YEAR if year else _DAY_NO_YEAR
     pattern = patterns.get(_lang(locale))
     if pattern is None:
@@ -33,7 +39,7 @@ def day_text(day: date, locale: str, *, year: bool = True) -> str:
 
 def time_text(moment: datetime, tz: ZoneInfo, locale: str) -> str:
     """'16:30', in the service's zone."""
-    return format_time(moment.astimezone(tz), "HH:mm", locale=locale)
+    return format_time(moment.astimezone(tz), "HH:mm", locale=_normal(locale))
 
 
 def range_text(start: datetime, end: datetime, tz: ZoneInfo, locale: str) -> str:

@@ -244,8 +244,13 @@ def claim_units(start: datetime, end: datetime, unit: timedelta = CLAIM_UNIT) ->
 def is_aligned(value: time | timedelta, unit: timedelta = CLAIM_UNIT) -> bool:
     """True when a time of day or a duration is a whole number of claim units."""
     if isinstance(value, time):
-        value = timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
-    return value % unit == timedelta(0) and value.microseconds == 0
+        value = timedelta(
+            hours=value.hour,
+            minutes=value.minute,
+            seconds=value.second,
+            microseconds=value.microsecond,
+        )
+    return value % unit == timedelta(0)
 
 
 def public_holidays(years: Iterable[int], country: str, subdivision: str | None) -> dict[date, str]:

@@ -8,7 +8,7 @@ import unicodedata
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # Control characters other than tab and newline: PostgreSQL refuses NUL in text, and the
 # rest only ever arrive by mistake or malice.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def fold(value: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import uuid
 from dataclasses import dataclass
 from dataclasses import replace
@@ -24,6 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from icstools import inspect_icaljs
+from icstools import libical_check
+from icstools import vobject_read
+from icstools import vobject_start_utc
 
 from umic.ics import EventData
 from umic.ics import Person
@@ -33,13 +36,6 @@ from umic.ics import invitation
 from umic.ics import madrid_vtimezone
 from umic.ics import new_uid
 from umic.ics import outlook_calendar_url
-
-# The helpers live in tests/ (not a package): make them importable however pytest is run.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from icstools import inspect_icaljs  # noqa: E402
-from icstools import libical_check  # noqa: E402
-from icstools import vobject_read  # noqa: E402
-from icstools import vobject_start_utc  # noqa: E402
 
 MADRID = ZoneInfo("Europe/Madrid")
 PRODID = "-//Diputacio de Barcelona//umic//CA"

@@ -8,26 +8,22 @@ is itself tested: Flask-Mail's plain ``alts=`` and ``attach()`` outputs must fai
 from __future__ import annotations
 
 import email
-import sys
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from email import policy
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask_mail import Mail
 from flask_mail import Message
+from mimecheck import check_imip
 
 from umic.calendar_mail import CalendarMessage
 from umic.ics import EventData
 from umic.ics import Person
 from umic.ics import invitation
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mimecheck import check_imip  # noqa: E402
 
 SENDER = "Consum Diputació de Barcelona <cites@example.org>"
 ORGANIZER = Person("cites@example.org", "Consum Diputació de Barcelona")

@@ -1,0 +1,68 @@
+# UMIC Atenció telemàtica. A newcomer needs two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app umic
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint format migrate upgrade translations-extract translations-update translations-compile clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the ical.js invitation checks will be skipped"; fi
+
+setup: $(VENV)/.installed node_modules/.installed ## Create .venv and install everything
+
+run: setup ## Migrate, load demo data, serve on http://127.0.0.1:$(PORT) with the mail worker
+	@mkdir -p instance
+	@FLASK_DEBUG=1 $(FLASK) db upgrade
+	@FLASK_DEBUG=1 $(FLASK) demo load --if-empty
+	@echo
+	@echo "  UMIC Atenció telemàtica: http://127.0.0.1:$(PORT)/reserva/"
+	@echo "  Book as a citizen, e.g.  http://127.0.0.1:$(PORT)/reserva/gelida/"
+	@echo "  Staff sign-in:           http://127.0.0.1:$(PORT)/entra"
+	@echo "    coordinator COORDINACIO / umic-demo  (reads every e-mail at /admin/correu/)"
+	@echo "    technician  OPSSVEGAVN  / umic-demo"
+	@echo
+	@# Without a mail server of your own, e-mails stay readable at /admin/correu/.
+	@export FLASK_DEBUG=1 UMIC_MAIL_SUPPRESS_SEND=$${UMIC_MAIL_SUPPRESS_SEND:-true}; \
+		trap 'kill 0' EXIT INT TERM; \
+		$(FLASK) worker & \
+		$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup ## Lint, then the whole test suite (also on PostgreSQL when UMIC_TEST_DATABASE_URL is set)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: setup ## Ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: setup ## Write a migration for model changes: make migrate m="what changed"
+	FLASK_DEBUG=1 $(FLASK) db migrate -m "$(m)"
+
+upgrade: setup ## Apply migrations to the configured database
+	FLASK_DEBUG=1 $(FLASK) db upgrade
+
+clean: ## Remove the virtualenv, node_modules and caches (keeps instance/)
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
