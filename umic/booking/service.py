@@ -10,6 +10,7 @@ a double booking: each booking claims its technician's five-minute units, and
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
@@ -42,6 +43,9 @@ from ..tokens import hash_token
 from ..tokens import new_reference
 from ..tokens import new_token
 from ..tokens import video_link
+
+
+log = logging.getLogger(__name__)
 
 
 class SlotUnavailable(Exception):
@@ -257,6 +261,7 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
         except IntegrityError:
             # Another process took this technician (or, rarely, the reference) first.
             db.session.rollback()
+            log.info("booking conflict at %s: trying another technician", start.isoformat())
             continue
         return booking, token
     raise SlotUnavailable

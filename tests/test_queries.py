@@ -1,0 +1,77 @@
+"""A page of free times costs a fixed, small number of queries, however many bookings exist."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import event
+
+from factories import make_booking
+from factories import make_world
+from journey import Citizen
+from umic.extensions import db
+
+
+@contextmanager
+def counted_queries():
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _day_page_queries(client, day: str) -> list[str]:
+    with counted_queries() as statements:
+        response = client.get(f"/reserva/gelida/?dia={day}")
+    assert response.status_code == 200
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_slot_page_query_count_does_not_grow_with_bookings(client):
+    world = make_world(technicians=3)
+    citizen = Citizen(client)
+    day = citizen.days()[0]
+    empty = _day_page_queries(client, day)
+
+    # Fill most of the horizon: three technicians, a booking every hour for 20 days.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    for hour in range(0, 20 * 24, 1):
+        when = start + timedelta(hours=hour)
+        if 8 <= when.hour <= 17:
+            make_booking(world.town, world.service, world.technicians[hour % 3], when)
+    busy = _day_page_queries(client, day)
+
+    assert len(busy) == len(empty)
+    assert len(busy) <= 6, busy  # town, service, hours, closures, bookings (+ the draft lookup)
+
+
+def test_the_slot_queries_use_indexes_on_postgresql(client, backend):
+    """EXPLAIN the bookings query: an index, never a sequential scan of all bookings."""
+    if backend != "postgresql":
+        return
+    from sqlalchemy import text
+
+    make_world()
+    with db.engine.connect() as connection:
+        connection.execute(text("SET enable_seqscan = off"))
+        plan = (
+            connection.execute(
+                text(
+                    "EXPLAIN SELECT technician_id, start_utc, end_utc FROM booking "
+                    "WHERE status = 'confirmed' AND start_utc < now() + interval '30 days' "
+                    "AND end_utc > now()"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert any("Index" in line for line in plan), plan
