@@ -19,9 +19,9 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from htmlutil import csrf_token
 from sqlalchemy import text
 
+from htmlutil import csrf_token
 from umic import create_app
 from umic.config import TestConfig
 from umic.extensions import db

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import MIGRATIONS
-from factories import make_staff
 from flask_migrate import downgrade
 from flask_migrate import upgrade
-from htmlutil import csrf_token
-from htmlutil import soup
 from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
 
+from conftest import MIGRATIONS
+from factories import make_staff
+from htmlutil import csrf_token
+from htmlutil import soup
 from umic import create_app
 from umic.config import Config
 from umic.config import TestConfig

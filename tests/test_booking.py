@@ -10,6 +10,9 @@ from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
 from factories import make_booking
 from factories import make_staff
 from factories import make_town
@@ -20,9 +23,6 @@ from htmlutil import soup
 from htmlutil import summary_links
 from journey import DETAILS
 from journey import Citizen
-from sqlalchemy import func
-from sqlalchemy import select
-
 from umic.extensions import db
 from umic.models import AccessToken
 from umic.models import Booking

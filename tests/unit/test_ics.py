@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+
 from icstools import inspect_icaljs
 from icstools import libical_check
 from icstools import vobject_read
 from icstools import vobject_start_utc
-
 from umic.ics import EventData
 from umic.ics import Person
 from umic.ics import download

@@ -18,8 +18,8 @@ import pytest
 from flask import Flask
 from flask_mail import Mail
 from flask_mail import Message
-from mimecheck import check_imip
 
+from mimecheck import check_imip
 from umic.calendar_mail import CalendarMessage
 from umic.ics import EventData
 from umic.ics import Person

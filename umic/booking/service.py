@@ -44,7 +44,6 @@ from ..tokens import new_reference
 from ..tokens import new_token
 from ..tokens import video_link
 
-
 log = logging.getLogger(__name__)
 
 
