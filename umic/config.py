@@ -31,7 +31,7 @@ class Config:
     BOOKING_MIN_NOTICE_MINUTES = 120
     BOOKING_HORIZON_DAYS = 30
     BOOKING_CHANGE_CUTOFF_MINUTES = 120
-    BOOKING_DAYS_PER_PAGE = 10
+    BOOKING_DAYS_PER_PAGE = 7
     BOOKING_DRAFT_HOURS = 24
     # How long a citizen's manage link keeps working after the appointment ends.
     MANAGE_LINK_DAYS_AFTER = 90

@@ -49,23 +49,25 @@ def enqueue(
 ) -> OutboxMessage:
     """Write one message to the outbox (the caller commits).
 
-    Unsent messages of the same booking to the same person are superseded: the new one
-    describes the booking as it is now, and an older revision must never arrive after it.
+    Unsent (pending or failed) messages of the same booking to the same person are
+    superseded: the new one describes the booking as it is now, and an older revision must
+    never arrive after it, not even when staff retry a failed one (ICS A3.3). A message
+    without an invitation (the reminder) only replaces others without one: it must never
+    take the place of a calendar update that has not been delivered yet.
     """
     sender = organizer()
     if recipient.email.lower() == sender.email.lower():
         # A calendar message addressed to its own organizer breaks Outlook (ICS A7.3).
         raise ValueError("refusing to send an invitation to the organizer mailbox")
     if booking is not None and booking.id is not None:
-        db.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.booking_id == booking.id,
-                OutboxMessage.recipient == recipient.email,
-                OutboxMessage.status == OutboxStatus.PENDING,
-            )
-            .values(status=OutboxStatus.SUPERSEDED)
+        outdated = update(OutboxMessage).where(
+            OutboxMessage.booking_id == booking.id,
+            OutboxMessage.recipient == recipient.email,
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
         )
+        if invitation is None:
+            outdated = outdated.where(OutboxMessage.ics.is_(None))
+        db.session.execute(outdated.values(status=OutboxStatus.SUPERSEDED))
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     domain = sender.email.rpartition("@")[2] or None
@@ -120,18 +122,25 @@ def citizen_event(booking: Booking) -> ics.EventData:
     return _event(booking, description)
 
 
-def technician_event(booking: Booking) -> ics.EventData:
-    """The invitation as the technician sees it: who, from where, and what about."""
+def technician_event(
+    booking: Booking, times: tuple[datetime, datetime] | None = None
+) -> ics.EventData:
+    """The invitation as the technician sees it: who, from where, and what about.
+
+    ``times`` replaces the booking's times (start and end, and the ones written out in
+    DESCRIPTION): a technician taken off a moved booking gets a CANCEL for the times they had.
+    """
+    start, end = times or (booking.start_utc, booking.end_utc)
     description = _(
         "%(name)s (%(town)s).\n%(when)s (hora de Madrid).\n\n%(problem)s\n\n"
         "Enllaç per entrar a la videotrucada:\n%(link)s",
         name=booking.citizen_name,
         town=booking.municipality.name,
-        when=when_text(booking.start_utc, booking.end_utc),
+        when=when_text(start, end),
         problem=booking.description or _("No s'ha indicat cap descripció."),
         link=booking.video_link,
     )
-    return _event(booking, description)
+    return dataclasses.replace(_event(booking, description), start=start, end=end)
 
 
 def _citizen(booking: Booking) -> ics.Person:
@@ -199,9 +208,8 @@ def _to_technician(
     """
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         context = _context(booking, kind)
-        event = technician_event(booking)
+        event = technician_event(booking, times)
         if times is not None:
-            event = dataclasses.replace(event, start=times[0], end=times[1])
             context["when"] = when_text(*times)
         subjects = {
             "created": _("Nova reserva de %(name)s: %(when)s"),

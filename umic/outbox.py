@@ -93,11 +93,24 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _release_stale_claims(now: datetime) -> None:
+    """Take back messages whose worker died mid-send; that try counts as an attempt.
+
+    Counting it means a message that crashes every worker ends up ``failed``, where staff
+    see it, instead of going round for ever.
+    """
     stale = now - timedelta(minutes=current_app.config["OUTBOX_STALE_LOCK_MINUTES"])
+    is_stale = (OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_at < stale)
+    last_try = OutboxMessage.attempts + 1 >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    common = {"locked_by": "", "locked_at": None, "attempts": OutboxMessage.attempts + 1}
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.locked_at < stale)
-        .values(status=OutboxStatus.PENDING, locked_by="", locked_at=None)
+        .where(*is_stale, last_try)
+        .values(status=OutboxStatus.FAILED, last_error="the worker stopped while sending", **common)
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(*is_stale)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, **common)
     )
     db.session.commit()
 
@@ -139,11 +152,27 @@ def _claim(message_id: int, worker: str, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _record_failure(row: OutboxMessage, error: Exception, now: datetime, report: SendReport):
+def _is_permanent(error: Exception) -> bool:
+    """A 5xx answer about this message (unknown mailbox, refused sender): retrying won't help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _text in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def _record_failure(
+    row: OutboxMessage,
+    error: Exception,
+    now: datetime,
+    report: SendReport,
+    *,
+    permanent: bool = False,
+):
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     row.locked_by, row.locked_at = "", None
-    if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+    if permanent or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
         report.failed += 1
         log.error("outbox message %s failed for good: %s", row.id, row.last_error)
@@ -183,10 +212,21 @@ def send_pending(now: datetime | None = None, worker: str | None = None) -> Send
     try:
         for row in rows:
             try:
-                connection.send(build_message(row))
+                message = build_message(row)
+            except Exception as error:  # a message that cannot be built: staff must see it
+                _record_failure(row, error, now, report, permanent=True)
+                continue
+            try:
+                connection.send(message)
             except (OSError, smtplib.SMTPException) as error:
-                _record_failure(row, error, now, report)
-                if isinstance(error, (smtplib.SMTPServerDisconnected, OSError)):
+                _record_failure(row, error, now, report, permanent=_is_permanent(error))
+                # SMTPException is a subclass of OSError: test for a lost connection (or a
+                # socket error) explicitly. A refused recipient or message is only this
+                # message's failure; smtplib has reset the session, the rest go on.
+                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+                    error, smtplib.SMTPException
+                )
+                if gone:
                     # The connection is gone: the rest wait for the next pass.
                     _unclaim([r for r in rows if r.status == OutboxStatus.SENDING])
                     break
@@ -213,10 +253,26 @@ def _unclaim(rows: list[OutboxMessage]) -> None:
 
 
 def retry(message_id: int) -> bool:
-    """Staff asked to try a failed message again, now, with a fresh set of attempts."""
+    """Staff asked to try a failed message again, now, with a fresh set of attempts.
+
+    Refused when a newer invitation for the same booking and person exists: it may have
+    been sent already, and an older SEQUENCE must never arrive after it (ICS A3.3). (A
+    message still in flight when the newer one was queued could not be superseded then.)
+    """
+    newer = aliased(OutboxMessage)
+    replaced = exists().where(
+        newer.booking_id == OutboxMessage.booking_id,
+        newer.recipient == OutboxMessage.recipient,
+        newer.id > OutboxMessage.id,
+        newer.ics.is_not(None),
+    )
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.FAILED)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == OutboxStatus.FAILED,
+            ~replaced,
+        )
         .values(
             status=OutboxStatus.PENDING,
             attempts=0,

@@ -142,5 +142,11 @@ def outbox_retry(message_id: int):
     if form.validate_on_submit() and retry(message_id):
         flash(_("El missatge s'enviarà de nou en la propera passada."), "success")
     else:
-        flash(_("Aquest missatge no estava fallit: no s'ha canviat res."), "error")
+        flash(
+            _(
+                "No s'ha tornat a enviar: no estava fallit, o ja se n'ha escrit una versió "
+                "més nova per a la mateixa persona."
+            ),
+            "error",
+        )
     return redirect(url_for("admin.outbox_message", message_id=message_id), 303)
