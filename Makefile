@@ -64,5 +64,15 @@ migrate: setup ## Write a migration for model changes: make migrate m="what chan
 upgrade: setup ## Apply migrations to the configured database
 	FLASK_DEBUG=1 $(FLASK) db upgrade
 
+translations-extract: setup ## Collect every translatable string into umic/translations/messages.pot
+	@mkdir -p umic/translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o umic/translations/messages.pot umic
+
+translations-update: translations-extract ## Merge new strings into each language's catalogue
+	@for dir in umic/translations/*/; do [ -d "$$dir" ] && $(BIN)/pybabel -q update -i umic/translations/messages.pot -d umic/translations -l $$(basename $$dir); done; true
+
+translations-compile: setup ## Compile the catalogues (.po -> .mo)
+	@ls umic/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1 && $(BIN)/pybabel -q compile -d umic/translations || echo "No catalogues yet: Catalan is the source language."
+
 clean: ## Remove the virtualenv, node_modules and caches (keeps instance/)
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -639,3 +639,19 @@ def test_forms_work_without_javascript(client):
         for form in soup(client.get(url).get_data(as_text=True)).select("main form"):
             assert form.get("method") in ("get", "post"), url
             assert form.get("action") is not None, url
+
+
+def test_unconfirmed_details_are_deleted_after_a_day(client):
+    """Drafts hold personal data: the worker purges them once they expire."""
+    from umic.booking.service import purge_expired_drafts
+
+    make_world()
+    citizen = Citizen(client)
+    citizen.details(citizen.first_slot())
+    draft = db.session.scalar(select(BookingDraft))
+    assert draft.expires_at - draft.created_at == timedelta(hours=24)
+    assert purge_expired_drafts(datetime.now(UTC)) == 0
+    assert purge_expired_drafts(draft.expires_at + timedelta(seconds=1)) == 1
+    assert count(BookingDraft) == 0
+    response = client.get("/reserva/gelida/comprova")
+    assert response.status_code == 303, "an expired draft starts the booking again"

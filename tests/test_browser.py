@@ -1,0 +1,121 @@
+"""The whole booking in a real browser on a phone-sized screen, with and without JavaScript."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from browser import PHONE
+from browser import launched
+from browser import served
+from factories import make_world
+from umic.extensions import db
+from umic.models import Booking
+from umic.models import BookingStatus
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with launched() as browser:
+        yield browser
+
+
+@pytest.fixture
+def site(app):
+    make_world()
+    with served(app) as base_url:
+        yield base_url
+
+
+def no_sideways_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+
+
+def fill_details(page) -> None:
+    page.fill("#name", "Núria Puig i Solà")
+    page.fill("#email", "nuria@example.net")
+    page.fill("#phone", "+34 612 345 678")
+    page.fill("#description", "La companyia de telèfon m'ha donat de baixa sense avisar.")
+    page.check("#consent")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(f"{site}/reserva/")
+    no_sideways_scroll(page)
+    page.fill("#q", "geli")
+    if javascript:  # type-ahead: the results arrive without a reload and are announced
+        page.wait_for_selector(".town-list a")
+        assert page.url == f"{site}/reserva/"
+        assert "municipi" in page.inner_text("#status")
+    else:
+        page.click("form[role=search] button")
+    page.click(".town-list a:text('Gelida')")
+    assert page.url.endswith("/reserva/gelida/")
+    no_sideways_scroll(page)
+
+    page.check("input[name=dia] >> nth=1")
+    if javascript:  # only the times are swapped in; the URL and focus stay (W12)
+        page.wait_for_selector("#times input[name=slot]")
+        assert page.url.endswith("/reserva/gelida/")
+        assert re.search(r"\d+ hores lliures", page.inner_text("#status"))
+        assert page.evaluate("document.activeElement.name") == "dia"
+    else:
+        page.click("text=Mostra les hores")
+        assert "dia=" in page.url
+    slot = page.get_attribute("#times input[name=slot] >> nth=2", "value")
+    page.check(f"input[value='{slot}']")
+    page.click("#times button[type=submit]")
+    no_sideways_scroll(page)
+
+    page.click("main form button[type=submit]")  # nothing filled in
+    assert page.title().startswith("Error: ")
+    assert page.locator(".error-summary a").count() == 3
+    if javascript:
+        assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    no_sideways_scroll(page)
+    fill_details(page)
+    page.click("main form button[type=submit]")
+    assert "Comproveu les dades" in page.inner_text("h1")
+    page.click("text=Confirma la cita")
+    assert page.inner_text(".panel-title") == "Cita confirmada"
+    no_sideways_scroll(page)
+    manage_url = page.url
+
+    booking = db.session.scalar(select(Booking))
+    assert booking.citizen_name == "Núria Puig i Solà"
+
+    page.click("text=Torna a planificar")
+    assert page.locator("input[name=name]").count() == 0
+    page.check("input[name=dia] >> nth=2")
+    if javascript:
+        page.wait_for_selector("#times input[name=slot]")
+    else:
+        page.click("text=Mostra les hores")
+    page.check("#times input[name=slot] >> nth=0")
+    page.click("#times button[type=submit]")
+    page.click("text=Confirma el canvi")
+    assert page.url == manage_url
+    assert "Heu canviat l'hora de la cita" in page.inner_text("main")
+
+    page.click("text=Anul·la la cita")
+    page.fill("#reason", "Ja m'ho han solucionat")
+    page.click("text=Sí, anul·la la cita")
+    assert "Cita anul·lada" in page.inner_text("h1")
+    db.session.expire_all()
+    booking = db.session.scalar(select(Booking))
+    assert booking.status == BookingStatus.CANCELLED and booking.ical_sequence == 2
+
+    assert problems == [], problems
+    context.close()
