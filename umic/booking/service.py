@@ -357,6 +357,7 @@ def new_draft(municipality_id: int, service_id: int, now: datetime) -> tuple[Boo
         key_hash=hash_token(key),
         municipality_id=municipality_id,
         service_id=service_id,
+        created_at=now,
         expires_at=now + timedelta(hours=current_app.config["BOOKING_DRAFT_HOURS"]),
     )
     db.session.add(draft)
