@@ -315,3 +315,15 @@ def test_gunicorn_serves_the_app_with_several_workers(sqlite_template, tmp_path)
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+def test_citizen_pages_set_only_the_session_cookie_and_only_once(client):
+    """No analytics, no remember-me churn: one necessary cookie, so no cookie banner (P16)."""
+    from factories import make_world
+
+    make_world()
+    first = client.get("/reserva/gelida/").headers.getlist("Set-Cookie")
+    assert len(first) == 1 and first[0].startswith("session=")
+    assert "HttpOnly" in first[0] and "SameSite=Lax" in first[0]
+    for url in ("/reserva/gelida/", "/reserva/", "/com-connectar"):
+        assert client.get(url).headers.getlist("Set-Cookie") == [], url

@@ -11,6 +11,7 @@ import sqlite3
 from flask import Flask
 from flask import render_template
 from flask import request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -72,7 +73,10 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
         render_item=render_item,
     )
-    login_manager.init_app(app)
+    # No context processor: it would load the user on every page, and "strong" session
+    # protection would then rewrite every citizen's session. Templates get a lazy proxy.
+    login_manager.init_app(app, add_context_processor=False)
+    app.jinja_env.globals["current_user"] = current_user
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)

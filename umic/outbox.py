@@ -8,6 +8,7 @@ leaves its claim behind; after ``OUTBOX_STALE_LOCK_MINUTES`` another worker take
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
@@ -61,6 +62,12 @@ class _Connection(flask_mail.Connection):
         if self.mail.username and self.mail.password:
             host.login(self.mail.username, self.mail.password)
         return host
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        try:
+            super().__exit__(exc_type, exc_value, traceback)
+        except (OSError, smtplib.SMTPException):
+            pass  # the messages went out; a failed QUIT changes nothing
 
 
 def worker_name() -> str:
@@ -202,47 +209,46 @@ def send_pending(now: datetime | None = None, worker: str | None = None) -> Send
             select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
         )
     )
-    try:
-        connection = _Connection(current_app.extensions["mail"])
-        connection.__enter__()
-    except (OSError, smtplib.SMTPException) as error:
-        for row in rows:
-            _record_failure(row, error, now, report)
-        return report
-    try:
-        for row in rows:
-            try:
-                message = build_message(row)
-            except Exception as error:  # a message that cannot be built: staff must see it
-                _record_failure(row, error, now, report, permanent=True)
-                continue
-            try:
-                connection.send(message)
-            except (OSError, smtplib.SMTPException) as error:
-                _record_failure(row, error, now, report, permanent=_is_permanent(error))
-                # SMTPException is a subclass of OSError: test for a lost connection (or a
-                # socket error) explicitly. A refused recipient or message is only this
-                # message's failure; smtplib has reset the session, the rest go on.
-                gone = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
-                    error, smtplib.SMTPException
-                )
-                if gone:
-                    # The connection is gone: the rest wait for the next pass.
-                    _unclaim([r for r in rows if r.status == OutboxStatus.SENDING])
-                    break
-                continue
-            row.status = OutboxStatus.SENT
-            row.sent_at = datetime.now(UTC)
-            row.attempts += 1
-            row.locked_by, row.locked_at, row.last_error = "", None, ""
-            db.session.commit()
-            report.sent += 1
-    finally:
+    with contextlib.ExitStack() as stack:
         try:
-            connection.__exit__(None, None, None)
-        except (OSError, smtplib.SMTPException):
-            pass  # the messages are sent; a failed QUIT changes nothing
+            connection = stack.enter_context(_Connection(current_app.extensions["mail"]))
+        except (OSError, smtplib.SMTPException) as error:
+            for row in rows:  # no server: every claimed message waits for its next attempt
+                _record_failure(row, error, now, report)
+            return report
+        for row in rows:
+            if not _send_one(connection, row, rows, now, report):
+                break  # the connection is gone: the rest wait for the next pass
     return report
+
+
+def _send_one(connection, row: OutboxMessage, rows, now: datetime, report: SendReport) -> bool:
+    """Send one claimed message and record the outcome; False when the connection is lost."""
+    try:
+        message = build_message(row)
+    except Exception as error:  # a message that cannot be built: staff must see it
+        _record_failure(row, error, now, report, permanent=True)
+        return True
+    try:
+        connection.send(message)
+    except (OSError, smtplib.SMTPException) as error:
+        _record_failure(row, error, now, report, permanent=_is_permanent(error))
+        # SMTPException is a subclass of OSError: test for a lost connection (or a socket
+        # error) explicitly. A refused recipient or message is only this message's failure;
+        # smtplib has reset the session, the rest go on.
+        lost = isinstance(error, smtplib.SMTPServerDisconnected) or not isinstance(
+            error, smtplib.SMTPException
+        )
+        if lost:
+            _unclaim([r for r in rows if r.status == OutboxStatus.SENDING])
+        return not lost
+    row.status = OutboxStatus.SENT
+    row.sent_at = datetime.now(UTC)
+    row.attempts += 1
+    row.locked_by, row.locked_at, row.last_error = "", None, ""
+    db.session.commit()
+    report.sent += 1
+    return True
 
 
 def _unclaim(rows: list[OutboxMessage]) -> None:
