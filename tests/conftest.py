@@ -22,6 +22,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from htmlutil import csrf_token
+from smtpserver import LoopbackSMTP
 from umic import create_app
 from umic.config import TestConfig
 from umic.extensions import db
@@ -147,3 +148,23 @@ def login(client):
         assert response.status_code == 303, response.get_data(as_text=True)
 
     return _login
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 and a free port, running; stopped at teardown."""
+    server = LoopbackSMTP()
+    server.start()
+    yield server
+    server.stop()
+
+
+def smtp_config(server: LoopbackSMTP, **extra) -> dict:
+    """App settings that send mail to ``server`` for real (override ``app_config`` with it)."""
+    return {
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": server.port,
+        "MAIL_TIMEOUT_SECONDS": 5,
+        **extra,
+    }

@@ -28,12 +28,12 @@ from sqlalchemy import select
 
 import icstools
 import managing
+from conftest import smtp_config
 from factories import make_booking
 from factories import make_world
 from journey import DETAILS
 from journey import Citizen
 from mimecheck import check_imip
-from smtpserver import LoopbackSMTP
 from smtpserver import Received
 from umic.booking.service import find_by_token
 from umic.extensions import db
@@ -64,22 +64,8 @@ HORIZON_DAYS = (DST_CHANGE - TODAY).days + 10
 
 
 @pytest.fixture
-def smtp():
-    server = LoopbackSMTP()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp) -> dict:
-    return {
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp.port,
-        "MAIL_TIMEOUT_SECONDS": 5,
-        "BOOKING_HORIZON_DAYS": HORIZON_DAYS,
-    }
+    return smtp_config(smtp, BOOKING_HORIZON_DAYS=HORIZON_DAYS)
 
 
 # --- reading what arrived ---------------------------------------------------------------------

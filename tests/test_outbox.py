@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 import managing
+from conftest import smtp_config
 from factories import PASSWORD
 from factories import make_booking
 from factories import make_staff
@@ -30,7 +31,6 @@ from htmlutil import csrf_token
 from journey import DETAILS
 from journey import Citizen
 from mimecheck import check_imip
-from smtpserver import LoopbackSMTP
 from smtpserver import Received
 from umic import mail
 from umic.booking.service import find_by_token
@@ -57,26 +57,14 @@ MAX_ATTEMPTS = 5
 
 
 @pytest.fixture
-def smtp():
-    """A real SMTP server on 127.0.0.1 and a free port, running; stopped at teardown."""
-    server = LoopbackSMTP()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app_config(smtp) -> dict:
-    return {
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": smtp.port,
-        "MAIL_TIMEOUT_SECONDS": 5,
-        "OUTBOX_RETRY_BASE_SECONDS": BASE,
-        "OUTBOX_RETRY_MAX_SECONDS": CAP,
-        "OUTBOX_MAX_ATTEMPTS": MAX_ATTEMPTS,
-        "OUTBOX_STALE_LOCK_MINUTES": 15,
-    }
+    return smtp_config(
+        smtp,
+        OUTBOX_RETRY_BASE_SECONDS=BASE,
+        OUTBOX_RETRY_MAX_SECONDS=CAP,
+        OUTBOX_MAX_ATTEMPTS=MAX_ATTEMPTS,
+        OUTBOX_STALE_LOCK_MINUTES=15,
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -115,6 +103,16 @@ def sequence_of(received: Received) -> int:
     part = next(p for p in received.message.walk() if p.get_content_type() == "text/calendar")
     event = Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
     return int(event["SEQUENCE"])
+
+
+def mark_sending(message_id: int) -> None:
+    """As if another worker were in the middle of sending this message."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.SENDING, locked_by="other", locked_at=datetime.now(UTC))
+    )
+    db.session.commit()
 
 
 def path(url: str) -> str:
@@ -596,12 +594,7 @@ def test_later_revision_waits_while_the_earlier_one_is_sending(app, client, smtp
     booking = booking_of(manage)
     citizen_v0 = next(m for m in rows() if m.kind == "created_citizen")
     # Another worker is in the middle of sending revision 0 to the citizen.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == citizen_v0.id)
-        .values(status=OutboxStatus.SENDING, locked_by="other", locked_at=datetime.now(UTC))
-    )
-    db.session.commit()
+    mark_sending(citizen_v0.id)
     _reschedule_via_web(client, manage)
 
     statuses = {m.kind: m.status for m in rows()}
@@ -663,12 +656,7 @@ def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, sm
 
     # Case 2: revision 1 to the citizen is in flight while revision 2 is queued...
     v1 = next(m for m in rows() if m.kind == "rescheduled_citizen")
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == v1.id)
-        .values(status=OutboxStatus.SENDING, locked_by="other", locked_at=datetime.now(UTC))
-    )
-    db.session.commit()
+    mark_sending(v1.id)
     _reschedule_via_web(client, manage)
     # ...and then fails for good.
     db.session.execute(

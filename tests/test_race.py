@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -71,57 +72,44 @@ def test_concurrent_confirmations_of_one_slot_book_exactly_the_free_technicians(
         assert "Aquesta hora s'acaba d'ocupar" in loser_page.get_data(as_text=True)
 
 
-def test_the_database_itself_refuses_an_overlapping_claim(app):
-    """Even code that skips every check cannot give one technician two overlapping bookings."""
-    world = make_world(technicians=1)
+def _claimed_booking(world, number: int, start: datetime) -> Booking:
+    """A 30-minute booking and its claims, written directly (no checks at all)."""
     technician = world.technicians[0]
-    start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
-    first = Booking(
-        reference="AAAA-0001",
+    booking = Booking(
+        reference=f"AAAA-000{number}",
         service_id=world.service.id,
         municipality_id=world.town.id,
         technician_id=technician.id,
         start_utc=start,
-        end_utc=start.replace(minute=30),
+        end_utc=start + timedelta(minutes=30),
         status=BookingStatus.CONFIRMED,
-        citizen_name="A",
-        citizen_email="a@example.net",
+        citizen_name=f"Persona {number}",
+        citizen_email=f"p{number}@example.net",
         consent_at=start,
         consent_version="t",
-        ical_uid="00000000-0000-4000-8000-000000000001",
-        video_link="https://x.example/1",
+        ical_uid=f"00000000-0000-4000-8000-00000000000{number}",
+        video_link=f"https://x.example/{number}",
     )
-    db.session.add(first)
+    db.session.add(booking)
     db.session.flush()
-    for unit in scheduling.claim_units(first.start_utc, first.end_utc):
+    for unit in scheduling.claim_units(booking.start_utc, booking.end_utc):
         db.session.add(
-            BookingClaim(booking_id=first.id, technician_id=technician.id, unit_start=unit)
+            BookingClaim(booking_id=booking.id, technician_id=technician.id, unit_start=unit)
         )
-    db.session.commit()
+    return booking
 
-    # A second booking 10 minutes later overlaps by 20 minutes: its claims collide.
-    overlapping_start = start.replace(minute=10)
-    second = Booking(
-        reference="AAAA-0002",
-        service_id=world.service.id,
-        municipality_id=world.town.id,
-        technician_id=technician.id,
-        start_utc=overlapping_start,
-        end_utc=overlapping_start.replace(minute=40),
-        status=BookingStatus.CONFIRMED,
-        citizen_name="B",
-        citizen_email="b@example.net",
-        consent_at=start,
-        consent_version="t",
-        ical_uid="00000000-0000-4000-8000-000000000002",
-        video_link="https://x.example/2",
-    )
-    db.session.add(second)
-    db.session.flush()
-    for unit in scheduling.claim_units(second.start_utc, second.end_utc):
-        db.session.add(
-            BookingClaim(booking_id=second.id, technician_id=technician.id, unit_start=unit)
-        )
+
+def test_the_database_itself_refuses_an_overlapping_claim(app):
+    """Even code that skips every check cannot give one technician two overlapping bookings."""
+    world = make_world(technicians=1)
+    start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    _claimed_booking(world, 1, start)
+    db.session.commit()
+    # Back to back is fine...
+    _claimed_booking(world, 2, start + timedelta(minutes=30))
+    db.session.commit()
+    # ...but 10 minutes later overlaps by 20 minutes: the claims collide.
+    _claimed_booking(world, 3, start + timedelta(minutes=10))
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
