@@ -42,15 +42,6 @@ def staff_required() -> None:
     return None
 
 
-def coordinator_required() -> None:
-    """For ``before_request``: coordinators only; others get 403."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != Role.COORDINATOR:
-        abort(403)
-    return None
-
-
 def role_required(role: Role):
     """Decorator for a single view that needs a role."""
 
