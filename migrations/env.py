@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from umic.dbtypes import include_object_for
+
 config = context.config
 # Keep the application's loggers (the mail worker, the tests) working after a migration.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -41,6 +43,7 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", include_object_for(engine.dialect.name))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -46,3 +46,15 @@ def render_item(type_: str, obj, autogen_context) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def include_object_for(dialect: str):
+    """Alembic ``include_object``: leave out what only exists on another database."""
+    from .models.cases import POSTGRESQL_ONLY_INDEXES
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        return not (
+            type_ == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect != "postgresql"
+        )
+
+    return include_object

@@ -1,4 +1,4 @@
-"""ORM models, shared by every area of the app.
+"""Towns, services, staff, opening hours, bookings and the outbox.
 
 Times are stored in UTC (``UTCDateTime``) and shown in Europe/Madrid. Opening hours and
 closures are local wall-clock values (a time of day, a calendar day) because that is how
@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean
@@ -31,8 +32,11 @@ from sqlalchemy.orm import relationship
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from .dbtypes import UTCDateTime
-from .extensions import db
+from ..dbtypes import UTCDateTime
+from ..extensions import db
+
+if TYPE_CHECKING:
+    from .cases import CaseFile
 
 
 def utcnow() -> datetime:
@@ -108,6 +112,8 @@ class StaffUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The private calendar feed's token (SHA-256); replacing it revokes the old URL.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", order_by="OpeningHours.weekday"
@@ -171,6 +177,12 @@ class Closure(db.Model):
 class BookingStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    ATTENDED = "attended"  # marked by staff after the call
+    NO_SHOW = "no_show"  # the citizen did not come
+
+
+#: Statuses that keep the technician's time taken (a cancelled booking frees it).
+ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
 
 
 class Booking(db.Model):
@@ -208,14 +220,22 @@ class Booking(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_by: Mapped[str] = mapped_column(String(20), default="")
+    # Set when a member of staff booked for the citizen (a phone request).
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Who marked the call attended or missed, and when.
+    marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     service: Mapped[Service] = relationship()
     municipality: Mapped[Municipality] = relationship()
-    technician: Mapped[StaffUser] = relationship()
+    technician: Mapped[StaffUser] = relationship(foreign_keys=[technician_id])
+    booked_by: Mapped[StaffUser | None] = relationship(foreign_keys=[booked_by_id])
 
     __table_args__ = (
         CheckConstraint("start_utc < end_utc", name="start_before_end"),
-        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "status IN ('confirmed', 'cancelled', 'attended', 'no_show')", name="status_known"
+        ),
         Index("ix_booking_start_utc", "start_utc"),
         Index("ix_booking_technician_id_start_utc", "technician_id", "start_utc"),
         Index("ix_booking_status_start_utc", "status", "start_utc"),
@@ -284,7 +304,8 @@ class BookingDraft(db.Model):
 
 
 class TokenPurpose(enum.StrEnum):
-    MANAGE = "manage"
+    MANAGE = "manage"  # see, reschedule or cancel a booking
+    UPLOAD = "upload"  # send the documents a case file asks for
 
 
 class AccessToken(db.Model):
@@ -300,13 +321,18 @@ class AccessToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(20))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking | None] = relationship()
+    case: Mapped[CaseFile | None] = relationship()
 
-    __table_args__ = (Index("ix_access_token_booking_id", "booking_id"),)
+    __table_args__ = (
+        Index("ix_access_token_booking_id", "booking_id"),
+        Index("ix_access_token_case_id", "case_id"),
+    )
 
 
 class OutboxStatus(enum.StrEnum):
@@ -354,4 +380,21 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_message_booking_id", "booking_id"),
         Index("ix_outbox_message_created_at", "created_at"),
+    )
+
+
+class SignInAttempt(db.Model):
+    """One staff sign-in attempt: repeated failures slow the next ones down (throttling)."""
+
+    __tablename__ = "sign_in_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    ip: Mapped[str] = mapped_column(String(45))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_sign_in_attempt_username_at", "username", "at"),
+        Index("ix_sign_in_attempt_ip_at", "ip", "at"),
     )

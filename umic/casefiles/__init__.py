@@ -1,0 +1,1 @@
+"""Case files (expedients): numbering, creation, editing with history, documents."""

@@ -1,0 +1,238 @@
+"""Case files (expedients), their history, their documents and their numbering."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import Numeric
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from ..dbtypes import UTCDateTime
+from ..extensions import db
+from .core import Booking
+from .core import Municipality
+from .core import StaffUser
+from .core import utcnow
+
+
+class CaseType(enum.StrEnum):
+    """Tipus: what the citizen asks for."""
+
+    CONSULTA = "consulta"
+    QUEIXA = "queixa"
+    RECLAMACIO = "reclamacio"
+    DENUNCIA = "denuncia"
+    MEDIACIO = "mediacio"
+
+
+class Channel(enum.StrEnum):
+    """Canal: how the request arrived."""
+
+    TELEMATICA = "telematica"  # assistència telemàtica (video call)
+    BUSTIA = "bustia"  # bústia del consumidor (web mailbox)
+    UMIC = "umic"  # a visit of the mobile units
+
+
+class CaseStatus(enum.StrEnum):
+    """Estat petició: what the citizen is told."""
+
+    PENDENT = "pendent"
+    EN_TRAMIT = "en_tramit"
+    DOCUMENTACIO = "documentacio_requerida"  # with a deadline
+    RESOLT = "resolt"
+    TANCAT = "tancat"
+    ARXIVAT = "arxivat"  # filed without a resolution (no answer, out of scope)
+    DESISTIT = "desistit"  # the citizen withdrew
+
+
+#: Statuses after which the case is over (a resolution date is recorded).
+FINAL_STATUSES = (CaseStatus.RESOLT, CaseStatus.TANCAT, CaseStatus.ARXIVAT, CaseStatus.DESISTIT)
+
+
+class Outcome(enum.StrEnum):
+    """How it ended for the consumer."""
+
+    FAVOURABLE = "favorable"
+    PARTIAL = "parcial"
+    UNFAVOURABLE = "desfavorable"
+    WITHDRAWN = "desistit"
+
+
+class DocumentCategory(enum.StrEnum):
+    FACTURA = "factura"
+    CONTRACTE = "contracte"
+    DNI = "dni"
+    CORRESPONDENCIA = "correspondencia"
+    ALTRES = "altres"
+
+
+#: Indexes that exist only on PostgreSQL (the schema comparison skips them elsewhere).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_case_file_search_text_trgm"})
+
+
+def _values(kind: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in kind)
+
+
+class CaseCounter(db.Model):
+    """The last case number given in a year; incremented under a row lock."""
+
+    __tablename__ = "case_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseFile(db.Model):
+    """An expedient: a citizen's request carried to its end by a technician.
+
+    Its columns follow the tracker the service used (the seed's table): ID, Nom tràmit,
+    Registre, Expedient, Classificació (the town), Convocatòria, Data petició, Data
+    actualització, Estat petició and its detail, Estat intern and its detail, Usuari assignat,
+    Orgànic, Nom interessat; and what handling a case needs besides.
+    """
+
+    __tablename__ = "case_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(12), unique=True)  # "2025/0029005"
+    procedure_name: Mapped[str] = mapped_column(String(80), default="")  # Nom tràmit
+    # "registry" itself is reserved by SQLAlchemy's declarative base.
+    registry_entry: Mapped[str] = mapped_column("registry", String(40), default="")  # Registre
+    call: Mapped[str] = mapped_column(String(80), default="")  # Convocatòria
+    case_type: Mapped[str] = mapped_column(String(20), default=CaseType.RECLAMACIO)
+    channel: Mapped[str] = mapped_column(String(20), default=Channel.TELEMATICA)
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+
+    interested_name: Mapped[str] = mapped_column(String(120), default="")
+    interested_email: Mapped[str] = mapped_column(String(254), default="")
+    interested_phone: Mapped[str] = mapped_column(String(40), default="")
+    interested_address: Mapped[str] = mapped_column(String(200), default="")
+    sector: Mapped[str] = mapped_column(String(40), default="")  # code from consumer_sectors.csv
+    company: Mapped[str] = mapped_column(String(200), default="")
+    amount_claimed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    status: Mapped[str] = mapped_column(String(30), default=CaseStatus.PENDENT)
+    status_detail: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date | None] = mapped_column(Date)  # documents requested until
+    internal_status: Mapped[str] = mapped_column(String(80), default="")
+    internal_detail: Mapped[str] = mapped_column(Text, default="")
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    organic: Mapped[str] = mapped_column(String(120), default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="")
+    amount_recovered: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # Data petició
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # Data actualització
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # Lower-case, accent-free text of the searchable columns (free-text search).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Optimistic locking: an edit based on an old version is refused, never silently lost.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    municipality: Mapped[Municipality | None] = relationship()
+    assigned_to: Mapped[StaffUser | None] = relationship(foreign_keys=[assigned_to_id])
+    booking: Mapped[Booking | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[CaseDocument]] = relationship(
+        back_populates="case", order_by="CaseDocument.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("year", "sequence"),
+        CheckConstraint(f"case_type IN ({_values(CaseType)})", name="type_known"),
+        CheckConstraint(f"channel IN ({_values(Channel)})", name="channel_known"),
+        CheckConstraint(f"status IN ({_values(CaseStatus)})", name="status_known"),
+        CheckConstraint(f"outcome IN ('', {_values(Outcome)})", name="outcome_known"),
+        # Every list filter and sort has an index (the list must stay fast at 100,000 cases).
+        Index("ix_case_file_status", "status"),
+        Index("ix_case_file_case_type", "case_type"),
+        Index("ix_case_file_channel", "channel"),
+        Index("ix_case_file_municipality_id", "municipality_id"),
+        Index("ix_case_file_assigned_to_id", "assigned_to_id"),
+        Index("ix_case_file_requested_at", "requested_at"),
+        Index("ix_case_file_updated_at", "updated_at"),
+        Index("ix_case_file_interested_name", "interested_name"),
+        Index("ix_case_file_deadline", "deadline"),
+        # Free-text search (LIKE '%word%') stays fast at 100,000 cases: trigrams, PostgreSQL only.
+        Index(
+            "ix_case_file_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+
+class CaseEvent(db.Model):
+    """One entry of a case's history: a change (field, old -> new), a note, a document."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id")
+    )  # None: citizen/system
+    kind: Mapped[str] = mapped_column(String(20))  # created, change, note, document, email
+    field: Mapped[str] = mapped_column(String(40), default="")
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[CaseFile] = relationship(back_populates="events")
+    actor: Mapped[StaffUser | None] = relationship()
+
+    __table_args__ = (Index("ix_case_event_case_id", "case_id"),)
+
+
+class CaseDocument(db.Model):
+    """A file attached to a case, stored on disk outside ``static/`` under a random name."""
+
+    __tablename__ = "case_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    source: Mapped[str] = mapped_column(String(10), default="staff")  # staff | citizen
+    category: Mapped[str] = mapped_column(String(20), default=DocumentCategory.ALTRES)
+    original_name: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # When staff first saw a citizen's upload (None: new, shown on the agenda).
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[CaseFile] = relationship(back_populates="documents")
+    uploaded_by: Mapped[StaffUser | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"category IN ({_values(DocumentCategory)})", name="category_known"),
+        CheckConstraint("source IN ('staff', 'citizen')", name="source_known"),
+        Index("ix_case_document_case_id", "case_id"),
+        Index("ix_case_document_seen_at", "seen_at"),
+    )
