@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import DEV_SECRET_KEY
 from .config import Config
@@ -29,6 +30,10 @@ def create_app(config: type[Config] = Config, overrides: dict | None = None) -> 
         app.config.update(overrides)
     check_production_config(app)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        # Behind N reverse proxies: trust their X-Forwarded-* headers, no one else's.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     register_extensions(app)
     register_blueprints(app)
@@ -78,6 +83,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app, add_context_processor=False)
     app.jinja_env.globals["current_user"] = current_user
     login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the sign-in page explains itself; no English flash
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     mail.init_app(app)
@@ -102,10 +108,16 @@ def register_blueprints(app: Flask) -> None:
     from .auth_routes import bp as auth_bp
     from .booking.routes import bp as booking_bp
     from .pages import bp as pages_bp
+    from .uploads import bp as uploads_bp
+    from .workspace import bp as workspace_bp
+    from .workspace.feed import feeds as feeds_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(uploads_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(workspace_bp, url_prefix="/espai")
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
@@ -129,13 +141,20 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Globals every template may use."""
+    from .casefiles.labels import register as register_labels
     from .htmx import is_htmx
     from .i18n import locale_name
     from .i18n import register_template_helpers as register_dates
+    from .staff_menu import staff_menu
 
     register_dates(app)
+    register_labels(app)
     app.jinja_env.globals.update(
-        htmx_file=HTMX_FILE, is_htmx=is_htmx, error_items=error_items, locale_name=locale_name
+        staff_menu=staff_menu,
+        htmx_file=HTMX_FILE,
+        is_htmx=is_htmx,
+        error_items=error_items,
+        locale_name=locale_name,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

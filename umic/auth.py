@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from datetime import timedelta
 from functools import wraps
 
 from flask import abort
+from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import request
+from flask import session
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_login import logout_user
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 
 from .extensions import db
 from .extensions import login_manager
 from .htmx import hx_redirect
 from .models import Role
+from .models import SignInAttempt
 from .models import StaffUser
 
 
@@ -36,10 +48,46 @@ def unauthorized():
 
 
 def staff_required() -> None:
-    """For ``before_request``: any signed-in member of staff."""
+    """For ``before_request``: any signed-in member of staff, active within the idle limit."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    now = int(time.time())
+    idle_limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    last_seen = session.get("last_seen", now)
+    if not isinstance(last_seen, int) or now - last_seen > idle_limit:
+        logout_user()
+        session.pop("last_seen", None)
+        flash(_("La sessió s'ha tancat per inactivitat. Torneu a entrar."), "error")
+        return login_manager.unauthorized()
+    session["last_seen"] = now
     return None
+
+
+def sign_in_throttled(username: str, ip: str, now: datetime) -> bool:
+    """Too many recent failures for this user name, or from this address."""
+    config = current_app.config
+    since = now - timedelta(minutes=config["SIGN_IN_WINDOW_MINUTES"])
+    failures = select(func.count()).where(
+        SignInAttempt.success.is_(False), SignInAttempt.at >= since
+    )
+    by_user = db.session.scalar(failures.where(SignInAttempt.username == username))
+    by_ip = db.session.scalar(failures.where(SignInAttempt.ip == ip))
+    limit = config["SIGN_IN_MAX_FAILURES"]
+    # An address may try a few user names (a shared office); a user name is locked sooner.
+    return by_user >= limit or by_ip >= limit * 4
+
+
+def record_sign_in(username: str, ip: str, now: datetime, success: bool) -> None:
+    db.session.add(SignInAttempt(username=username[:40], ip=ip[:45], at=now, success=success))
+
+
+def purge_sign_in_attempts(now: datetime) -> int:
+    """Forget attempts older than a day (they only matter within the throttling window)."""
+    result = db.session.execute(
+        delete(SignInAttempt).where(SignInAttempt.at < now - timedelta(days=1))
+    )
+    db.session.commit()
+    return result.rowcount or 0
 
 
 def role_required(role: Role):
@@ -54,6 +102,7 @@ def role_required(role: Role):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_role = role  # lets the route-walk test find every guarded view
         return wrapped
 
     return decorator

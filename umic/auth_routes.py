@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,8 +24,11 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from .auth import record_sign_in
+from .auth import sign_in_throttled
 from .extensions import db
 from .models import StaffUser
+from .models import utcnow
 from .text import clean
 
 bp = Blueprint("auth", __name__)
@@ -46,7 +52,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("admin.index")
+    return url_for("workspace.agenda")
 
 
 @bp.route("/entra", methods=["GET", "POST"])
@@ -55,14 +61,33 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
-    failed = False
+    failed = throttled = False
     if form.validate_on_submit():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.username == form.username.data))
-        if user is not None and user.active and user.check_password(form.password.data):
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")), 303)
-        failed = True
-    return render_template("auth/login.html", form=form, failed=failed)
+        now = utcnow()
+        username, ip = form.username.data, request.remote_addr or ""
+        if sign_in_throttled(username, ip, now):
+            # Not even checked: the answer must not reveal whether the password was right.
+            throttled = True
+        else:
+            user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+            ok = user is not None and user.active and user.check_password(form.password.data)
+            record_sign_in(username, ip, now, success=ok)
+            db.session.commit()
+            if ok:
+                session.clear()  # a fresh session: nothing from before sign-in carries over
+                login_user(user)
+                session.permanent = True
+                session["last_seen"] = int(time.time())
+                return redirect(_safe_next(request.args.get("next")), 303)
+            failed = True
+    status = 429 if throttled else 200
+    return render_template(
+        "auth/login.html",
+        form=form,
+        failed=failed,
+        throttled=throttled,
+        wait_minutes=current_app.config["SIGN_IN_WINDOW_MINUTES"],
+    ), status
 
 
 @bp.post("/surt")

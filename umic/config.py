@@ -79,12 +79,32 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Madrid"
     LANGUAGES = ["ca"]
 
+    # How many reverse proxies (HTTPS terminator, load balancer) stand in front of the app.
+    PROXY_COUNT = 0
+
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 8 * 3600
 
     # Show the outbox (each e-mail and its .ics) to staff in the browser.
     OUTBOX_PAGE_SIZE = 50
+
+    # Staff sign-in: a session ends after this much inactivity; repeated failures are throttled.
+    STAFF_IDLE_MINUTES = 60
+    SIGN_IN_MAX_FAILURES = 5
+    SIGN_IN_WINDOW_MINUTES = 15
+
+    # Workspace.
+    JOIN_LINK_MINUTES_BEFORE = 10  # the join link is live from this long before the start
+    CASE_ORGANIC = "E02020000 - Ser. Suport Polítiques de Consum"
+    CASES_PAGE_SIZE = 25
+
+    # Documents: kept on disk outside static/ (default: instance/uploads), checked on content.
+    UPLOAD_FOLDER = ""
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # Flask refuses larger requests outright
+    DOCUMENT_REMINDER_DAYS_BEFORE = 2
+    UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
 
 
 class TestConfig(Config):

@@ -1,0 +1,30 @@
+"""The staff menu: what each role sees, limited to the areas this app has."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+# (endpoint, label, coordinators only)
+MENU = [
+    ("workspace.agenda", _l("Agenda"), False),
+    ("workspace.case_list", _l("Expedients"), False),
+    ("workspace.new_booking", _l("Nova cita"), False),
+    ("workspace.calendar_feed", _l("Calendari"), False),
+    ("admin.hours", _l("Horaris"), True),
+    ("admin.closures", _l("Tancaments"), True),
+    ("admin.outbox", _l("Correu"), True),
+]
+
+
+def staff_menu() -> list[tuple[str, str]]:
+    """The menu entries for the signed-in member of staff."""
+    if not current_user.is_authenticated:
+        return []
+    return [
+        (endpoint, str(label))
+        for endpoint, label, coordinators in MENU
+        if endpoint in current_app.view_functions
+        and (current_user.is_coordinator or not coordinators)
+    ]
