@@ -614,7 +614,16 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client):
     _booking, token = make_booking(
         world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
     )
-    samples = {"slug": "gelida", "token": token, "message_id": 1}
+    samples = {
+        "slug": "gelida",
+        "token": token,
+        "message_id": 1,
+        "case_id": 1,
+        "booking_id": 1,
+        "staff_id": 1,
+        "doc_id": 1,
+        "closure_id": 1,
+    }
     post_rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(post_rules) >= 7
     for rule in post_rules:

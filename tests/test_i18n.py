@@ -19,6 +19,8 @@ PROPER_NAMES = {
 }
 
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# Blocks whose content is markup data, not text people read (a CSS class name).
+_DATA_BLOCKS = re.compile(r"\{% block body_class %\}.*?\{% endblock %\}", re.S)
 _TAG = re.compile(r"<[^>]+>", re.S)
 _ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
 
@@ -26,6 +28,7 @@ _ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
 def bare_text(source: str) -> list[str]:
     """Visible words left once Jinja and HTML are removed."""
     source = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", source, flags=re.S)
+    source = _DATA_BLOCKS.sub(" ", source)
     text = _ENTITY.sub(" ", _TAG.sub(" ", _JINJA.sub(" ", source)))
     for name in PROPER_NAMES:
         text = text.replace(name, " ")

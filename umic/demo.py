@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import scheduling
+from .casefiles.service import case_from_booking
+from .casefiles.service import update_case
 from .extensions import db
+from .models import Booking
+from .models import BookingClaim
+from .models import BookingStatus
+from .models import CaseStatus
 from .models import Municipality
 from .models import OpeningHours
 from .models import Role
@@ -16,6 +29,9 @@ from .models import StaffUser
 from .municipalities import MUNICIPALITIES_CSV
 from .municipalities import OMICS_CSV
 from .municipalities import import_municipalities
+from .text import fold
+from .tokens import new_reference
+from .tokens import video_link
 
 DEMO_PASSWORD = "umic-demo"
 
@@ -92,3 +108,154 @@ def load() -> None:
     coordinator.set_password(DEMO_PASSWORD)
     db.session.add(coordinator)
     db.session.commit()
+    load_activity()
+
+
+FIRST_NAMES = [
+    "Marta", "Jordi", "Núria", "Joan", "Montserrat", "Josep", "Laia", "Pere", "Carme", "Antonio",
+    "Rosa", "Manuel", "Anna", "David", "Laura", "Francesc", "Mercè", "Xavier", "Judith", "Raúl",
+]  # fmt: skip
+SURNAMES = [
+    "Puig", "Garcia", "Vidal", "Martínez", "Soler", "López", "Ferrer", "Sánchez", "Roca", "Serra",
+    "Pérez", "Font", "Casas", "Romero", "Vila", "Ribas",
+]  # fmt: skip
+PROBLEMS = [
+    ("La factura de la llum d'aquest mes és el triple del normal i no entenc per què.",
+     "ELECTRICITAT_GAS_AIGUA", "Comercialitzadora elèctrica"),
+    ("La companyia de telefonia m'ha donat de baixa la línia sense avisar.",
+     "TELECOM", "Operadora de telefonia"),
+    ("Vaig comprar una cafetera per internet fa un mes, no ha arribat i la botiga no respon.",
+     "BENS_CONSUM", "Botiga en línia"),
+    ("El banc em cobra una comissió de manteniment que no vaig acceptar.",
+     "SERVEIS_FINANCERS", "Entitat bancària"),
+    ("Em van cancel·lar el vol i la companyia aèria no em retorna els diners.",
+     "TRANSPORT", "Companyia aèria"),
+    ("Em volen cobrar una reparació de la rentadora que és en garantia.",
+     "SERVEIS_GENERALS", "Servei tècnic"),
+    ("Em van fer signar un contracte de gas a la porta de casa i el vull anul·lar.",
+     "ELECTRICITAT_GAS_AIGUA", "Comercialitzadora de gas"),
+    ("L'hotel em va cobrar dues nits de més i no m'ho volen tornar.",
+     "RESTAURACIO_ALLOTJAMENTS", "Hotel"),
+]  # fmt: skip
+
+
+def load_activity(now: datetime | None = None, seed: int = 2025) -> None:
+    """Appointments around today for the demo team, and case files for the past ones.
+
+    Written directly (no e-mails are queued): the outbox stays for what the newcomer does.
+    """
+    now = now or datetime.now(UTC)
+    rng = random.Random(seed)
+    tz = ZoneInfo("Europe/Madrid")
+    service = db.session.scalar(select(Service))
+    towns = list(
+        db.session.scalars(select(Municipality).where(Municipality.enrolled_on.is_not(None)))
+    )
+    technicians = list(
+        db.session.scalars(select(StaffUser).where(StaffUser.role == Role.TECHNICIAN))
+    )
+    today = now.astimezone(tz).date()
+    hours = [
+        scheduling.WeeklyHours(h.staff_id, h.weekday, h.start_time, h.end_time)
+        for t in technicians
+        for h in t.hours
+    ]
+    holidays = set(
+        scheduling.public_holidays([today.year - 1, today.year, today.year + 1], "ES", "CT")
+    )
+    duration = timedelta(minutes=service.duration_minutes)
+    attended = []
+    for offset in range(-14, 8):
+        day = today + timedelta(days=offset)
+        if day in holidays:
+            continue
+        starts = scheduling.candidate_starts(day, hours, tz, duration, duration)
+        for start, free in sorted(starts.items()):
+            for technician_id in sorted(free):
+                # Today is busy for the first technician, so the agenda shows something at once.
+                busy_today = offset == 0 and technician_id == technicians[0].id
+                if rng.random() > (0.6 if busy_today else 0.3):
+                    continue
+                booking = _demo_booking(rng, service, towns, technician_id, start, now, duration)
+                if booking.status == BookingStatus.ATTENDED:
+                    attended.append(booking)
+    db.session.flush()
+    statuses = [
+        CaseStatus.EN_TRAMIT,
+        CaseStatus.DOCUMENTACIO,
+        CaseStatus.RESOLT,
+        CaseStatus.PENDENT,
+    ]
+    for booking in attended:
+        if rng.random() < 0.25:
+            continue  # not every call needs a case file
+        technician = db.session.get(StaffUser, booking.technician_id)
+        case = case_from_booking(booking, actor=technician, now=booking.end_utc)
+        problem = next(p for p in PROBLEMS if p[0] == booking.description)
+        status = rng.choice(statuses)
+        changes = {"sector": problem[1], "company": problem[2], "status": status}
+        if status == CaseStatus.DOCUMENTACIO:
+            changes["deadline"] = today + timedelta(days=rng.randint(3, 12))
+            changes["status_detail"] = "Cal aportar la factura i el contracte."
+        update_case(
+            case,
+            changes,
+            actor=technician,
+            expected_version=case.version,
+            now=booking.end_utc + timedelta(hours=1),
+            note="Videotrucada feta; obro l'expedient.",
+        )
+    db.session.commit()
+
+
+def _demo_booking(rng, service, towns, technician_id, start, now, duration) -> Booking:
+    problem = rng.choice(PROBLEMS)
+    first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+    end = start + duration
+    if end <= now - timedelta(days=3):
+        status = rng.choices(
+            [BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED], [8, 1, 1]
+        )[0]
+    elif end <= now:
+        # The last few days' calls wait on the agenda for the technician to mark them.
+        status = rng.choice([BookingStatus.ATTENDED, BookingStatus.CONFIRMED])
+    else:
+        status = BookingStatus.CONFIRMED
+    link, _room = video_link("https://meet.jit.si/umic-{room}")
+    # Requested some days before, at a daytime hour.
+    created = (start - timedelta(days=rng.randint(2, 12))).replace(
+        hour=rng.randint(7, 19), minute=rng.randint(0, 59)
+    )
+    booking = Booking(
+        reference=new_reference(),
+        service_id=service.id,
+        municipality_id=rng.choice(towns).id,
+        technician_id=technician_id,
+        start_utc=start,
+        end_utc=end,
+        status=status,
+        citizen_name=f"{first} {surname}",
+        citizen_email=f"{fold(first)}.{fold(surname)}@example.net",
+        citizen_phone=f"6{rng.randint(10000000, 99999999)}",
+        description=problem[0],
+        consent_at=min(created, now),
+        consent_version="demo",
+        ical_uid=str(uuid.uuid4()),
+        video_link=link,
+        created_at=min(created, now),
+        confirmed_at=min(created, now),
+        marked_at=end if status in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW) else None,
+        marked_by_id=technician_id if status != BookingStatus.CONFIRMED else None,
+        cancelled_at=min(created + timedelta(days=1), now)
+        if status == BookingStatus.CANCELLED
+        else None,
+        cancelled_by="citizen" if status == BookingStatus.CANCELLED else "",
+    )
+    db.session.add(booking)
+    db.session.flush()
+    if status != BookingStatus.CANCELLED:
+        for unit in scheduling.claim_units(start, end):
+            db.session.add(
+                BookingClaim(booking_id=booking.id, technician_id=technician_id, unit_start=unit)
+            )
+    return booking

@@ -166,7 +166,9 @@ def _context(booking: Booking, kind: str, token: str | None = None) -> dict:
 
 
 def _to_citizen(booking: Booking, kind: str, token: str | None, method: str):
-    """Citizen's copy, in the language they booked in."""
+    """Citizen's copy, in the language they booked in (none when staff booked without e-mail)."""
+    if not booking.citizen_email:
+        return
     with force_locale(booking.language):
         context = _context(booking, kind, token)
         subjects = {
@@ -174,6 +176,7 @@ def _to_citizen(booking: Booking, kind: str, token: str | None, method: str):
             "rescheduled": _("La vostra cita ha canviat: %(when)s"),
             "cancelled": _("La vostra cita s'ha anul·lat: %(when)s"),
             "reminder": _("Recordatori de la vostra cita: %(when)s"),
+            "reassigned": _("Canvi en la vostra cita: %(when)s"),
         }
         invitation = None
         if method:
@@ -260,6 +263,20 @@ def notify_booking_rescheduled(
             uninvite=True,
             times=previous_times,
         )
+
+
+def notify_booking_reassigned(booking: Booking, token: str, previous_technician: StaffUser) -> None:
+    """Another technician takes the call (ICS B4): CANCEL to the old, REQUEST to the rest."""
+    _to_technician(
+        booking,
+        previous_technician,
+        "reassigned",
+        "CANCEL",
+        uninvite=True,
+        times=(booking.start_utc, booking.end_utc),
+    )
+    _to_technician(booking, booking.technician, "created", "REQUEST")
+    _to_citizen(booking, "reassigned", token, "REQUEST")
 
 
 def notify_booking_cancelled(booking: Booking) -> None:

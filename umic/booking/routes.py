@@ -7,7 +7,6 @@ times in place. Routes stay thin: rules are in ``umic.scheduling`` and ``service
 
 from __future__ import annotations
 
-from datetime import date
 from datetime import datetime
 from datetime import timedelta
 
@@ -42,6 +41,9 @@ from . import service as booking_service
 from .forms import CancelForm
 from .forms import ConfirmForm
 from .forms import DetailsForm
+from .picker import day_picker_context
+from .picker import parse_day
+from .picker import parse_slot
 
 bp = Blueprint("booking", __name__)
 
@@ -106,62 +108,6 @@ def _bookable(slug: str) -> tuple[Municipality, Service] | Response:
 # --- Choosing a day and a time ------------------------------------------------------------
 
 
-def _parse_day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _parse_slot(value: str | None) -> datetime | None:
-    """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00."""
-    if not value or len(value) > 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def slot_value(slot: scheduling.Slot) -> str:
-    """How a slot travels in forms and links: local time with its offset."""
-    return slot.start.astimezone(booking_service.rules().tz).isoformat()
-
-
-def _day_picker_context(
-    slots: list[scheduling.Slot], chosen: date | None, first_shown: date | None
-) -> dict:
-    """Days with free times (a page of them) and the times of the chosen day."""
-    rules_ = booking_service.rules()
-    by_day = scheduling.slots_by_day(slots, rules_.tz)
-    days = list(by_day)
-    per_page = current_app.config["BOOKING_DAYS_PER_PAGE"]
-    start = 0
-    anchor = first_shown or chosen
-    if anchor is not None:
-        start = next((i for i, d in enumerate(days) if d >= anchor), max(len(days) - 1, 0))
-        if first_shown is None:
-            start -= start % per_page  # the page that holds the chosen day
-    shown = days[start : start + per_page]
-    times = by_day.get(chosen, [])
-    return {
-        "days": [(d, len(by_day[d])) for d in shown],
-        "chosen_day": chosen if chosen in by_day else None,
-        "day_missing": chosen is not None and chosen not in by_day,
-        "times": times,
-        # Mornings and afternoons apart: a long list of times is hard to scan (P7).
-        "time_groups": [
-            ("morning", [s for s in times if s.start.astimezone(rules_.tz).hour < 14]),
-            ("afternoon", [s for s in times if s.start.astimezone(rules_.tz).hour >= 14]),
-        ],
-        "more_from": days[start + per_page] if start + per_page < len(days) else None,
-        "earlier_from": days[max(start - per_page, 0)] if start > 0 else None,
-        "first_shown": shown[0] if shown else None,
-        "slot_value": slot_value,
-    }
-
-
 @bp.get("/reserva/<slug>/")
 def town(slug: str):
     """Step 2: the service, the next days with free times, and the times of the chosen day."""
@@ -170,8 +116,8 @@ def town(slug: str):
         return found
     town, service = found
     slots, _availability = booking_service.open_slots(service, utcnow(), booking_service.rules())
-    context = _day_picker_context(
-        slots, _parse_day(request.args.get("dia")), _parse_day(request.args.get("des"))
+    context = day_picker_context(
+        slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
     )
     draft = _current_draft(town)
     return render_page_or_fragment(
@@ -236,7 +182,7 @@ def details(slug: str):
             draft.slot_start.isoformat() if draft and draft.slot_start else ""
         )
         form.slot.data = chosen[:40]
-    slot_start = _parse_slot(form.slot.data)
+    slot_start = parse_slot(form.slot.data)
     slot_error = None
     if request.method == "GET":
         if slot_start is None:
@@ -390,8 +336,8 @@ def reschedule(token: str):
         booking.service, utcnow(), booking_service.rules(), exclude_booking_id=booking.id
     )
     slots = [slot for slot in slots if slot.start != booking.start_utc]
-    context = _day_picker_context(
-        slots, _parse_day(request.args.get("dia")), _parse_day(request.args.get("des"))
+    context = day_picker_context(
+        slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
     )
     return render_page_or_fragment(
         "booking/reschedule.html",
@@ -415,7 +361,7 @@ def reschedule_confirm(token: str):
     blocked = _changeable_or_redirect(booking, token)
     if blocked:
         return blocked
-    new_start = _parse_slot(request.values.get("slot"))
+    new_start = parse_slot(request.values.get("slot"))
     if new_start is None:
         return redirect(url_for("booking.reschedule", token=token), 303)
     form = ConfirmForm()

@@ -9,6 +9,7 @@ a double booking: each booking claims its technician's five-minute units, and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import uuid
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import mail
 from .. import scheduling
 from ..extensions import db
+from ..models import ACTIVE_STATUSES
 from ..models import AccessToken
 from ..models import Booking
 from ..models import BookingClaim
@@ -124,7 +126,7 @@ def load_availability(
     range_start = datetime.combine(first_day, time(0), tzinfo=tz).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     query = select(Booking.technician_id, Booking.start_utc, Booking.end_utc).where(
-        Booking.status == BookingStatus.CONFIRMED,
+        Booking.status.in_(ACTIVE_STATUSES),
         Booking.start_utc < range_end,
         Booking.end_utc > range_start,
     )
@@ -331,12 +333,15 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
 
 
 def cancel(booking_id: int, now: datetime, *, reason: str = "", by: str = "citizen") -> Booking:
-    """Cancel a booking: frees its time at once and sends METHOD:CANCEL to both people."""
+    """Cancel a booking: frees its time at once and sends METHOD:CANCEL to both people.
+
+    Citizens are held to the cut-off; staff (``by="staff"``) may cancel until the end.
+    """
     booking = _lock(booking_id)
     if by == "citizen" and not change_allowed(booking, now):
         db.session.rollback()
         raise ChangeNotAllowed
-    if booking.status != BookingStatus.CONFIRMED:
+    if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc:
         db.session.rollback()
         raise ChangeNotAllowed
     db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
@@ -381,3 +386,117 @@ def purge_expired_drafts(now: datetime) -> int:
     result = db.session.execute(delete(BookingDraft).where(BookingDraft.expires_at <= now))
     db.session.commit()
     return result.rowcount or 0
+
+
+def mark(booking_id: int, status: str, *, actor_id: int, now: datetime) -> Booking:
+    """Record that the call happened (attended) or that the citizen did not come.
+
+    Only once the appointment has started; a mistake can be corrected (attended <-> no-show).
+    """
+    if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
+        raise ValueError(status)
+    booking = _lock(booking_id)
+    if booking.status == BookingStatus.CANCELLED or now < booking.start_utc:
+        db.session.rollback()
+        raise ChangeNotAllowed
+    booking.status = status
+    booking.marked_at = now
+    booking.marked_by_id = actor_id
+    db.session.commit()
+    return booking
+
+
+def reassign(booking_id: int, technician_id: int, now: datetime) -> Booking:
+    """Give a booking to another technician free at the same time (ICS B4).
+
+    The old technician gets a CANCEL, the new one and the citizen a REQUEST, all with the
+    same UID and the next SEQUENCE. Raises SlotUnavailable if the new technician is busy.
+    """
+    booking = _lock(booking_id)
+    if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc:
+        db.session.rollback()
+        raise ChangeNotAllowed
+    if booking.technician_id == technician_id:
+        db.session.rollback()
+        return booking
+    new_technician = db.session.get(StaffUser, technician_id)
+    if new_technician is None or not new_technician.active:
+        db.session.rollback()
+        raise SlotUnavailable
+    old_technician = booking.technician
+    try:
+        db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
+        _claim(booking.id, technician_id, booking.start_utc, booking.end_utc)
+    except IntegrityError:
+        db.session.rollback()
+        raise SlotUnavailable from None
+    booking.technician_id = technician_id
+    booking.ical_sequence += 1
+    db.session.flush()
+    db.session.refresh(booking, ["technician"])
+    token = issue_manage_token(booking)
+    mail.notify_booking_reassigned(booking, token, previous_technician=old_technician)
+    db.session.commit()
+    return booking
+
+
+def book_for_citizen(
+    *,
+    service: Service,
+    municipality_id: int,
+    start: datetime,
+    details: dict,
+    staff: StaffUser,
+    now: datetime,
+    technician_id: int | None = None,
+) -> tuple[Booking, str]:
+    """A booking made by staff on a citizen's behalf (a phone request).
+
+    Same rules and the same race-proof claims as the citizen's own booking; the minimum
+    notice does not apply (staff may book a time that starts soon). ``details`` holds name,
+    email (may be empty: no e-mail then), phone, address, description.
+    """
+    rules_ = rules()
+    staff_rules = dataclasses.replace(rules_, min_notice=timedelta(0))
+    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
+    for _attempt in range(_max_attempts()):
+        local_day = start.astimezone(rules_.tz).date()
+        slots, availability = open_slots(service, now, staff_rules, day=local_day)
+        slot = scheduling.find_slot(slots, start)
+        if slot is None or (technician_id and technician_id not in slot.technicians):
+            raise SlotUnavailable
+        chosen = technician_id or scheduling.choose_technician(slot, availability.busy, rules_.tz)
+        link, _room = video_link(template)
+        booking = Booking(
+            reference=new_reference(),
+            service_id=service.id,
+            municipality_id=municipality_id,
+            technician_id=chosen,
+            start_utc=slot.start,
+            end_utc=slot.end,
+            citizen_name=details["name"],
+            citizen_email=details.get("email") or "",
+            citizen_phone=details.get("phone") or "",
+            citizen_address=details.get("address") or "",
+            description=details.get("description") or "",
+            language=current_app.config["BABEL_DEFAULT_LOCALE"],
+            consent_at=now,
+            consent_version=f"{current_app.config['PRIVACY_NOTICE_VERSION']} (telèfon)",
+            ical_uid=str(uuid.uuid4()),
+            ical_sequence=0,
+            video_link=link,
+            confirmed_at=now,
+            booked_by_id=staff.id,
+        )
+        db.session.add(booking)
+        try:
+            db.session.flush()
+            _claim(booking.id, chosen, slot.start, slot.end)
+            token = issue_manage_token(booking)
+            mail.notify_booking_created(booking, token)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return booking, token
+    raise SlotUnavailable

@@ -1,0 +1,67 @@
+"""The day and time picker shared by citizens booking, rescheduling, and staff booking."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import datetime
+
+from flask import current_app
+
+from .. import scheduling
+from . import service as booking_service
+
+
+def parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_slot(value: str | None) -> datetime | None:
+    """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def slot_value(slot: scheduling.Slot) -> str:
+    """How a slot travels in forms and links: local time with its offset."""
+    return slot.start.astimezone(booking_service.rules().tz).isoformat()
+
+
+def day_picker_context(
+    slots: list[scheduling.Slot], chosen: date | None, first_shown: date | None
+) -> dict:
+    """Days with free times (a page of them) and the times of the chosen day."""
+    rules_ = booking_service.rules()
+    by_day = scheduling.slots_by_day(slots, rules_.tz)
+    days = list(by_day)
+    per_page = current_app.config["BOOKING_DAYS_PER_PAGE"]
+    start = 0
+    anchor = first_shown or chosen
+    if anchor is not None:
+        start = next((i for i, d in enumerate(days) if d >= anchor), max(len(days) - 1, 0))
+        if first_shown is None:
+            start -= start % per_page  # the page that holds the chosen day
+    shown = days[start : start + per_page]
+    times = by_day.get(chosen, [])
+    return {
+        "days": [(d, len(by_day[d])) for d in shown],
+        "chosen_day": chosen if chosen in by_day else None,
+        "day_missing": chosen is not None and chosen not in by_day,
+        "times": times,
+        # Mornings and afternoons apart: a long list of times is hard to scan (P7).
+        "time_groups": [
+            ("morning", [s for s in times if s.start.astimezone(rules_.tz).hour < 14]),
+            ("afternoon", [s for s in times if s.start.astimezone(rules_.tz).hour >= 14]),
+        ],
+        "more_from": days[start + per_page] if start + per_page < len(days) else None,
+        "earlier_from": days[max(start - per_page, 0)] if start > 0 else None,
+        "first_shown": shown[0] if shown else None,
+        "slot_value": slot_value,
+    }

@@ -1,0 +1,19 @@
+"""The technicians' workspace (/espai/): agenda, appointments, case files, documents.
+
+Every route needs a signed-in member of staff; coordinators see everyone's work.
+"""
+
+from flask import Blueprint
+
+from ..auth import staff_required
+
+bp = Blueprint("workspace", __name__)
+bp.before_request(staff_required)
+
+# The route modules register themselves on ``bp``.
+from . import agenda  # noqa: E402,F401
+from . import appointments  # noqa: E402,F401
+from . import case_detail  # noqa: E402,F401
+from . import case_list  # noqa: E402,F401
+from . import documents  # noqa: E402,F401
+from . import feed  # noqa: E402,F401

@@ -1,0 +1,221 @@
+"""One case file: its data, editing with a full history, notes; and new cases by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..casefiles import labels
+from ..casefiles.documents import request_documents
+from ..casefiles.sectors import sectors
+from ..casefiles.service import EDITABLE_FIELDS
+from ..casefiles.service import StaleCase
+from ..casefiles.service import create_case
+from ..casefiles.service import update_case
+from ..extensions import db
+from ..i18n import locale_name
+from ..models import CaseEvent
+from ..models import CaseFile
+from ..models import CaseStatus
+from ..models import Municipality
+from ..models import StaffUser
+from ..models import utcnow
+from . import bp
+from .forms import CaseForm
+from .forms import NoteForm
+
+
+def _case_or_404(case_id: int) -> CaseFile:
+    case = db.session.scalar(
+        select(CaseFile)
+        .options(
+            selectinload(CaseFile.events).selectinload(CaseEvent.actor),
+        )
+        .where(CaseFile.id == case_id)
+    )
+    if case is None:
+        abort(404)
+    return case
+
+
+def _with_choices(form: CaseForm) -> CaseForm:
+    """Fill the selects: towns, staff, and the fixed vocabularies."""
+    language = locale_name().split("_")[0]
+    form.case_type.choices = [(code.value, str(text)) for code, text in labels.CASE_TYPES.items()]
+    form.channel.choices = [(code.value, str(text)) for code, text in labels.CHANNELS.items()]
+    form.status.choices = [(code.value, str(text)) for code, text in labels.CASE_STATUSES.items()]
+    form.outcome.choices = [(str(code), str(text)) for code, text in labels.OUTCOMES.items()]
+    form.sector.choices = [("", _("Sense sector"))] + [
+        (code, names.get(language, names["ca"])) for code, names in sectors().items()
+    ]
+    form.municipality_id.choices = [(0, _("Sense municipi"))] + [
+        (town.id, town.name)
+        for town in db.session.execute(
+            select(Municipality.id, Municipality.name).order_by(Municipality.name)
+        )
+    ]
+    form.assigned_to_id.choices = [(0, _("Sense assignar"))] + [
+        (user.id, f"{user.username} ({user.name})")
+        for user in db.session.execute(
+            select(StaffUser.id, StaffUser.username, StaffUser.name)
+            .where(StaffUser.active.is_(True))
+            .order_by(StaffUser.username)
+        )
+    ]
+    return form
+
+
+def _changes(form: CaseForm) -> dict:
+    """The form's values as model values (0 in a select means none)."""
+    values = {}
+    for field in EDITABLE_FIELDS:
+        value = getattr(form, field).data
+        if field in ("municipality_id", "assigned_to_id"):
+            value = value or None
+        elif field in ("amount_claimed", "amount_recovered"):
+            value = Decimal(value).quantize(Decimal("0.01")) if value is not None else None
+        elif value is None:
+            value = "" if field != "deadline" else None
+        values[field] = value
+    return values
+
+
+def _form_from(case: CaseFile) -> CaseForm:
+    form = CaseForm(obj=case)
+    form.municipality_id.data = case.municipality_id or 0
+    form.assigned_to_id.data = case.assigned_to_id or 0
+    form.version.data = str(case.version)
+    return form
+
+
+@bp.get("/expedients/<int:case_id>")
+def case_detail(case_id: int):
+    """The case file page: the form, the notes, the history, the documents."""
+    case = _case_or_404(case_id)
+    _mark_uploads_seen(case)
+    return render_template(
+        "workspace/case_detail.html",
+        case=case,
+        form=_with_choices(_form_from(case)),
+        note_form=NoteForm(),
+        conflict=None,
+    )
+
+
+def _mark_uploads_seen(case: CaseFile) -> None:
+    """Opening the case is seeing what the citizen sent."""
+    from ..casefiles.documents import mark_seen
+
+    mark_seen(case, utcnow())
+
+
+@bp.post("/expedients/<int:case_id>")
+def update_case_view(case_id: int):
+    """Save the edits; on a conflict show what changed and keep what this person typed."""
+    case = _case_or_404(case_id)
+    form = _with_choices(CaseForm())
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data or 0)
+        except ValueError:
+            expected = 0
+        try:
+            events = update_case(
+                case,
+                _changes(form),
+                actor=current_user,
+                expected_version=expected,
+                now=utcnow(),
+                note=form.note.data or "",
+            )
+            db.session.commit()
+        except StaleCase:
+            db.session.rollback()
+            case = _case_or_404(case_id)
+            conflict = {
+                "fields": [
+                    field
+                    for field, value in _changes(form).items()
+                    if str(getattr(case, field) or "") != str(value or "")
+                ],
+            }
+            form.version.data = str(case.version)  # a second save means "keep mine"
+        else:
+            flash(
+                _("Expedient desat.") if events else _("No hi havia cap canvi per desar."),
+                "success",
+            )
+            return redirect(url_for("workspace.case_detail", case_id=case.id), 303)
+    status = 409 if conflict else 200
+    return render_template(
+        "workspace/case_detail.html",
+        case=case,
+        form=form,
+        note_form=NoteForm(),
+        conflict=conflict,
+    ), status
+
+
+@bp.post("/expedients/<int:case_id>/nota")
+def add_note(case_id: int):
+    """A note in the history, without touching the data."""
+    case = _case_or_404(case_id)
+    note_form = NoteForm()
+    if note_form.validate_on_submit():
+        update_case(
+            case,
+            {},
+            actor=current_user,
+            expected_version=case.version,
+            now=utcnow(),
+            note=note_form.note.data,
+        )
+        db.session.commit()
+        flash(_("Nota afegida a l'historial."), "success")
+        return redirect(url_for("workspace.case_detail", case_id=case.id) + "#historial", 303)
+    return render_template(
+        "workspace/case_detail.html",
+        case=case,
+        form=_with_choices(_form_from(case)),
+        note_form=note_form,
+        conflict=None,
+    )
+
+
+@bp.route("/expedients/nou", methods=["GET", "POST"])
+def new_case():
+    """A case that did not come from an appointment (bústia, UMIC visit, phone)."""
+    form = _with_choices(CaseForm())
+    if request.method == "GET":
+        form.channel.data = request.args.get("canal") or "bustia"
+        form.status.data = "pendent"
+        form.assigned_to_id.data = current_user.id
+    if form.validate_on_submit():
+        now = utcnow()
+        case = create_case(_changes(form), actor=current_user, now=now)
+        if case.status == CaseStatus.DOCUMENTACIO and case.deadline:
+            request_documents(case, actor=current_user, now=now)
+        if form.note.data:
+            update_case(
+                case,
+                {},
+                actor=current_user,
+                expected_version=case.version,
+                now=utcnow(),
+                note=form.note.data,
+            )
+        db.session.commit()
+        flash(_("Expedient %(number)s creat.", number=case.number), "success")
+        return redirect(url_for("workspace.case_detail", case_id=case.id), 303)
+    return render_template("workspace/case_new.html", form=form)
