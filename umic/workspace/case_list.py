@@ -1,0 +1,152 @@
+"""The case list (/espai/expedients/) and its CSV export, like the tracker the service used.
+
+Every technician and coordinator sees every case: the team shares the work. The filters are
+a GET form, so the state is in the URL (bookmarks and the back button work); htmx only swaps
+the results in place and pushes the URL. Queries live in ``umic.casefiles.queries``.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+from flask import Response
+from flask import current_app
+from flask import make_response
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from ..casefiles import queries
+from ..casefiles.labels import CASE_STATUSES
+from ..casefiles.labels import CASE_TYPES
+from ..casefiles.labels import CHANNELS
+from ..extensions import db
+from ..htmx import is_htmx
+from ..htmx import render_page_or_fragment
+from ..i18n import service_tz
+from ..models import utcnow
+from . import bp
+
+#: The table's headers, in the tracker's order and wording (translatable on screen).
+HEADINGS = {
+    "id": _l("ID"),
+    "tramit": _l("Nom tràmit"),
+    "registre": _l("Registre"),
+    "expedient": _l("Expedient"),
+    "classificacio": _l("Classificació"),
+    "convocatoria": _l("Convocatòria"),
+    "peticio": _l("Data petició"),
+    "actualitzacio": _l("Data actualització"),
+    "estat": _l("Estat Petició"),
+    "detall_estat": _l("Detall estat"),
+    "estat_intern": _l("Estat intern"),
+    "detall_intern": _l("Detall estat intern"),
+    "assignat": _l("Usuari assignat"),
+    "organic": _l("Orgànic"),
+    "interessat": _l("Nom interessat"),
+}
+
+PROBLEMS = {
+    ("desde", "invalid"): _l("La data «Des de» ha de ser una data real, per exemple 15/05/2025"),
+    ("fins", "invalid"): _l("La data «Fins a» ha de ser una data real, per exemple 31/05/2025"),
+    ("fins", "before_start"): _l(
+        "La data «Fins a» ha de ser el mateix dia o posterior a la data «Des de»"
+    ),
+}
+
+#: Rows fetched from the database at a time while the export streams.
+EXPORT_BATCH = 1000
+
+
+def status_label(code: str) -> str:
+    """The status in words, as the list shows it."""
+    return str(CASE_STATUSES.get(code, code))
+
+
+def count_text(page: queries.Page) -> str:
+    """'Mostrant de 1 a 21 de 21 registres', or 'Cap registre'."""
+    if not page.total:
+        return str(_l("Cap registre"))
+    return ngettext(
+        "Mostrant de %(first)s a %(last)s de %(total)s registre",
+        "Mostrant de %(first)s a %(last)s de %(total)s registres",
+        page.total,
+        first=format_decimal(page.first),
+        last=format_decimal(page.last),
+        total=format_decimal(page.total),
+    )
+
+
+@bp.get("/expedients/")
+def case_list():
+    """Every case, filtered, searched, sorted and a page at a time."""
+    tz = service_tz()
+    query, problems = queries.parse_args(request.args)
+    page, rows = queries.fetch_page(db.session, query, tz, current_app.config["CASES_PAGE_SIZE"])
+    errors = [(f"#{name}", str(PROBLEMS[name, code])) for name, code in problems.items()]
+    context = {
+        "query": query,
+        "paging": page,
+        "rows": rows,
+        "count_text": count_text(page),
+        "headings": HEADINGS,
+        "errors": errors,
+        "field_errors": dict((href[1:], message) for href, message in errors),
+        "raw": {name: request.args.get(name, "")[:40] for name in ("desde", "fins")},
+        "towns": queries.municipality_choices(db.session),
+        "staff": queries.staff_choices(db.session),
+        "statuses": CASE_STATUSES,
+        "case_types": CASE_TYPES,
+        "channels": CHANNELS,
+        "unassigned": queries.UNASSIGNED,
+        "cells": lambda row: queries.row_cells(row, tz, status_label),
+    }
+    if errors and is_htmx():
+        # The messages belong beside the fields and in a summary above the heading: swap the
+        # whole <main>, whose summary htmx then focuses (autofocus).
+        response = make_response(render_template("workspace/case_list.html", **context))
+        response.headers["HX-Retarget"] = "#main"
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.headers["HX-Reselect"] = "#main"
+        response.vary.add("HX-Request")
+        return response
+    response = render_page_or_fragment(
+        "workspace/case_list.html", "workspace/_case_rows.html", **context
+    )
+    if is_htmx():
+        # The address bar gets the tidy URL (no empty fields, the page actually shown).
+        canonical = query.args(page=page.number)
+        response.headers["HX-Push-Url"] = url_for("workspace.case_list", **canonical)
+    return response
+
+
+def _export_chunks(engine, statement, tz, labels: dict[str, str]):
+    """The CSV text, streamed from rows read in batches on a connection of its own.
+
+    Nothing here needs the request: the rows keep coming after the view has returned (and the
+    request's session is gone), and the connection closes when the download ends or stops.
+    """
+    with engine.connect() as connection:
+        # A server-side cursor on PostgreSQL: 100,000 cases never sit in memory at once.
+        rows = connection.execution_options(yield_per=EXPORT_BATCH).execute(statement)
+        yield from queries.csv_chunks(rows, tz, lambda code: labels.get(code, code))
+
+
+@bp.get("/expedients/export.csv")
+def case_list_csv():
+    """Exactly what the list shows with the same filters and order, all pages, as CSV."""
+    tz = service_tz()
+    query, _problems = queries.parse_args(request.args)
+    labels = {code: str(text) for code, text in CASE_STATUSES.items()}
+    chunks = _export_chunks(db.engine, queries.rows_statement(query, tz), tz, labels)
+    # The query runs now, so a database error is an error page, not a cut-off file.
+    first = next(chunks)
+    stamp = utcnow().astimezone(tz).strftime("%Y%m%d-%H%M")
+    response = Response(chain([first], chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="expedients-{stamp}.csv"'
+    # Personal data: never kept by a shared cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
