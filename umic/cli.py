@@ -11,6 +11,7 @@ from flask import Flask
 from flask import current_app
 from sqlalchemy import select
 
+from .casefiles.cli import cases_cli
 from .extensions import db
 from .models import Closure
 from .models import Role
@@ -85,10 +86,12 @@ def outbox_cli() -> None:
 @outbox_cli.command("send")
 def outbox_send_command() -> None:
     """One pass: queue due reminders and send what is due."""
+    from .casefiles.documents import queue_document_reminders
     from .outbox import queue_due_reminders
     from .outbox import send_pending
 
     reminders = queue_due_reminders()
+    reminders += queue_document_reminders()
     report = send_pending()
     click.echo(
         f"{reminders} reminders queued; {report.sent} sent, {report.retrying} to retry, "
@@ -175,5 +178,6 @@ def register(app: Flask) -> None:
         outbox_cli,
         users_cli,
         closures_cli,
+        cases_cli,
     ):
         app.cli.add_command(command)
