@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -36,12 +37,14 @@ from icalendar import Timezone
 from icalendar import TimezoneDaylight
 from icalendar import TimezoneStandard
 from icalendar import vCalAddress
+from icalendar import vDuration
 from icalendar import vRecur
 
 __all__ = [
     "EventData",
     "Person",
     "download",
+    "feed",
     "google_calendar_url",
     "invitation",
     "madrid_vtimezone",
@@ -204,6 +207,52 @@ def download(event: EventData) -> bytes:
     _check_event(event)
     vevent = _vevent(event, organizer=None, attendees=None, status="CONFIRMED", alarm=True)
     return _calendar(event, vevent, method="PUBLISH")
+
+
+def feed(
+    events: Iterable[EventData],
+    *,
+    prodid: str,
+    name: str,
+    refresh: timedelta = timedelta(hours=1),
+) -> bytes:
+    """Return a subscription calendar (a technician's private feed) with many events.
+
+    Like :func:`download` (ICS.md §5): ``METHOD:PUBLISH``, no ORGANIZER, no ATTENDEE, each
+    event with its booking's stored UID and SEQUENCE, so it matches the e-mailed invitations
+    in a client that has both. Unlike an invitation, a feed may be named (``X-WR-CALNAME``,
+    A1.6 applies to invitations only) and says how often to refresh it. Always one
+    VTIMEZONE, written first, even without events: a valid calendar with nothing booked.
+    Events carry ``CLASS:PRIVATE`` (A9.3: technicians may share their calendars) and no
+    VALARM: the subscriber's own calendar decides about reminders.
+    """
+    for label, value in (("prodid", prodid), ("name", name)):
+        if not value or _CONTROL.search(value) or "\n" in value or "\t" in value:
+            raise ValueError(f"{label} must be a non-empty single line")
+    if refresh <= timedelta(0):
+        raise ValueError("refresh must be positive")
+    subcomponents: list = [madrid_vtimezone()]
+    for event in events:
+        _check_event(event)
+        vevent = _vevent(event, organizer=None, attendees=None, status="CONFIRMED", alarm=False)
+        vevent.add("CLASS", "PRIVATE")
+        subcomponents.append(vevent)
+    cal = Calendar.new(
+        method="PUBLISH",
+        prodid=prodid,
+        name=_one_line(name),
+        subcomponents=subcomponents,
+    )
+    # T4: Calendar.new() invents a calendar UID, a different one on every request.
+    del cal["UID"]
+    # RFC 7986 §5.7 requires VALUE=DURATION, which Calendar.new(refresh_interval=) omits.
+    cal.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
+    # The older spelling, read by Outlook and Apple Calendar (an X- property: pass a duration).
+    cal.add("X-PUBLISHED-TTL", vDuration(refresh))
+    missing = cal.get_missing_tzids()
+    if missing:  # pragma: no cover - guarded by construction
+        raise RuntimeError(f"VTIMEZONE missing for {sorted(missing)}")
+    return cal.to_ical()
 
 
 def google_calendar_url(event: EventData) -> str:

@@ -339,6 +339,7 @@ def queue_due_reminders(now: datetime | None = None) -> int:
 def run_worker(stop_after: int | None = None) -> None:
     """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
     from .booking.service import purge_expired_drafts
+    from .casefiles.documents import queue_document_reminders
 
     worker = worker_name()
     poll = current_app.config["WORKER_POLL_SECONDS"]
@@ -347,6 +348,7 @@ def run_worker(stop_after: int | None = None) -> None:
     while stop_after is None or passes < stop_after:
         try:
             queue_due_reminders()
+            queue_document_reminders()
             purge_expired_drafts(datetime.now(UTC))
             report = send_pending(worker=worker)
             if report.sent or report.retrying or report.failed:

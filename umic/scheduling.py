@@ -11,6 +11,7 @@ to a citizen always means one instant.
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -268,3 +269,142 @@ def public_holidays(years: Iterable[int], country: str, subdivision: str | None)
 def _require_aware(value: datetime) -> None:
     if value.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware value")
+
+
+# --- Opening hours as coordinators edit them --------------------------------------------------
+
+
+class PeriodProblem(enum.StrEnum):
+    """What is wrong with one opening period typed in by a coordinator."""
+
+    MISSING_START = "missing_start"  # an end without a start
+    MISSING_END = "missing_end"  # a start without an end
+    NOT_ALIGNED = "not_aligned"  # not a whole number of claim units (5 minutes)
+    ORDER = "order"  # the end is not after the start
+    OVERLAP = "overlap"  # overlaps an earlier period of the same day
+
+
+def day_period_problems(
+    periods: Sequence[tuple[time | None, time | None]], unit: timedelta = CLAIM_UNIT
+) -> dict[tuple[int, str], PeriodProblem]:
+    """Check one weekday's periods (start, end); None means the box was left empty.
+
+    Returns ``{(period index, "start" | "end"): problem}``, empty when the day is fine. A
+    period with both boxes empty is no period. Times must be multiples of ``unit``, each
+    start before its end, and no period may overlap an earlier one (touching is fine:
+    09:00-14:00 and 14:00-19:00). An overlap is reported on the later period's start.
+    """
+    problems: dict[tuple[int, str], PeriodProblem] = {}
+    complete: list[tuple[int, time, time]] = []
+    for index, (start, end) in enumerate(periods):
+        if start is None and end is None:
+            continue
+        if start is None:
+            problems[(index, "start")] = PeriodProblem.MISSING_START
+        elif not is_aligned(start, unit):
+            problems[(index, "start")] = PeriodProblem.NOT_ALIGNED
+        if end is None:
+            problems[(index, "end")] = PeriodProblem.MISSING_END
+        elif not is_aligned(end, unit):
+            problems[(index, "end")] = PeriodProblem.NOT_ALIGNED
+        if (index, "start") in problems or (index, "end") in problems:
+            continue
+        assert start is not None and end is not None
+        if end <= start:
+            problems[(index, "end")] = PeriodProblem.ORDER
+            continue
+        if any(start < other_end and other_start < end for _, other_start, other_end in complete):
+            problems[(index, "start")] = PeriodProblem.OVERLAP
+            continue
+        complete.append((index, start, end))
+    return problems
+
+
+# --- Booked appointments that no longer fit the hours -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A booked appointment, as the hours check needs it."""
+
+    booking_id: int
+    technician_id: int
+    start: datetime
+    end: datetime
+
+
+class Misfit(enum.StrEnum):
+    """Why an appointment no longer fits, most general reason first."""
+
+    CLOSED = "closed"  # the whole service is closed that day (holiday or closure)
+    ABSENT = "absent"  # its technician is away that day
+    OUTSIDE_HOURS = "outside_hours"  # no opening period of its technician contains it
+
+
+@dataclass(frozen=True)
+class OutOfHours:
+    """An appointment to reschedule, and why."""
+
+    appointment: Appointment
+    reason: Misfit
+
+
+def outside_hours(
+    appointments: Iterable[Appointment], availability: Availability
+) -> list[OutOfHours]:
+    """The appointments that no longer fit their technician's hours, in the order given.
+
+    An appointment fits when its local day (Europe/Madrid) is not closed, its technician
+    is not absent that day, and one of the technician's periods for that weekday contains
+    all of it. Periods are local wall-clock times turned into instants on that very day
+    (``local_instant``), so on DST days 09:00 means 07:00 UTC in summer and 08:00 in
+    winter. Bookings on the grid or off it are judged alike: only containment counts.
+    ``availability.busy`` is not used.
+    """
+    tz = availability.tz
+    periods: dict[tuple[int, int], list[WeeklyHours]] = {}
+    for period in availability.hours:
+        periods.setdefault((period.technician_id, period.weekday), []).append(period)
+
+    found: list[OutOfHours] = []
+    for item in appointments:
+        _require_aware(item.start)
+        _require_aware(item.end)
+        day = item.start.astimezone(tz).date()
+        if day in availability.closed_days:
+            reason: Misfit | None = Misfit.CLOSED
+        elif day in availability.absences.get(item.technician_id, frozenset()):
+            reason = Misfit.ABSENT
+        elif not any(
+            _wall_instant(day, period.start, tz, earliest=True) <= item.start
+            and item.end <= _wall_instant(day, period.end, tz, earliest=False)
+            for period in periods.get((item.technician_id, day.weekday()), ())
+        ):
+            reason = Misfit.OUTSIDE_HOURS
+        else:
+            reason = None
+        if reason is not None:
+            found.append(OutOfHours(appointment=item, reason=reason))
+    return found
+
+
+def _wall_instant(day: date, wall: time, tz: ZoneInfo, *, earliest: bool) -> datetime:
+    """A period boundary on ``day`` as an instant, also when the wall time is not one instant.
+
+    A time in the repeated hour of the autumn change happens twice: an opening takes the
+    first, a closing the second, so the clock change alone never makes an appointment
+    fall outside. A time in the skipped hour of the spring change never shows on a clock:
+    the boundary is the jump itself (the first instant reading later than it).
+    """
+    instant = local_instant(day, wall, tz)
+    if instant is not None:
+        return instant
+    naive = datetime.combine(day, wall)
+    readings = sorted(naive.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    if readings[0].astimezone(tz).replace(tzinfo=None) == naive:  # repeated hour
+        return readings[0] if earliest else readings[1]
+    # Skipped hour: the jump lies between the two readings; find it to the minute.
+    moment = readings[0]
+    while moment < readings[1] and moment.astimezone(tz).replace(tzinfo=None) < naive:
+        moment += timedelta(minutes=1)
+    return moment

@@ -150,3 +150,6 @@ def outbox_retry(message_id: int):
             "error",
         )
     return redirect(url_for("admin.outbox_message", message_id=message_id), 303)
+
+
+from . import hours  # noqa: E402,F401

@@ -1,0 +1,137 @@
+"""The citizen's upload page: ``/documents/<token>``, the link in the "documentació requerida"
+e-mail. Public (no sign-in): the unguessable token is the key, and only its hash is stored.
+
+The page says which case, what is asked and until when, and takes one file at a time with its
+category. It lists the names of the files sent since the link was issued, never their content:
+citizens cannot download anything. An unknown link is a 404; a link past its deadline, or of a
+case that no longer asks for documents, is a page that says so (410).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import get_flashed_messages
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from .casefiles import documents
+from .casefiles.labels import DOCUMENT_CATEGORIES
+from .extensions import db
+from .models import utcnow
+
+bp = Blueprint("uploads", __name__)
+
+SENT = "document_sent"  # flash category: the name of the file just received
+
+
+def _category_chosen(form, field) -> None:
+    if field.data not in DOCUMENT_CATEGORIES:
+        raise ValidationError(_l("Trieu quin tipus de document és"))
+
+
+def _file_chosen(form, field) -> None:
+    if field.data is None:
+        raise ValidationError(_l("Trieu un fitxer"))
+
+
+class CitizenUploadForm(FlaskForm):
+    """What the document is, and the file."""
+
+    category = RadioField(
+        _l("Quin document ens envieu?"),
+        choices=[SelectChoice(code.value, text) for code, text in DOCUMENT_CATEGORIES.items()],
+        validate_choice=False,
+        validators=[_category_chosen],
+    )
+    document = FileField(_l("Fitxer"), validators=[_file_chosen])
+
+
+def _summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
+    """Error-summary links in page order; a radio group links to its first radio (P4)."""
+    items = []
+    if form.category.errors:
+        items.append((f"#{form.category.id}-0", form.category.errors[0]))
+    if form.document.errors:
+        items.append((f"#{form.document.id}", form.document.errors[0]))
+    return items
+
+
+def _page(link: documents.UploadLink, token: str, form: CitizenUploadForm, status: int = 200):
+    return (
+        render_template(
+            "uploads/upload.html",
+            case=link.case,
+            token=token,
+            form=form,
+            errors=_summary(form),
+            sent=documents.uploads_through(link),
+            just_sent=get_flashed_messages(category_filter=[SENT])[-1:],
+            max_size=documents.max_size_text(),
+            accept=documents.ACCEPT,
+        ),
+        status,
+    )
+
+
+def _closed(link: documents.UploadLink):
+    """No case details here: the link no longer gives access to anything."""
+    return render_template("uploads/closed.html", reason=link.state), 410
+
+
+@bp.route("/documents/<token>", methods=["GET", "POST"])
+def upload(token: str):
+    """Show what is asked; take one file and its category; 303 back here with a banner."""
+    now = utcnow()
+    link = documents.find_upload_link(token, now)
+    if link.state == "unknown":
+        abort(404)
+    if not link.is_open:
+        return _closed(link)
+    form = CitizenUploadForm()
+    if form.validate_on_submit():
+        link.token.last_used_at = now
+        try:
+            document = documents.add_document(
+                link.case,
+                form.document.data,
+                category=form.category.data,
+                source=documents.CITIZEN,
+                uploaded_by=None,
+                now=now,
+            )
+        except documents.DocumentRejected as rejected:
+            db.session.rollback()
+            form.document.errors = [rejected.message]
+        else:
+            flash(document.original_name, SENT)
+            return redirect(url_for("uploads.upload", token=token), 303)
+    elif form.is_submitted() and not form.document.errors:
+        problem = documents.precheck(form.document.data)
+        if problem is not None:
+            form.document.errors = [problem.message]
+    return _page(link, token, form)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """Over MAX_CONTENT_LENGTH: the same page with the size error (the body is never read)."""
+    token = (request.view_args or {}).get("token", "")
+    link = documents.find_upload_link(token, utcnow())
+    if link.state == "unknown":
+        return render_template("errors/404.html", error=error), 404
+    if not link.is_open:
+        return _closed(link)
+    form = CitizenUploadForm(formdata=None)
+    form.document.errors = [documents.DocumentRejected("too_large").message]
+    return _page(link, token, form, 413)
