@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,10 +13,17 @@ from sqlalchemy import select
 from browser import PHONE
 from browser import launched
 from browser import served
+from factories import PASSWORD
+from factories import make_booking
+from factories import make_staff
 from factories import make_world
+from umic.casefiles.service import create_case
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingStatus
+from umic.models import Municipality
+from umic.models import Service
+from umic.models import StaffUser
 
 pytestmark = pytest.mark.browser
 
@@ -118,4 +128,45 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
     assert booking.status == BookingStatus.CANCELLED and booking.ical_sequence == 2
 
     assert problems == [], problems
+    context.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_staff_pages_do_not_scroll_sideways_on_a_phone(chromium, site, app):
+    """Wide tables scroll inside their frame; the page itself never does (WCAG 1.4.10)."""
+
+    coordinator = make_staff("OPSSCOORD", role="coordinator")
+    technician = db.session.scalar(select(StaffUser).where(StaffUser.role == "technician"))
+    town = db.session.scalar(select(Municipality))
+    service = db.session.scalar(select(Service))
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    make_booking(town, service, technician, start)
+    case = create_case(
+        {"municipality_id": town.id, "interested_name": "Persona Amb Un Nom Prou Llarg"},
+        actor=coordinator,
+        now=datetime.now(UTC),
+    )
+    db.session.commit()
+
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{site}/entra")
+    page.fill("#username", "OPSSCOORD")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    for path in [
+        "/espai/",
+        "/espai/expedients/",
+        f"/espai/expedients/{case.id}",
+        "/espai/expedients/nou",
+        "/espai/cites/nova",
+        "/espai/calendari",
+        "/admin/horaris/",
+        f"/admin/horaris/{technician.id}",
+        "/admin/tancaments/",
+        "/admin/correu/",
+    ]:
+        page.goto(site + path)
+        assert page.title() and "Error" not in page.title(), path
+        no_sideways_scroll(page)
     context.close()

@@ -303,3 +303,14 @@ def test_staff_see_every_case_but_anonymous_users_none(client, app):
     sign_in(client, "OPSSALTRE")
     assert client.get(f"/espai/expedients/{case.id}").status_code == 200
     assert client.get("/espai/expedients/999999").status_code == 404
+
+
+def test_amounts_are_text_boxes_that_take_a_decimal_comma(client):
+    """type=number would refuse "120,50" in the browser."""
+    world = make_world(technicians=1)
+    case = new_case(world)
+    sign_in(client, world.technicians[0].username)
+    page = soup(client.get(f"/espai/expedients/{case.id}").get_data(as_text=True))
+    for name in ("amount_claimed", "amount_recovered"):
+        box = page.select_one(f"#{name}")
+        assert box["type"] == "text" and box["inputmode"] == "decimal"

@@ -18,6 +18,7 @@ from wtforms.validators import Email
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
+from wtforms.widgets import TextInput
 
 from ..booking.forms import DESCRIPTION_MAX
 from ..booking.forms import valid_phone
@@ -37,7 +38,12 @@ def _email(value):
 
 
 class MoneyField(DecimalField):
-    """Euros as people in Catalonia write them: "1.200,50", "120,5", "120.50 €"."""
+    """Euros as people in Catalonia write them: "1.200,50", "120,5", "120.50 €".
+
+    A text box, not ``type=number``: browsers refuse a decimal comma in a number input.
+    """
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0].strip():
