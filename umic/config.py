@@ -106,6 +106,14 @@ class Config:
     DOCUMENT_REMINDER_DAYS_BEFORE = 2
     UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
 
+    # Satisfaction survey: sent when a call is marked attended, or this long after its end
+    # if nobody marked it; the link works for SURVEY_LINK_DAYS.
+    SURVEY_UNMARKED_AFTER_HOURS = 24
+    SURVEY_LINK_DAYS = 30
+
+    # Expansion plan: the seed's criterion "more than 12 requests a year".
+    EXPANSION_MIN_REQUESTS_PER_YEAR = 12
+
 
 class TestConfig(Config):
     """Used by the test suite; the database URL is given by the fixture."""

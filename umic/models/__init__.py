@@ -32,6 +32,9 @@ from .core import SignInAttempt
 from .core import StaffUser
 from .core import TokenPurpose
 from .core import utcnow
+from .stats import ChannelCount
+from .stats import Resolved
+from .stats import SurveyResponse
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -47,18 +50,21 @@ __all__ = [
     "CaseFile",
     "CaseStatus",
     "CaseType",
+    "ChannelCount",
     "Channel",
     "Closure",
     "DocumentCategory",
     "Municipality",
     "OpeningHours",
     "Outcome",
+    "Resolved",
     "OutboxMessage",
     "OutboxStatus",
     "Role",
     "Service",
     "SignInAttempt",
     "StaffUser",
+    "SurveyResponse",
     "TokenPurpose",
     "utcnow",
 ]

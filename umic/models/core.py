@@ -225,6 +225,8 @@ class Booking(db.Model):
     # Who marked the call attended or missed, and when.
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    # When the satisfaction survey was queued (once per booking).
+    survey_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship()
     municipality: Mapped[Municipality] = relationship()
@@ -306,6 +308,7 @@ class BookingDraft(db.Model):
 class TokenPurpose(enum.StrEnum):
     MANAGE = "manage"  # see, reschedule or cancel a booking
     UPLOAD = "upload"  # send the documents a case file asks for
+    SURVEY = "survey"  # answer the satisfaction survey of an appointment
 
 
 class AccessToken(db.Model):

@@ -1,0 +1,1 @@
+"""Statistics, survey results and the expansion plan: aggregate queries, no request handling."""

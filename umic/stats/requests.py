@@ -1,0 +1,141 @@
+"""How many requests the service received, per town, channel and month.
+
+One definition for the statistics and the expansion plan:
+
+- **Assistència telemàtica**: video calls that took place (bookings marked attended), plus
+  video-channel case files not linked to a booking (imported from the old tracker, or
+  entered by hand).
+- **Bústia** and **UMIC**: case files with that channel.
+- Plus the monthly counts coordinators entered for months before the app existed
+  (``ChannelCount``); a month counts when its first day is in the period.
+
+Dates are local (Europe/Madrid): a request on 31 May at 23:30 belongs to May. Every figure
+is an SQL aggregate; months are bucketed with one CASE expression, so the number of
+queries is fixed whatever the period.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Booking
+from ..models import BookingStatus
+from ..models import CaseFile
+from ..models import Channel
+from ..models import ChannelCount
+
+CHANNELS = (Channel.TELEMATICA, Channel.BUSTIA, Channel.UMIC)
+
+
+@dataclass(frozen=True)
+class Period:
+    """From ``first`` to ``last``, both local days included."""
+
+    first: date
+    last: date
+
+    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC instants of local midnight at the start and just after the end."""
+        start = datetime.combine(self.first, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=tz)
+        return start, end.astimezone(UTC)
+
+    def months(self) -> list[date]:
+        """The first day of every month the period touches."""
+        month = self.first.replace(day=1)
+        months = []
+        while month <= self.last:
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        return months
+
+
+def month_bucket(column, period: Period, tz: ZoneInfo):
+    """A SQL expression giving the month ('YYYY-MM-01') of a UTC column, in local time."""
+    whens = []
+    for month in period.months():
+        start = datetime.combine(month, time(0), tzinfo=tz).astimezone(UTC)
+        following = (month + timedelta(days=32)).replace(day=1)
+        end = datetime.combine(following, time(0), tzinfo=tz).astimezone(UTC)
+        whens.append((and_(column >= start, column < end), literal(month.isoformat())))
+    return case(*whens, else_=literal(""))
+
+
+def _recorded(period: Period, tz: ZoneInfo, by_month: bool) -> list[tuple]:
+    """(key, channel, count) from bookings and case files; key is a town id or a month."""
+    start, end = period.bounds(tz)
+    rows: list[tuple] = []
+
+    attended_key = (
+        month_bucket(Booking.start_utc, period, tz) if by_month else Booking.municipality_id
+    )
+    rows += [
+        (key, Channel.TELEMATICA, n)
+        for key, n in db.session.execute(
+            select(attended_key, func.count())
+            .where(
+                Booking.status == BookingStatus.ATTENDED,
+                Booking.start_utc >= start,
+                Booking.start_utc < end,
+            )
+            .group_by(attended_key)
+        )
+    ]
+    case_key = (
+        month_bucket(CaseFile.requested_at, period, tz) if by_month else CaseFile.municipality_id
+    )
+    counted = CaseFile.channel.in_([Channel.BUSTIA, Channel.UMIC]) | (
+        (CaseFile.channel == Channel.TELEMATICA) & CaseFile.booking_id.is_(None)
+    )
+    rows += list(
+        db.session.execute(
+            select(case_key, CaseFile.channel, func.count())
+            .where(counted, CaseFile.requested_at >= start, CaseFile.requested_at < end)
+            .group_by(case_key, CaseFile.channel)
+        )
+    )
+    return rows
+
+
+def _entered(period: Period, by_month: bool) -> list[tuple]:
+    """(key, channel, count) from the monthly counts entered by hand."""
+    key = ChannelCount.month if by_month else ChannelCount.municipality_id
+    return [
+        (k.isoformat() if by_month else k, channel, n)
+        for k, channel, n in db.session.execute(
+            select(key, ChannelCount.channel, func.sum(ChannelCount.count))
+            .where(ChannelCount.month >= period.first, ChannelCount.month <= period.last)
+            .group_by(key, ChannelCount.channel)
+        )
+    ]
+
+
+def requests_by_town(period: Period, tz: ZoneInfo) -> dict[int | None, dict[str, int]]:
+    """town id (None: unknown town) -> {channel: requests} over the period."""
+    totals: dict[int | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CHANNELS, 0))
+    for town, channel, n in _recorded(period, tz, by_month=False) + _entered(period, False):
+        totals[town][channel] += int(n or 0)
+    return dict(totals)
+
+
+def requests_by_month(period: Period, tz: ZoneInfo) -> dict[date, dict[str, int]]:
+    """First day of each month of the period -> {channel: requests} (every month present)."""
+    totals = {month: dict.fromkeys(CHANNELS, 0) for month in period.months()}
+    for month, channel, n in _recorded(period, tz, by_month=True) + _entered(period, True):
+        if month:  # '' would be outside the period's months
+            totals[date.fromisoformat(month)][channel] += int(n or 0)
+    return totals
