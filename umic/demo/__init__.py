@@ -1,0 +1,98 @@
+"""Demo data for ``make run``: the real towns, the pilot, three technicians with hours."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import time
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Municipality
+from ..models import OpeningHours
+from ..models import Role
+from ..models import Service
+from ..models import StaffUser
+from ..municipalities import MUNICIPALITIES_CSV
+from ..municipalities import OMICS_CSV
+from ..municipalities import import_municipalities
+from .activity import load_activity
+from .history import load_history
+
+DEMO_PASSWORD = "umic-demo"
+
+# The seed's pilot (first three months of 2025).
+PILOT_TOWNS = [
+    "08289",
+    "08259",
+    "08020",
+    "08091",
+]  # Torrelles, Sta Maria de Palautordera, Begues, Gelida
+PILOT_START = date(2025, 3, 1)
+# 21 more towns without their own OMIC (UMIC stops named in public sources, see data/SOURCES.md,
+# and neighbours of the pilot towns). The real second wave is not public: this is a demo list.
+SECOND_WAVE = [
+    "08119", "08162", "08031", "08143", "08302", "08161", "08103", "08226", "08025", "08063",
+    "08291", "08179", "08167", "08120", "08087", "08223", "08068", "08207", "08222", "08273",
+    "08066",
+]  # fmt: skip
+SECOND_WAVE_START = date(2025, 6, 1)
+
+SERVICE = {
+    "slug": "atencio-telematica",
+    "name": "Consum_DIBA. Atenció telemàtica",
+    "description": (
+        "Videotrucada de 30 minuts amb una persona tècnica en consum de la Diputació de "
+        "Barcelona. Us ajudem amb consultes, queixes, reclamacions, mediacions i denúncies."
+    ),
+    "duration_minutes": 30,
+}
+
+MORNING = (time(9, 0), time(14, 0))
+AFTERNOON = (time(15, 30), time(19, 0))
+# Staff codes as in the seed's case list; names are placeholders for the demo.
+TECHNICIANS = [
+    ("OPSSVEGAVN", "Tècnica de consum A", "tecnica.a@example.org",
+     {0: [MORNING], 1: [MORNING, AFTERNOON], 2: [MORNING], 3: [MORNING, AFTERNOON], 4: [MORNING]}),
+    ("OPSSAPRESGA", "Tècnic de consum B", "tecnic.b@example.org",
+     {0: [MORNING, AFTERNOON], 1: [MORNING], 2: [MORNING, AFTERNOON], 3: [MORNING], 4: [MORNING]}),
+    ("OPSSPASCUETCA", "Tècnica de consum C", "tecnica.c@example.org",
+     {0: [AFTERNOON], 1: [AFTERNOON], 2: [AFTERNOON], 3: [AFTERNOON], 4: [MORNING]}),
+]  # fmt: skip
+COORDINATOR = ("COORDINACIO", "Coordinació SSPC", "coordinacio@example.org")
+
+
+def is_empty() -> bool:
+    """True when nothing has been loaded yet (no towns and no staff)."""
+    return (
+        db.session.scalar(select(Municipality.id).limit(1)) is None
+        and db.session.scalar(select(StaffUser.id).limit(1)) is None
+    )
+
+
+def load() -> None:
+    """Load the demo data; safe to run on an empty database only."""
+    report = import_municipalities(MUNICIPALITIES_CSV, OMICS_CSV)
+    if report.errors:
+        raise RuntimeError("; ".join(report.errors))
+    towns = {m.ine_code: m for m in db.session.scalars(select(Municipality))}
+    for code in PILOT_TOWNS:
+        towns[code].enrolled_on = PILOT_START
+    for code in SECOND_WAVE:
+        towns[code].enrolled_on = SECOND_WAVE_START
+
+    db.session.add(Service(**SERVICE))
+    for username, name, email, week in TECHNICIANS:
+        user = StaffUser(username=username, name=name, email=email, role=Role.TECHNICIAN)
+        user.set_password(DEMO_PASSWORD)
+        for weekday, periods in week.items():
+            for start, end in periods:
+                user.hours.append(OpeningHours(weekday=weekday, start_time=start, end_time=end))
+        db.session.add(user)
+    username, name, email = COORDINATOR
+    coordinator = StaffUser(username=username, name=name, email=email, role=Role.COORDINATOR)
+    coordinator.set_password(DEMO_PASSWORD)
+    db.session.add(coordinator)
+    db.session.commit()
+    load_history()
+    load_activity()
