@@ -174,6 +174,43 @@ def test_demo_data_loads_once(app, runner):
     assert "already has data" in again.output
 
 
+def test_demo_data_shows_the_seeds_pilot(app, runner):
+    """make run opens on the real pilot: the seed's per-town table and survey figures."""
+    from zoneinfo import ZoneInfo
+
+    from umic.models import SurveyResponse
+    from umic.stats.requests import Period
+    from umic.stats.requests import requests_by_town
+
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    names = {m.id: m.name for m in db.session.scalars(select(Municipality))}
+    tz = ZoneInfo("Europe/Madrid")
+    pilot = requests_by_town(Period(date(2025, 3, 1), date(2025, 5, 31)), tz)
+    table = {names[town]: tuple(counts.values()) for town, counts in pilot.items()}
+    assert table == {
+        "Torrelles de Llobregat": (4, 0, 5),
+        "Santa Maria de Palautordera": (6, 0, 6),
+        "Begues": (4, 0, 0),
+        "Gelida": (7, 0, 9),
+    }
+    seven_months = requests_by_town(Period(date(2025, 3, 1), date(2025, 9, 30)), tz)
+    assert sum(c["telematica"] for c in seven_months.values()) == 90
+    attention, competence, answers = db.session.execute(
+        select(
+            func.avg(SurveyResponse.attention),
+            func.avg(SurveyResponse.competence),
+            func.count(),
+        )
+    ).one()
+    assert (round(float(attention), 1), round(float(competence), 1), answers) == (9.4, 9.3, 20)
+    resolved = dict(
+        db.session.execute(
+            select(SurveyResponse.resolved, func.count()).group_by(SurveyResponse.resolved)
+        ).all()
+    )
+    assert resolved == {"totalment": 14, "parcialment": 6}
+
+
 def test_users_create_asks_for_the_password_and_hashes_it(app, runner):
     result = runner.invoke(
         args=["users", "create", "opssnou", "--role", "coordinator", "--email", "nou@example.org"],
