@@ -58,11 +58,19 @@ class Municipality(db.Model):
     population_year: Mapped[int | None] = mapped_column(Integer)
     has_omic: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     enrolled_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # Web origins allowed to embed this town's booking in an iframe, one per line
+    # (e.g. https://www.gelida.cat); sent as its Content-Security-Policy frame-ancestors.
+    embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def enrolled(self) -> bool:
         """True once the town has joined the video-call service."""
         return self.enrolled_on is not None
+
+    @property
+    def origins(self) -> list[str]:
+        """The allowed embedding origins as a list."""
+        return [line.strip() for line in self.embed_origins.splitlines() if line.strip()]
 
     @property
     def can_book(self) -> bool:
