@@ -340,6 +340,7 @@ def run_worker(stop_after: int | None = None) -> None:
     """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
     from .booking.service import purge_expired_drafts
     from .casefiles.documents import queue_document_reminders
+    from .stats.surveys import queue_due_surveys
 
     worker = worker_name()
     poll = current_app.config["WORKER_POLL_SECONDS"]
@@ -349,6 +350,7 @@ def run_worker(stop_after: int | None = None) -> None:
         try:
             queue_due_reminders()
             queue_document_reminders()
+            queue_due_surveys()
             purge_expired_drafts(datetime.now(UTC))
             report = send_pending(worker=worker)
             if report.sent or report.retrying or report.failed:

@@ -41,6 +41,7 @@ from ..models import OpeningHours
 from ..models import Service
 from ..models import StaffUser
 from ..models import TokenPurpose
+from ..stats.surveys import survey_after_mark
 from ..tokens import hash_token
 from ..tokens import new_reference
 from ..tokens import new_token
@@ -402,6 +403,7 @@ def mark(booking_id: int, status: str, *, actor_id: int, now: datetime) -> Booki
     booking.status = status
     booking.marked_at = now
     booking.marked_by_id = actor_id
+    survey_after_mark(booking, now)  # attended: the satisfaction survey, once
     db.session.commit()
     return booking
 

@@ -251,6 +251,7 @@ class Booking(db.Model):
         Index("ix_booking_status_start_utc", "status", "start_utc"),
         Index("ix_booking_municipality_id", "municipality_id"),
         Index("ix_booking_citizen_email", "citizen_email"),
+        Index("ix_booking_survey_sent_at", "survey_sent_at"),
     )
 
     @property

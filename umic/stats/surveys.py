@@ -1,0 +1,717 @@
+"""The satisfaction survey: when it is sent, the citizen's link, the answer, and the results.
+
+Sending. A citizen gets one survey per appointment, by e-mail through the outbox, when the
+call is marked attended (:func:`queue_survey`, called by ``booking.service.mark``), or
+``SURVEY_UNMARKED_AFTER_HOURS`` after its end if nobody marked it (:func:`queue_due_surveys`,
+called by the mail worker). Never for a no-show or a cancelled booking, never without an
+e-mail address, never twice: the survey is *taken* with a conditional UPDATE
+(``... SET survey_sent_at = now WHERE survey_sent_at IS NULL``) that the database lets only
+one transaction win, whatever the number of workers. The link is an ``AccessToken`` of
+purpose SURVEY (only the hash is stored) that works for ``SURVEY_LINK_DAYS``.
+
+Results. Every figure is an SQL aggregate (COUNT, AVG, SUM of CASE) grouped by month, town
+or technician, in a fixed number of queries whatever the number of answers. Averages and
+percentages are rounded here, half up, to one decimal. The definitions:
+
+- *sent*: bookings whose survey was queued in the period;
+- *response rate*: of those, how many have been answered (so far);
+- *answers* and everything computed from them (averages, distributions, resolved, comments):
+  survey answers given in the period.
+
+The small functions at the top are pure (no database, no Flask) and unit-tested.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .. import dates
+from .. import ics
+from ..extensions import db
+from ..mail import enqueue
+from ..models import AccessToken
+from ..models import Booking
+from ..models import BookingStatus
+from ..models import Municipality
+from ..models import OutboxMessage
+from ..models import OutboxStatus
+from ..models import Resolved
+from ..models import StaffUser
+from ..models import SurveyResponse
+from ..models import TokenPurpose
+from ..tokens import hash_token
+from ..tokens import new_token
+from ..urls import external_url
+from .requests import Period
+from .requests import month_bucket
+
+#: The outbox ``kind`` of the survey e-mail.
+MAIL_KIND = "survey"
+#: Ratings go from 0 (not satisfied at all) to 10 (very satisfied).
+SCORES = tuple(range(11))
+#: The longest comment a citizen may leave.
+COMMENT_MAX = 1000
+#: No survey for a call that ended longer ago than this (old calls when the feature is
+#: switched on, or a call marked weeks late); ``SURVEY_MAX_AGE_DAYS`` overrides it.
+DEFAULT_MAX_AGE_DAYS = 14
+#: Periods of results: from/to dates must fall in these years, and span at most this long.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_PERIOD_YEARS = 10
+
+_ONE_DECIMAL = Decimal("0.1")
+
+#: "S'ha resolt la consulta?": the answers as the citizen and the results read them.
+RESOLVED_LABELS = {
+    Resolved.FULLY: _l("Sí, totalment"),
+    Resolved.PARTLY: _l("Sí, parcialment"),
+    Resolved.NO: _l("No"),
+}
+
+
+# --- Pure helpers -------------------------------------------------------------------------------
+
+
+def rounded(value) -> Decimal | None:
+    """An SQL average (float on SQLite, Decimal on PostgreSQL) to one decimal, half up.
+
+    Going through ``str`` keeps the float's shortest form: 9.35 stays 9.35 and becomes 9.4,
+    as on PostgreSQL, instead of 9.3499999... becoming 9.3.
+    """
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(_ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """``part`` of ``whole`` in percent, one decimal, half up; None when there is no whole."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(_ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+def average_text(value: Decimal | None, locale: str) -> str:
+    """'9,4' in Catalan, '9.4' in English; '' when there is nothing to average."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.0", locale=_babel_locale(locale))
+
+
+def percent_text(value: Decimal | None, locale: str) -> str:
+    """'70 %', '66,7 %' (no decimal when it is zero); '' when undefined."""
+    if value is None:
+        return ""
+    return f"{format_decimal(value, format='#,##0.#', locale=_babel_locale(locale))} %"
+
+
+def count_text(value: int, locale: str) -> str:
+    """'1.234' in Catalan."""
+    return format_decimal(value, format="#,##0", locale=_babel_locale(locale))
+
+
+def month_text(month: date, locale: str) -> str:
+    """'Gener de 2025' (a table row's label)."""
+    text = dates.month_text(month, _babel_locale(locale))
+    return text[:1].upper() + text[1:]
+
+
+def _babel_locale(locale: str) -> str:
+    return str(locale).replace("-", "_")
+
+
+def default_period(today: date) -> Period:
+    """The last twelve months: from the first day of the month eleven months ago to today."""
+    month = today.month - 11
+    year = today.year
+    if month < 1:
+        month += 12
+        year -= 1
+    return Period(date(year, month, 1), today)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
+    total = day.year * 12 + day.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed or sent by a date picker: '2025-03-31' or '31/3/2025'; None if neither."""
+    text = (text or "").strip()
+    if not text or len(text) > 10:
+        return None
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            if year < 1000:
+                return None
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """What the period form asked for: the period, or problems per field (``desde``, ``fins``)."""
+
+    period: Period | None
+    problems: dict[str, str]
+
+
+def choose_period(desde: str | None, fins: str | None, today: date) -> PeriodChoice:
+    """The results' period from the form's two dates, either of which may be empty.
+
+    Problems are codes (``invalid``, ``out_of_range``, ``before_start``, ``too_long``); the
+    page words them. Nothing here raises on user input.
+    """
+    raw = {"desde": (desde or "").strip(), "fins": (fins or "").strip()}
+    parsed: dict[str, date | None] = {}
+    problems: dict[str, str] = {}
+    for name, text in raw.items():
+        parsed[name] = parse_date(text)
+        if text and parsed[name] is None:
+            problems[name] = "invalid"
+        elif parsed[name] is not None and not FIRST_YEAR <= parsed[name].year <= LAST_YEAR:
+            problems[name] = "out_of_range"
+    if problems:
+        return PeriodChoice(None, problems)
+    last = parsed["fins"] or today
+    first = parsed["desde"] or default_period(last).first
+    if last < first:
+        return PeriodChoice(None, {"fins": "before_start"})
+    if first < months_before(last, 12 * MAX_PERIOD_YEARS):
+        return PeriodChoice(None, {"desde": "too_long"})
+    return PeriodChoice(Period(first, last), {})
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _max_age() -> timedelta:
+    return timedelta(days=int(current_app.config.get("SURVEY_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS)))
+
+
+def _due(now: datetime):
+    """SQL: the booking's survey may go now (attended, or unmarked long enough after its end)."""
+    unmarked_after = timedelta(hours=float(current_app.config["SURVEY_UNMARKED_AFTER_HOURS"]))
+    return and_(
+        Booking.citizen_email != "",
+        Booking.end_utc >= now - _max_age(),
+        or_(
+            Booking.status == BookingStatus.ATTENDED,
+            and_(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.end_utc <= now - unmarked_after,
+            ),
+        ),
+    )
+
+
+def _take(booking_id: int, now: datetime) -> bool:
+    """Record that this booking's survey goes now; False if it is not due or already went.
+
+    One conditional UPDATE: of two workers (or a worker and a member of staff marking the
+    call), the database lets exactly one change the row; the other changes nothing.
+    """
+    taken = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.survey_sent_at.is_(None), _due(now))
+        .values(survey_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1
+
+
+def _issue_token(booking: Booking, expires_at: datetime, now: datetime) -> str:
+    token = new_token()
+    db.session.add(
+        AccessToken(
+            token_hash=hash_token(token),
+            purpose=TokenPurpose.SURVEY,
+            booking_id=booking.id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def _email(booking: Booking, now: datetime) -> None:
+    """Write the survey e-mail, in the citizen's language, to go out when the call is over."""
+    send_at = max(now, booking.end_utc)
+    expires_at = send_at + timedelta(days=int(current_app.config["SURVEY_LINK_DAYS"]))
+    token = _issue_token(booking, expires_at, now)
+    tz = _tz()
+    language = booking.language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        day = dates.day_text(booking.start_utc.astimezone(tz).date(), language)
+        context = {
+            "name": booking.citizen_name,
+            "day": day,
+            "survey_url": external_url("surveys.survey", token=token),
+            "until": dates.day_text(expires_at.astimezone(tz).date(), language),
+            "organisation": current_app.config["SERVICE_ORGANISATION"],
+            "help_phone": current_app.config["HELP_PHONE"],
+        }
+        message = enqueue(
+            kind=MAIL_KIND,
+            recipient=ics.Person(email=booking.citizen_email, name=booking.citizen_name),
+            subject=_("Com valoreu la videotrucada del %(day)s?", day=day),
+            template="survey",
+            context=context,
+            booking=booking,
+        )
+    # Marked attended while the call is still on: the e-mail waits for its end.
+    message.next_attempt_at = send_at
+
+
+def queue_survey(booking: Booking, now: datetime) -> bool:
+    """Queue the survey of ``booking`` if it is due and was never sent (the caller commits).
+
+    Called right after a call is marked attended, in the same transaction.
+    """
+    if booking.id is None or not booking.citizen_email:
+        return False
+    db.session.flush()  # the new status must be in the row the UPDATE looks at
+    if not _take(booking.id, now):
+        return False
+    set_committed_value(booking, "survey_sent_at", now)
+    _email(booking, now)
+    return True
+
+
+def survey_after_mark(booking: Booking, now: datetime) -> None:
+    """After staff mark a call (the caller commits): attended queues the survey; a call
+    corrected to no-show takes back a survey that has not left yet."""
+    if booking.status == BookingStatus.ATTENDED:
+        queue_survey(booking, now)
+    elif booking.status == BookingStatus.NO_SHOW and booking.survey_sent_at is not None:
+        withdrawn = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.booking_id == booking.id,
+                OutboxMessage.kind == MAIL_KIND,
+                OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
+            )
+            .values(status=OutboxStatus.SUPERSEDED)
+            .execution_options(synchronize_session=False)
+        )
+        if withdrawn.rowcount:
+            db.session.execute(
+                update(AccessToken)
+                .where(
+                    AccessToken.booking_id == booking.id,
+                    AccessToken.purpose == TokenPurpose.SURVEY,
+                )
+                .values(expires_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            booking.survey_sent_at = None
+
+
+def queue_due_surveys(now: datetime | None = None) -> int:
+    """Queue every survey that is due (the mail worker's pass); commits; returns how many.
+
+    Calls marked attended whose survey did not go yet, and calls nobody marked that ended
+    ``SURVEY_UNMARKED_AFTER_HOURS`` ago. Each in its own transaction, taken first.
+    """
+    now = now or datetime.now(UTC)
+    due = db.session.scalars(
+        select(Booking.id)
+        .where(
+            Booking.survey_sent_at.is_(None),
+            Booking.status.in_([BookingStatus.ATTENDED, BookingStatus.CONFIRMED]),
+            # The index on (status, start_utc) finds the few recent calls.
+            Booking.start_utc >= now - _max_age() - timedelta(days=1),
+            _due(now),
+        )
+        .order_by(Booking.id)
+    ).all()
+    db.session.rollback()  # end the read before taking any row
+    queued = 0
+    for booking_id in due:
+        if not _take(booking_id, now):
+            db.session.rollback()
+            continue
+        booking = db.session.get(Booking, booking_id, populate_existing=True)
+        _email(booking, now)
+        db.session.commit()
+        queued += 1
+    return queued
+
+
+# --- The citizen's link -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyLink:
+    """What a survey link opens. ``state``: open, answered, expired, closed (the call turned
+    out a no-show or was cancelled) or unknown (then ``token`` and ``booking`` are None)."""
+
+    state: str
+    token: AccessToken | None = None
+    booking: Booking | None = None
+
+
+def find_survey_link(token: str, now: datetime) -> SurveyLink:
+    """Look a link up by the hash of its token (two queries)."""
+    if not token or len(token) > 100:
+        return SurveyLink("unknown")
+    row = db.session.scalar(
+        select(AccessToken)
+        .where(
+            AccessToken.token_hash == hash_token(token),
+            AccessToken.purpose == TokenPurpose.SURVEY,
+        )
+        .options(joinedload(AccessToken.booking))
+    )
+    if row is None or row.booking is None:
+        return SurveyLink("unknown")
+    booking = row.booking
+    answered = db.session.scalar(
+        select(SurveyResponse.id).where(SurveyResponse.booking_id == booking.id).limit(1)
+    )
+    if answered is not None:
+        return SurveyLink("answered", row, booking)
+    if row.expires_at <= now:
+        return SurveyLink("expired", row, booking)
+    if booking.status not in (BookingStatus.ATTENDED, BookingStatus.CONFIRMED):
+        return SurveyLink("closed", row, booking)
+    return SurveyLink("open", row, booking)
+
+
+def new_response(
+    link: SurveyLink,
+    *,
+    attention: int,
+    competence: int,
+    resolved: str,
+    comment: str,
+    language: str,
+    now: datetime,
+) -> SurveyResponse:
+    """The answer of an open link, with the technician and town copied from the booking.
+
+    Added to the session, not committed: the caller commits, and a second answer for the
+    same booking (two submits at once) is refused by the database's unique constraint.
+    """
+    booking = link.booking
+    response = SurveyResponse(
+        booking_id=booking.id,
+        technician_id=booking.technician_id,
+        municipality_id=booking.municipality_id,
+        attention=attention,
+        competence=competence,
+        resolved=resolved,
+        comment=comment,
+        language=language[:5],
+        answered_at=now,
+    )
+    link.token.last_used_at = now
+    db.session.add(response)
+    return response
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    """The answers of one group: how many, the average ratings, the resolved counts."""
+
+    answers: int = 0
+    attention: Decimal | None = None
+    competence: Decimal | None = None
+    fully: int = 0
+    partly: int = 0
+    no: int = 0
+
+    @property
+    def resolved_counts(self) -> dict[str, int]:
+        return {Resolved.FULLY: self.fully, Resolved.PARTLY: self.partly, Resolved.NO: self.no}
+
+    def resolved_percent(self, answer: str) -> Decimal | None:
+        return percent(self.resolved_counts[answer], self.answers)
+
+
+@dataclass
+class Group:
+    """One month, town or technician: surveys sent (and answered since), and the answers."""
+
+    key: object
+    name: str
+    sent: int = 0
+    sent_answered: int = 0
+    scores: Scores = field(default_factory=Scores)
+
+    @property
+    def response_rate(self) -> Decimal | None:
+        return percent(self.sent_answered, self.sent)
+
+
+@dataclass(frozen=True)
+class Comment:
+    answered_at: datetime
+    town: str
+    attention: int
+    competence: int
+    resolved: str
+    text: str
+
+
+@dataclass
+class SurveyResults:
+    period: Period
+    total: Group
+    attention: dict[int, int]  # rating -> answers, every rating 0-10 present
+    competence: dict[int, int]
+    months: list[Group]  # every month of the period, in order
+    towns: list[Group]  # by name
+    technicians: list[Group]  # by name
+    comments: list[Comment]  # newest first, at most ``comment_limit``
+    comments_total: int
+
+
+def _score_columns() -> list:
+    return [
+        func.count(SurveyResponse.id),
+        func.avg(SurveyResponse.attention),
+        func.avg(SurveyResponse.competence),
+        func.sum(case((SurveyResponse.resolved == Resolved.FULLY, 1), else_=0)),
+        func.sum(case((SurveyResponse.resolved == Resolved.PARTLY, 1), else_=0)),
+        func.sum(case((SurveyResponse.resolved == Resolved.NO, 1), else_=0)),
+    ]
+
+
+def _scores(row) -> Scores:
+    answers, attention, competence, fully, partly, no = row
+    return Scores(
+        answers=int(answers or 0),
+        attention=rounded(attention),
+        competence=rounded(competence),
+        fully=int(fully or 0),
+        partly=int(partly or 0),
+        no=int(no or 0),
+    )
+
+
+def _grouped(
+    period: Period,
+    tz: ZoneInfo,
+    sent_keys: list,
+    answer_keys: list,
+    joined=None,
+) -> tuple[list, list]:
+    """Two aggregate queries for one grouping: surveys sent (and answered since), and answers.
+
+    ``sent_keys`` and ``answer_keys`` are the GROUP BY columns (a key, then its name parts);
+    ``joined`` is the table the names come from, outer-joined on the key. Rows are selected in
+    a subquery and grouped outside it, so PostgreSQL groups a computed key (the month's CASE
+    expression, full of bound parameters) by its column name.
+    """
+    start, end = period.bounds(tz)
+    sent_base = (
+        select(
+            *[column.label(f"k{i}") for i, column in enumerate(sent_keys)],
+            Booking.id.label("booking_id"),
+            SurveyResponse.id.label("response_id"),
+        )
+        .select_from(Booking)
+        .outerjoin(SurveyResponse, SurveyResponse.booking_id == Booking.id)
+        .where(Booking.survey_sent_at >= start, Booking.survey_sent_at < end)
+    )
+    answer_base = (
+        select(
+            *[column.label(f"k{i}") for i, column in enumerate(answer_keys)],
+            SurveyResponse.id,
+            SurveyResponse.attention,
+            SurveyResponse.competence,
+            SurveyResponse.resolved,
+        )
+        .select_from(SurveyResponse)
+        .where(SurveyResponse.answered_at >= start, SurveyResponse.answered_at < end)
+    )
+    if joined is not None:
+        sent_base = sent_base.outerjoin(joined, joined.id == sent_keys[0])
+        answer_base = answer_base.outerjoin(joined, joined.id == answer_keys[0])
+
+    sent = sent_base.subquery()
+    keys = [sent.c[f"k{i}"] for i in range(len(sent_keys))]
+    sent_rows = db.session.execute(
+        select(*keys, func.count(sent.c.booking_id), func.count(sent.c.response_id)).group_by(*keys)
+    ).all()
+
+    answers = answer_base.subquery()
+    keys = [answers.c[f"k{i}"] for i in range(len(answer_keys))]
+    resolved = answers.c.resolved
+    answer_rows = db.session.execute(
+        select(
+            *keys,
+            func.count(answers.c.id),
+            func.avg(answers.c.attention),
+            func.avg(answers.c.competence),
+            func.sum(case((resolved == Resolved.FULLY, 1), else_=0)),
+            func.sum(case((resolved == Resolved.PARTLY, 1), else_=0)),
+            func.sum(case((resolved == Resolved.NO, 1), else_=0)),
+        ).group_by(*keys)
+    ).all()
+    return sent_rows, answer_rows
+
+
+def _merge(sent_rows, answer_rows, width: int) -> dict:
+    """Group per key: ``width`` is how many key columns lead each row (key, then names)."""
+    groups: dict = {}
+    for row in sent_rows:
+        key, names = row[0], row[1:width]
+        group = groups.setdefault(key, Group(key, _name(names)))
+        group.sent, group.sent_answered = int(row[width]), int(row[width + 1])
+    for row in answer_rows:
+        key, names = row[0], row[1:width]
+        group = groups.setdefault(key, Group(key, _name(names)))
+        group.scores = _scores(row[width:])
+    return groups
+
+
+def _name(parts) -> str:
+    """'Gelida'; 'OPSSVEGAVN (Vega Navarro)'; '' when the row has no name (no town, say)."""
+    parts = [str(part) for part in parts if part]
+    if len(parts) > 1:
+        return f"{parts[0]} ({', '.join(parts[1:])})"
+    return parts[0] if parts else ""
+
+
+def _distribution(column, period: Period, tz: ZoneInfo) -> dict[int, int]:
+    start, end = period.bounds(tz)
+    counts = dict.fromkeys(SCORES, 0)
+    for score, count in db.session.execute(
+        select(column, func.count())
+        .where(SurveyResponse.answered_at >= start, SurveyResponse.answered_at < end)
+        .group_by(column)
+    ):
+        if score in counts:
+            counts[score] = int(count)
+    return counts
+
+
+def survey_results(period: Period, tz: ZoneInfo, *, comment_limit: int | None = 100):
+    """Everything the results page shows, in ten queries whatever the number of answers."""
+    start, end = period.bounds(tz)
+    in_period = (SurveyResponse.answered_at >= start, SurveyResponse.answered_at < end)
+
+    # 1-2. Per month (the totals are their sums: every survey of the period is in a month).
+    sent_month = month_bucket(Booking.survey_sent_at, period, tz)
+    answer_month = month_bucket(SurveyResponse.answered_at, period, tz)
+    sent_rows, answer_rows = _grouped(period, tz, [sent_month], [answer_month])
+    by_month = _merge(sent_rows, answer_rows, 1)
+    months = []
+    for month in period.months():
+        group = by_month.get(month.isoformat(), Group(month, ""))
+        group.key = month
+        months.append(group)
+
+    # 3. The overall averages (not an average of the months' averages).
+    total_row = db.session.execute(select(*_score_columns()).where(*in_period)).one()
+    total = Group(None, "", scores=_scores(total_row))
+    total.sent = sum(group.sent for group in months)
+    total.sent_answered = sum(group.sent_answered for group in months)
+
+    # 4-5. Per town, by the booking's town (sent) and the town copied into the answer.
+    sent_rows, answer_rows = _grouped(
+        period,
+        tz,
+        [Booking.municipality_id, Municipality.name],
+        [SurveyResponse.municipality_id, Municipality.name],
+        joined=Municipality,
+    )
+    towns = sorted(_merge(sent_rows, answer_rows, 2).values(), key=_by_name)
+
+    # 6-7. Per technician.
+    sent_rows, answer_rows = _grouped(
+        period,
+        tz,
+        [Booking.technician_id, StaffUser.username, StaffUser.name],
+        [SurveyResponse.technician_id, StaffUser.username, StaffUser.name],
+        joined=StaffUser,
+    )
+    technicians = sorted(_merge(sent_rows, answer_rows, 3).values(), key=_by_name)
+
+    # 8-9. How many gave each rating.
+    attention = _distribution(SurveyResponse.attention, period, tz)
+    competence = _distribution(SurveyResponse.competence, period, tz)
+
+    # 10. The comments, newest first, with the town (never the citizen's name).
+    has_comment = SurveyResponse.comment != ""
+    query = (
+        select(
+            SurveyResponse.answered_at,
+            Municipality.name,
+            SurveyResponse.attention,
+            SurveyResponse.competence,
+            SurveyResponse.resolved,
+            SurveyResponse.comment,
+            func.count().over().label("total"),
+        )
+        .outerjoin(Municipality, Municipality.id == SurveyResponse.municipality_id)
+        .where(*in_period, has_comment)
+        .order_by(SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+    )
+    if comment_limit is not None:
+        query = query.limit(comment_limit)
+    comment_rows = db.session.execute(query).all()
+    comments = [
+        Comment(
+            answered_at=row[0],
+            town=row[1] or "",
+            attention=row[2],
+            competence=row[3],
+            resolved=row[4],
+            text=row[5],
+        )
+        for row in comment_rows
+    ]
+    comments_total = int(comment_rows[0].total) if comment_rows else 0
+
+    return SurveyResults(
+        period=period,
+        total=total,
+        attention=attention,
+        competence=competence,
+        months=months,
+        towns=towns,
+        technicians=technicians,
+        comments=comments,
+        comments_total=comments_total,
+    )
+
+
+def _by_name(group: Group) -> tuple:
+    return (group.key is None, group.name.casefold(), str(group.key))
