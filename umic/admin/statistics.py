@@ -1,0 +1,521 @@
+"""Service statistics for a period (coordinators only): /admin/estadistiques/.
+
+The seed's table "Resultats per ens local i canal" with its totals line, the trend per month
+and channel, appointments (booked, attended, missed, cancelled), case files by type and
+sector, and how they were resolved (median days, amounts, outcomes). Every chart is an image
+drawn on the server (``umic.stats.charts``) followed by a table with the same figures, and
+every table can be downloaded as CSV with exactly its rows.
+
+The figures come from ``umic.stats.service_stats`` (SQL aggregates, a fixed number of
+queries); this module only words and formats them. A table is built once, as text cells,
+and both the page and the CSV are written from it, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+
+from flask import Response
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import format_currency
+from flask_babel import format_date
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from ..auth import role_required
+from ..casefiles.labels import CASE_TYPES
+from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
+from ..casefiles.labels import OUTCOMES
+from ..casefiles.sectors import sector_name
+from ..casefiles.tracker import council_name
+from ..i18n import locale_name
+from ..i18n import month_text
+from ..i18n import service_tz
+from ..models import Outcome
+from ..models import Role
+from ..models import utcnow
+from ..stats import charts
+from ..stats import service_stats as stats
+from ..stats.requests import CHANNELS
+from ..stats.requests import Period
+from .routes import bp
+
+PROBLEMS = {
+    ("desde", "invalid"): _l("La data «Des de» ha de ser una data real, per exemple 01/03/2025"),
+    ("fins", "invalid"): _l("La data «Fins a» ha de ser una data real, per exemple 31/05/2025"),
+    ("fins", "before"): _l(
+        "La data «Fins a» ha de ser el mateix dia o posterior a la data «Des de»"
+    ),
+    ("fins", "too_long"): _l("El període no pot ser de més de 10 anys"),
+}
+
+
+# --- Formatting ---------------------------------------------------------------------------
+
+
+def number(value: int | float) -> str:
+    """'1.234' in Catalan."""
+    return format_decimal(value, format="#,##0")
+
+
+def percent(part: int, whole: int) -> str:
+    """'87,5 %' (one decimal), or an empty cell when there is nothing to divide by."""
+    if not whole:
+        return ""
+    return f"{format_decimal(100 * part / whole, format='#,##0.0')} %"
+
+
+def rate(value: float | None) -> str:
+    return "" if value is None else f"{format_decimal(100 * value, format='#,##0.0')} %"
+
+
+def euros(value: Decimal) -> str:
+    """'1.234,50 €' (Catalan: thousands with a dot, a decimal comma, the sign after)."""
+    return format_currency(value, "EUR")
+
+
+def short_month(month: date) -> str:
+    """'març 2025', 'abr. 2025': chart labels."""
+    return format_date(month, "LLL y")
+
+
+#: A day without its weekday: "1 de març de 2025" (CLDR's Catalan would say "del 2025").
+_DAY = {"ca": "d MMMM 'de' y", "es": "d 'de' MMMM 'de' y"}
+
+
+def plain_day(day: date) -> str:
+    return format_date(day, _DAY.get(locale_name().split("_")[0], "long"))
+
+
+def period_text(period: Period) -> str:
+    """'Període: 1 de març de 2025 – 31 de maig de 2025'."""
+    return _(
+        "Període: %(first)s – %(last)s",
+        first=plain_day(period.first),
+        last=plain_day(period.last),
+    )
+
+
+# --- Tables -------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A table as text cells: the page shows it, the CSV export writes exactly the same."""
+
+    name: str  # the ``taula`` parameter of the CSV export
+    caption: str
+    headers: list[str]
+    rows: list[list[str]]
+    foot: list[list[str]] = field(default_factory=list)
+
+    def csv_rows(self) -> list[list[str]]:
+        return [self.headers, *self.rows, *self.foot]
+
+
+@dataclass
+class Chart:
+    title: str
+    uri: str
+
+    @property
+    def alt(self) -> str:
+        return _("%(title)s. Les xifres són a la taula que segueix el gràfic.", title=self.title)
+
+
+def _channel_headers() -> list[str]:
+    return [str(CHANNEL_LABELS[channel]) for channel in CHANNELS]
+
+
+class Statistics:
+    """The figures of one period, each computed (queried) only when first asked for."""
+
+    def __init__(self, period: Period):
+        self.period = period
+        self.tz = service_tz()
+        self.locale = locale_name()
+
+    # The figures --------------------------------------------------------------------------
+
+    @cached_property
+    def towns(self) -> list[stats.TownRow]:
+        return stats.requests_per_town(self.period, self.tz)
+
+    @cached_property
+    def months(self) -> list[stats.MonthRow]:
+        return stats.requests_per_month(self.period, self.tz)
+
+    @cached_property
+    def appointments(self) -> stats.AppointmentFigures:
+        return stats.appointment_figures(self.period, self.tz)
+
+    @cached_property
+    def types(self) -> dict[str, int]:
+        return stats.cases_by_type(self.period, self.tz)
+
+    @cached_property
+    def sectors(self) -> dict[str, int]:
+        return stats.cases_by_sector(self.period, self.tz)
+
+    @cached_property
+    def resolution(self) -> stats.ResolutionFigures:
+        return stats.resolution_figures(self.period, self.tz)
+
+    @cached_property
+    def town_totals(self) -> dict[str, int]:
+        return stats.channel_totals(self.towns)
+
+    def totals_line(self) -> list[str]:
+        """The seed's words: '21 assistències virtuals', '20 assistències UMIC', '0 en bústia'."""
+        totals = self.town_totals
+        # %(count)s, not ngettext's %(num)s: the number written the Catalan way ("1.234").
+        return [
+            ngettext(
+                "%(count)s assistència virtual",
+                "%(count)s assistències virtuals",
+                totals["telematica"],
+                count=number(totals["telematica"]),
+            ),
+            ngettext(
+                "%(count)s assistència UMIC",
+                "%(count)s assistències UMIC",
+                totals["umic"],
+                count=number(totals["umic"]),
+            ),
+            _("%(count)s en bústia", count=number(totals["bustia"])),
+        ]
+
+    # The tables ---------------------------------------------------------------------------
+
+    def table_towns(self) -> Table:
+        totals = self.town_totals
+        return Table(
+            "municipis",
+            _("Resultats per ens local i canal"),
+            [_("Ens local"), *_channel_headers(), _("Total")],
+            [
+                [
+                    council_name(row.name) if row.name else _("Municipi desconegut"),
+                    *(number(row.counts[c]) for c in CHANNELS),
+                    number(row.total),
+                ]
+                for row in self.towns
+            ],
+            [[_("Total"), *(number(totals[c]) for c in CHANNELS), number(sum(totals.values()))]],
+        )
+
+    def table_months(self) -> Table:
+        totals = stats.channel_totals(self.months)
+        return Table(
+            "mesos",
+            _("Peticions per mes i canal"),
+            [_("Mes"), *_channel_headers(), _("Total")],
+            [
+                [
+                    month_text(row.month),
+                    *(number(row.counts[c]) for c in CHANNELS),
+                    number(row.total),
+                ]
+                for row in self.months
+            ],
+            [[_("Total"), *(number(totals[c]) for c in CHANNELS), number(sum(totals.values()))]],
+        )
+
+    def table_appointments(self) -> Table:
+        a = self.appointments
+        return Table(
+            "cites",
+            _("Cites de videotrucada"),
+            [_("Cites"), _("Nombre"), _("Taxa")],
+            [
+                [_("Reservades durant el període"), number(a.booked), ""],
+                [_("Amb data dins del període"), number(a.scheduled), ""],
+                [_("Ateses"), number(a.attended), rate(a.attendance_rate)],
+                [_("No presentades"), number(a.no_show), rate(a.no_show_rate)],
+                [_("Anul·lades"), number(a.cancelled), rate(a.cancellation_rate)],
+                [_("Pendents de marcar o per fer"), number(a.unmarked), ""],
+            ],
+        )
+
+    def _share_table(self, name: str, caption: str, heading: str, counts: dict[str, int]):
+        values = list(counts.values())
+        whole = sum(values)
+        return Table(
+            name,
+            caption,
+            [heading, _("Expedients"), _("Percentatge")],
+            [[label, number(n), percent(n, whole)] for label, n in counts.items()],
+            [[_("Total"), number(whole), percent(whole, whole)]],
+        )
+
+    def _type_counts(self) -> dict[str, int]:
+        return {str(CASE_TYPES.get(code, code)): n for code, n in self.types.items()}
+
+    def _sector_counts(self) -> dict[str, int]:
+        language = self.locale.split("_")[0]
+        return {
+            (sector_name(code, language) if code else _("Sense sector")): n
+            for code, n in self.sectors.items()
+        }
+
+    def _outcome_counts(self) -> dict[str, int]:
+        """Most frequent first; equal counts in the order of the outcomes' list."""
+        order = ["", *(o.value for o in Outcome)]
+        ranked = sorted(
+            self.resolution.outcomes.items(),
+            key=lambda item: (-item[1], order.index(item[0]) if item[0] in order else 99),
+        )
+        return {
+            (str(OUTCOMES.get(code, code)) if code else _("Sense resultat registrat")): n
+            for code, n in ranked
+        }
+
+    def table_types(self) -> Table:
+        return self._share_table(
+            "tipus", _("Expedients per tipus"), _("Tipus"), self._type_counts()
+        )
+
+    def table_sectors(self) -> Table:
+        return self._share_table(
+            "sectors", _("Expedients per sector"), _("Sector"), self._sector_counts()
+        )
+
+    def table_outcomes(self) -> Table:
+        return self._share_table(
+            "resultats",
+            _("Resultat dels expedients resolts"),
+            _("Resultat"),
+            self._outcome_counts(),
+        )
+
+    def table_resolution(self) -> Table:
+        r = self.resolution
+        median = (
+            _("%(days)s dies", days=format_decimal(round(r.median_days, 1), format="#,##0.#"))
+            if r.median_days is not None
+            else _("Sense dades")
+        )
+        return Table(
+            "resolucio",
+            _("Resolució dels expedients"),
+            [_("Indicador"), _("Valor")],
+            [
+                [_("Expedients resolts en el període"), number(r.resolved)],
+                [_("Mediana de dies des de la petició fins a la resolució"), median],
+                [_("Import reclamat"), euros(r.claimed)],
+                [_("Import recuperat per a les persones consumidores"), euros(r.recovered)],
+            ],
+        )
+
+    # The charts ---------------------------------------------------------------------------
+
+    def chart_towns(self) -> Chart:
+        title = _("Peticions per ens local i canal")
+        labels = [council_name(r.name) if r.name else _("Municipi desconegut") for r in self.towns]
+        series = [(str(CHANNEL_LABELS[c]), [row.counts[c] for row in self.towns]) for c in CHANNELS]
+        return Chart(
+            title,
+            charts.bar_chart(title, labels, series, horizontal=True, locale=self.locale),
+        )
+
+    def chart_months(self) -> Chart:
+        title = _("Peticions per mes i canal")
+        labels = [short_month(row.month) for row in self.months]
+        series = [
+            (str(CHANNEL_LABELS[c]), [row.counts[c] for row in self.months]) for c in CHANNELS
+        ]
+        # Past two years, a label every quarter (or year) keeps them legible.
+        every = 1 if len(labels) <= 24 else (3 if len(labels) <= 48 else 12)
+        if len(self.months) == 1:  # one point draws no line
+            uri = charts.bar_chart(title, labels, series, locale=self.locale)
+        else:
+            uri = charts.line_chart(title, labels, series, locale=self.locale, label_every=every)
+        return Chart(title, uri)
+
+    def chart_appointments(self) -> Chart:
+        a = self.appointments
+        title = _("Cites amb data dins del període")
+        labels = [_("Ateses"), _("No presentades"), _("Anul·lades"), _("Pendents")]
+        values = [a.attended, a.no_show, a.cancelled, a.unmarked]
+        return Chart(
+            title,
+            charts.bar_chart(title, labels, [(_("Cites"), values)], locale=self.locale),
+        )
+
+    def _share_chart(self, title: str, counts: dict[str, int], horizontal: bool) -> Chart:
+        return Chart(
+            title,
+            charts.bar_chart(
+                title,
+                list(counts),
+                [(_("Expedients"), list(counts.values()))],
+                horizontal=horizontal,
+                locale=self.locale,
+            ),
+        )
+
+    def chart_types(self) -> Chart:
+        return self._share_chart(_("Expedients per tipus"), self._type_counts(), False)
+
+    def chart_sectors(self) -> Chart:
+        return self._share_chart(_("Expedients per sector"), self._sector_counts(), True)
+
+    def chart_outcomes(self) -> Chart:
+        return self._share_chart(
+            _("Resultat dels expedients resolts"), self._outcome_counts(), False
+        )
+
+
+#: CSV name -> how to build that table.
+TABLES: dict[str, Callable[[Statistics], Table]] = {
+    "municipis": Statistics.table_towns,
+    "mesos": Statistics.table_months,
+    "cites": Statistics.table_appointments,
+    "tipus": Statistics.table_types,
+    "sectors": Statistics.table_sectors,
+    "resolucio": Statistics.table_resolution,
+    "resultats": Statistics.table_outcomes,
+}
+
+
+def quick_periods(today: date) -> list[tuple[str, Period]]:
+    """The shortcuts offered above the form."""
+    return [
+        (_("Últims 12 mesos"), stats.last_twelve_months(today)),
+        (str(today.year), stats.current_year(today)),
+        (str(today.year - 1), stats.previous_year(today)),
+    ]
+
+
+def period_args(period: Period) -> dict[str, str]:
+    return {"desde": period.first.isoformat(), "fins": period.last.isoformat()}
+
+
+def _today() -> date:
+    return utcnow().astimezone(service_tz()).date()
+
+
+@bp.get("/estadistiques/")
+@role_required(Role.COORDINATOR)
+def statistics():
+    """The service's figures for a period (the last 12 months unless another is asked for)."""
+    today = _today()
+    period, problems = stats.parse_period(request.args, today)
+    errors = [(f"#{name}", str(PROBLEMS[name, code])) for name, code in problems.items()]
+    context = {
+        "errors": errors,
+        "field_errors": {href[1:]: message for href, message in errors},
+        "raw": {name: request.args.get(name, "").strip()[:40] for name in ("desde", "fins")},
+        "quick": [(text, p, period_args(p)) for text, p in quick_periods(today)],
+        "period": period,
+    }
+    if period is not None:
+        figures = Statistics(period)
+        context.update(
+            figures=figures,
+            period_text=period_text(period),
+            args=period_args(period),
+            totals_line=figures.totals_line(),
+            sections=_sections(figures),
+        )
+    return render_template("admin/statistics.html", **context)
+
+
+def _sections(figures: Statistics) -> list[dict]:
+    """What the page shows, in order: a heading, an optional chart, its tables."""
+    has_towns = bool(figures.towns)
+    has_types = bool(figures.types)
+    has_outcomes = bool(figures.resolution.outcomes)
+    defaults = {"chart": None, "second_chart": None, "second_tables": [], "empty": None, "note": ""}
+    sections = [
+        {
+            "id": "municipis",
+            "heading": _("Peticions per ens local i canal"),
+            "chart": figures.chart_towns() if has_towns else None,
+            "tables": [figures.table_towns()],
+            "empty": None if has_towns else _("No hi ha cap petició en aquest període."),
+        },
+        {
+            "id": "mesos",
+            "heading": _("Evolució per mes"),
+            "chart": figures.chart_months(),
+            "tables": [figures.table_months()],
+        },
+        {
+            "id": "cites",
+            "heading": _("Cites de videotrucada"),
+            "chart": figures.chart_appointments() if figures.appointments.scheduled else None,
+            "tables": [figures.table_appointments()],
+            "note": _(
+                "Les taxes d'assistència i de no presentació es calculen sobre les cites ateses "
+                "o no presentades; la d'anul·lació, sobre totes les cites amb data dins del "
+                "període. Una cita anul·lada no compta mai com a no presentada."
+            ),
+        },
+        {
+            "id": "tipus",
+            "heading": _("Expedients per tipus i sector"),
+            "chart": figures.chart_types() if has_types else None,
+            "tables": [figures.table_types()],
+            "second_chart": figures.chart_sectors() if has_types else None,
+            "second_tables": [figures.table_sectors()],
+            "empty": None if has_types else _("No s'ha obert cap expedient en aquest període."),
+            "note": _("Expedients amb data de petició dins del període, de tots els canals."),
+        },
+        {
+            "id": "resolucio",
+            "heading": _("Resolució dels expedients"),
+            "chart": None,
+            "tables": [figures.table_resolution()],
+            "second_chart": figures.chart_outcomes() if has_outcomes else None,
+            "second_tables": [figures.table_outcomes()] if has_outcomes else [],
+            "note": _(
+                "Expedients resolts, tancats, arxivats o desistits dins del període. La mediana "
+                "és el nombre de dies que deixa la meitat dels expedients per sota."
+            ),
+        },
+    ]
+    return [{**defaults, **section} for section in sections]
+
+
+def _spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "@", "-") and not cell[1:2].isdigit() else cell
+
+
+@bp.get("/estadistiques/taula.csv")
+@role_required(Role.COORDINATOR)
+def statistics_csv():
+    """One table of the page as CSV: UTF-8 with BOM, comma separated, exactly its rows."""
+    build = TABLES.get(request.args.get("taula", ""))
+    if build is None:
+        abort(404)
+    period, problems = stats.parse_period(request.args, _today())
+    if period is None:
+        # The page explains what is wrong with the dates, beside the fields.
+        dates = {name: request.args.get(name, "")[:40] for name in ("desde", "fins")}
+        return redirect(url_for("admin.statistics", **dates), 303)
+    table = build(Statistics(period))
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in table.csv_rows():
+        writer.writerow([_spreadsheet_safe(str(cell)) for cell in row])
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    filename = f"estadistiques-{table.name}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
