@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -282,14 +283,8 @@ def test_every_staff_route_needs_sign_in_and_the_right_role(app, client, login):
     make_staff("OPSSVEGAVN")
     staff_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith(("/admin", "/espai"))]
     assert staff_rules
-    samples = {
-        "message_id": 1,
-        "case_id": 1,
-        "booking_id": 1,
-        "staff_id": 1,
-        "doc_id": 1,
-        "closure_id": 1,
-    }
+    # The sign-in and role checks answer before any view runs: any value fits any argument.
+    samples = defaultdict(lambda: 1)
 
     def url(rule):
         return rule.build({k: samples[k] for k in rule.arguments}, append_unknown=False)[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -614,16 +615,8 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client):
     _booking, token = make_booking(
         world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
     )
-    samples = {
-        "slug": "gelida",
-        "token": token,
-        "message_id": 1,
-        "case_id": 1,
-        "booking_id": 1,
-        "staff_id": 1,
-        "doc_id": 1,
-        "closure_id": 1,
-    }
+    # The CSRF check answers before any view runs: any value fits the other arguments.
+    samples = defaultdict(lambda: 1, slug="gelida", token=token)
     post_rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(post_rules) >= 7
     for rule in post_rules:
@@ -664,3 +657,13 @@ def test_unconfirmed_details_are_deleted_after_a_day(client):
     assert count(BookingDraft) == 0
     response = client.get("/reserva/gelida/comprova")
     assert response.status_code == 303, "an expired draft starts the booking again"
+
+
+def test_town_names_take_the_catalan_contractions(client):
+    make_service_and_staff()
+    make_town("Òdena", "08143", enrolled=False)
+    make_town("El Bruc", "08025", enrolled=False)
+    odena = soup(client.get("/reserva/odena/").get_data(as_text=True)).get_text(" ")
+    assert "l'Ajuntament d'Òdena" in odena and "Ajuntament de Òdena" not in odena
+    bruc = soup(client.get("/reserva/el-bruc/").get_data(as_text=True)).get_text(" ")
+    assert "l'Ajuntament del Bruc" in bruc

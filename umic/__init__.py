@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth_routes import bp as auth_bp
     from .booking.routes import bp as booking_bp
     from .pages import bp as pages_bp
+    from .surveys import bp as surveys_bp
     from .uploads import bp as uploads_bp
     from .workspace import bp as workspace_bp
     from .workspace.feed import feeds as feeds_bp
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_bp)
     app.register_blueprint(uploads_bp)
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(workspace_bp, url_prefix="/espai")
     app.register_blueprint(admin_bp, url_prefix="/admin")
@@ -142,6 +144,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Globals every template may use."""
     from .casefiles.labels import register as register_labels
+    from .casefiles.tracker import council_name
     from .htmx import is_htmx
     from .i18n import locale_name
     from .i18n import register_template_helpers as register_dates
@@ -150,6 +153,7 @@ def register_template_helpers(app: Flask) -> None:
     register_dates(app)
     register_labels(app)
     app.jinja_env.globals.update(
+        council_name=council_name,
         staff_menu=staff_menu,
         htmx_file=HTMX_FILE,
         is_htmx=is_htmx,

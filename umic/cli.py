@@ -16,6 +16,7 @@ from .extensions import db
 from .models import Closure
 from .models import Role
 from .models import StaffUser
+from .stats.cli import counts_cli
 
 
 @click.group("municipalities")
@@ -85,17 +86,19 @@ def outbox_cli() -> None:
 
 @outbox_cli.command("send")
 def outbox_send_command() -> None:
-    """One pass: queue due reminders and send what is due."""
+    """One pass: queue due reminders and surveys, and send what is due."""
     from .casefiles.documents import queue_document_reminders
     from .outbox import queue_due_reminders
     from .outbox import send_pending
+    from .stats.surveys import queue_due_surveys
 
     reminders = queue_due_reminders()
     reminders += queue_document_reminders()
+    surveys = queue_due_surveys()
     report = send_pending()
     click.echo(
-        f"{reminders} reminders queued; {report.sent} sent, {report.retrying} to retry, "
-        f"{report.failed} failed"
+        f"{reminders} reminders queued; {surveys} surveys queued; {report.sent} sent, "
+        f"{report.retrying} to retry, {report.failed} failed"
     )
 
 
@@ -179,5 +182,6 @@ def register(app: Flask) -> None:
         users_cli,
         closures_cli,
         cases_cli,
+        counts_cli,
     ):
         app.cli.add_command(command)

@@ -110,6 +110,7 @@ class Config:
     # if nobody marked it; the link works for SURVEY_LINK_DAYS.
     SURVEY_UNMARKED_AFTER_HOURS = 24
     SURVEY_LINK_DAYS = 30
+    SURVEY_MAX_AGE_DAYS = 14  # never survey calls older than this (e.g. when switched on)
 
     # Expansion plan: the seed's criterion "more than 12 requests a year".
     EXPANSION_MIN_REQUESTS_PER_YEAR = 12

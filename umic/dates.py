@@ -51,3 +51,21 @@ def when_text(start: datetime, end: datetime, tz: ZoneInfo, locale: str) -> str:
     """'dimarts, 25 de març de 2025, 16:30-17:00', the way every page and e-mail says it."""
     local_day = start.astimezone(tz).date()
     return f"{day_text(local_day, locale)}, {range_text(start, end, tz, locale)}"
+
+
+def month_text(month: date, locale: str) -> str:
+    """'març de 2025' (Catalan, Spanish), 'March 2025' (English)."""
+    locale = _normal(locale)
+    pattern = "LLLL 'de' y" if _lang(locale) in ("ca", "es") else "LLLL y"
+    return format_date(month, pattern, locale=locale)
+
+
+def of_month_text(month: date, locale: str) -> str:
+    """The month after "of": Catalan elides, "d’abril de 2025" / "de maig de 2025"."""
+    locale = _normal(locale)
+    language = _lang(locale)
+    if language == "ca":  # CLDR's Catalan format-context month carries the preposition
+        return format_date(month, "MMMM 'de' y", locale=locale)
+    if language == "es":
+        return format_date(month, "'de' MMMM 'de' y", locale=locale)
+    return format_date(month, "MMMM y", locale=locale)

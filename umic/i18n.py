@@ -55,6 +55,16 @@ def when_text(start: datetime, end: datetime) -> str:
     return dates.when_text(start, end, service_tz(), locale_name())
 
 
+def month_text(month: date) -> str:
+    """'març de 2025'."""
+    return dates.month_text(month, locale_name())
+
+
+def of_month_text(month: date) -> str:
+    """'d’abril de 2025', for "Comptatges d’abril de 2025"."""
+    return dates.of_month_text(month, locale_name())
+
+
 def duration_text(minutes: int) -> str:
     """'2 hores', '90 minuts'."""
     if minutes % 60 == 0:
@@ -71,4 +81,6 @@ def register_template_helpers(app) -> None:
         when_text=when_text,
         tz=service_tz,
         duration_text=duration_text,
+        month_text=month_text,
+        of_month_text=of_month_text,
     )

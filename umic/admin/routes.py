@@ -152,4 +152,8 @@ def outbox_retry(message_id: int):
     return redirect(url_for("admin.outbox_message", message_id=message_id), 303)
 
 
+from . import channel_counts  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
+from . import municipalities  # noqa: E402,F401
+from . import statistics  # noqa: E402,F401
+from . import survey_results  # noqa: E402,F401
