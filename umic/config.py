@@ -68,6 +68,9 @@ class Config:
     HELP_EMAIL = ""
     MAILBOX_URL = ""
 
+    # Accessibility statement: the date of its last review (reviewed at least yearly).
+    ACCESSIBILITY_REVIEWED = "2026-11-29"
+
     # Privacy notice: bump the version whenever the text in pages/privacy.html changes.
     PRIVACY_NOTICE_VERSION = "2026-11-01"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -72,6 +73,21 @@ def duration_text(minutes: int) -> str:
     return ngettext("%(num)s minut", "%(num)s minuts", minutes)
 
 
+#: Each language's own name for itself (a language switch names languages as their speakers do).
+LANGUAGE_NAMES = {"ca": "Català", "es": "Castellano", "en": "English"}
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def language_url(code: str) -> str:
+    """This page in another language (its query string kept)."""
+    args = request.args.to_dict(flat=True)
+    args["lang"] = code
+    return f"{request.path}?{urlencode(args)}"
+
+
 def register_template_helpers(app) -> None:
     """Make the date helpers available in every template."""
     app.jinja_env.globals.update(
@@ -83,4 +99,6 @@ def register_template_helpers(app) -> None:
         duration_text=duration_text,
         month_text=month_text,
         of_month_text=of_month_text,
+        language_name=language_name,
+        language_url=language_url,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint
 from flask import current_app
 from flask import redirect
@@ -29,6 +31,15 @@ def privacy():
 def instructions():
     """Com connectar-vos a la videotrucada."""
     return render_template("pages/instructions.html")
+
+
+@bp.get("/accessibilitat")
+def accessibility():
+    """Declaració d'accessibilitat (Real Decreto 1112/2018, the EU model statement)."""
+    return render_template(
+        "pages/accessibility.html",
+        statement_date=lambda: date.fromisoformat(current_app.config["ACCESSIBILITY_REVIEWED"]),
+    )
 
 
 @bp.get("/salut")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import g
 
 # No inline scripts or styles anywhere: htmx is configured to need neither (ACCESSIBILITY H8).
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -22,10 +23,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def add_security_headers(response: Response) -> Response:
-    """Headers that no page should be without."""
+    """Headers that no page should be without.
+
+    A view that may be framed by a town's website sets ``g.frame_ancestors`` to that town's
+    origins: its page may be framed by them (and by us), and by no one else. Every other
+    response forbids framing twice over: CSP ``frame-ancestors 'none'`` and X-Frame-Options.
+    """
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Frame-Options", "DENY")
+    ancestors = g.get("frame_ancestors")
+    if ancestors is not None:
+        policy = CONTENT_SECURITY_POLICY.replace(
+            "frame-ancestors 'none'", "frame-ancestors " + " ".join(["'self'", *ancestors])
+        )
+        headers.setdefault("Content-Security-Policy", policy)
+    else:
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Keeps same-origin Referer for CSRF checks; tokens in our URLs never leave the site.
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
