@@ -48,7 +48,10 @@ from sqlalchemy.orm import joinedload
 
 from .. import dates
 from .. import ics
+from ..access import find_token
+from ..access import issue_token
 from ..extensions import db
+from ..i18n import link_language
 from ..mail import enqueue
 from ..models import AccessToken
 from ..models import CaseDocument
@@ -57,8 +60,6 @@ from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import StaffUser
 from ..models import TokenPurpose
-from ..tokens import hash_token
-from ..tokens import new_token
 from ..urls import external_url
 from .labels import DOCUMENT_CATEGORIES
 
@@ -473,16 +474,7 @@ def _tz() -> ZoneInfo:
 def find_upload_link(token: str, now: datetime) -> UploadLink:
     """Look a link up by the hash of its token; open only while the case still asks for
     documents, until the end of its current deadline day and of the token's own life."""
-    if not token or len(token) > 100:
-        return UploadLink("unknown")
-    row = db.session.scalar(
-        select(AccessToken)
-        .where(
-            AccessToken.token_hash == hash_token(token),
-            AccessToken.purpose == TokenPurpose.UPLOAD,
-        )
-        .options(joinedload(AccessToken.case))
-    )
+    row = find_token(token, TokenPurpose.UPLOAD, joinedload(AccessToken.case))
     if row is None or row.case is None:
         return UploadLink("unknown")
     case = row.case
@@ -511,17 +503,7 @@ def uploads_through(link: UploadLink) -> list[CaseDocument]:
 
 
 def _issue_upload_token(case: CaseFile, expires_at: datetime, now: datetime) -> str:
-    token = new_token()
-    db.session.add(
-        AccessToken(
-            token_hash=hash_token(token),
-            purpose=TokenPurpose.UPLOAD,
-            case_id=case.id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    return token
+    return issue_token(TokenPurpose.UPLOAD, expires_at, case=case, now=now)
 
 
 def _citizen_language(case: CaseFile) -> str:
@@ -541,7 +523,7 @@ def _email_citizen(case: CaseFile, token: str, kind: str) -> str:
             "number": case.number,
             "detail": case.status_detail,
             "deadline_text": deadline_text,
-            "upload_url": external_url("uploads.upload", token=token),
+            "upload_url": external_url("uploads.upload", token=token, **link_language()),
             "max_size": size_text(current_app.config["UPLOAD_MAX_BYTES"], language),
             "organisation": current_app.config["SERVICE_ORGANISATION"],
             "help_phone": current_app.config["HELP_PHONE"],

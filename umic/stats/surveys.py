@@ -50,7 +50,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import dates
 from .. import ics
+from ..access import find_token
+from ..access import issue_token
 from ..extensions import db
+from ..i18n import link_language
 from ..mail import enqueue
 from ..models import AccessToken
 from ..models import Booking
@@ -62,8 +65,6 @@ from ..models import Resolved
 from ..models import StaffUser
 from ..models import SurveyResponse
 from ..models import TokenPurpose
-from ..tokens import hash_token
-from ..tokens import new_token
 from ..urls import external_url
 from .requests import Period
 from .requests import month_bucket
@@ -252,17 +253,7 @@ def _take(booking_id: int, now: datetime) -> bool:
 
 
 def _issue_token(booking: Booking, expires_at: datetime, now: datetime) -> str:
-    token = new_token()
-    db.session.add(
-        AccessToken(
-            token_hash=hash_token(token),
-            purpose=TokenPurpose.SURVEY,
-            booking_id=booking.id,
-            created_at=now,
-            expires_at=expires_at,
-        )
-    )
-    return token
+    return issue_token(TokenPurpose.SURVEY, expires_at, booking=booking, now=now)
 
 
 def _email(booking: Booking, now: datetime) -> None:
@@ -277,7 +268,7 @@ def _email(booking: Booking, now: datetime) -> None:
         context = {
             "name": booking.citizen_name,
             "day": day,
-            "survey_url": external_url("surveys.survey", token=token),
+            "survey_url": external_url("surveys.survey", token=token, **link_language()),
             "until": dates.day_text(expires_at.astimezone(tz).date(), language),
             "organisation": current_app.config["SERVICE_ORGANISATION"],
             "help_phone": current_app.config["HELP_PHONE"],
@@ -384,16 +375,7 @@ class SurveyLink:
 
 def find_survey_link(token: str, now: datetime) -> SurveyLink:
     """Look a link up by the hash of its token (two queries)."""
-    if not token or len(token) > 100:
-        return SurveyLink("unknown")
-    row = db.session.scalar(
-        select(AccessToken)
-        .where(
-            AccessToken.token_hash == hash_token(token),
-            AccessToken.purpose == TokenPurpose.SURVEY,
-        )
-        .options(joinedload(AccessToken.booking))
-    )
+    row = find_token(token, TokenPurpose.SURVEY, joinedload(AccessToken.booking))
     if row is None or row.booking is None:
         return SurveyLink("unknown")
     booking = row.booking
