@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import DecimalField
-from wtforms import EmailField
 from wtforms import HiddenField
 from wtforms import SelectField
 from wtforms import StringField
-from wtforms import TelField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
-from wtforms.validators import Email
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.widgets import TextInput
 
 from ..booking.forms import DESCRIPTION_MAX
-from ..booking.forms import valid_phone
-from ..text import clean
-
-
-def _line(value):
-    return clean(value)
-
-
-def _text(value):
-    return clean(value, multiline=True)
-
-
-def _email(value):
-    return clean(value).replace(" ", "")
+from ..fields import address_field
+from ..fields import email_field
+from ..fields import line
+from ..fields import name_field
+from ..fields import phone_field
+from ..fields import text
+from ..i18n import Form
 
 
 class MoneyField(DecimalField):
@@ -63,44 +52,17 @@ class MoneyField(DecimalField):
         return f"{self.data:.2f}".replace(".", ",")
 
 
-class PhoneBookingForm(FlaskForm):
+class PhoneBookingForm(Form):
     """A booking made for a citizen who called: e-mail optional, consent given by phone."""
 
     slot = HiddenField()
-    name = StringField(
-        _l("Nom i cognoms"),
-        filters=[_line],
-        validators=[
-            DataRequired(_l("Escriviu el nom i cognoms de la persona")),
-            Length(max=120, message=_l("El nom ha de tenir 120 caràcters o menys")),
-        ],
-    )
-    email = EmailField(
-        _l("Correu electrònic"),
-        filters=[_email],
-        validators=[
-            Optional(),
-            Length(max=254, message=_l("L'adreça de correu ha de tenir 254 caràcters o menys")),
-            Email(_l("Escriviu una adreça de correu electrònic vàlida, com ara nom@exemple.cat")),
-        ],
-    )
-    phone = TelField(
-        _l("Número de telèfon"),
-        filters=[_line],
-        validators=[
-            Optional(),
-            Length(max=40, message=_l("El telèfon ha de tenir 40 caràcters o menys")),
-            valid_phone,
-        ],
-    )
-    address = StringField(
-        _l("Adreça"),
-        filters=[_line],
-        validators=[Length(max=200, message=_l("L'adreça ha de tenir 200 caràcters o menys"))],
-    )
+    name = name_field(_l("Nom i cognoms"), _l("Escriviu el nom i cognoms de la persona"))
+    email = email_field(_l("Correu electrònic"))
+    phone = phone_field(_l("Número de telèfon"))
+    address = address_field(_l("Adreça"))
     description = TextAreaField(
         _l("El problema"),
-        filters=[_text],
+        filters=[text],
         validators=[
             Length(
                 max=DESCRIPTION_MAX,
@@ -109,6 +71,9 @@ class PhoneBookingForm(FlaskForm):
         ],
     )
     technician = SelectField(_l("Tècnic o tècnica"), coerce=int, validate_choice=False)
+    # The e-mails and the invitation go in this language (the view offers LANGUAGES; any
+    # other value, or none, means the service's own).
+    language = SelectField(_l("Idioma dels correus"), validate_choice=False)
     consent = BooleanField(
         _l("La persona ha acceptat per telèfon el tractament de les seves dades"),
         validators=[DataRequired(_l("Cal el consentiment de la persona per demanar-li cita"))],
@@ -123,60 +88,35 @@ class PhoneBookingForm(FlaskForm):
         return valid
 
 
-class StaffCancelForm(FlaskForm):
+class StaffCancelForm(Form):
     reason = TextAreaField(
         _l("Motiu (el rebrà la persona)"),
-        filters=[_text],
+        filters=[text],
         validators=[Length(max=500, message=_l("El motiu ha de tenir 500 caràcters o menys"))],
     )
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     technician = SelectField(_l("Reassigna a"), coerce=int, validate_choice=False)
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     """Every editable field of a case file, plus a note for the history."""
 
     version = HiddenField()
     case_type = SelectField(_l("Tipus"))
     channel = SelectField(_l("Canal"))
     municipality_id = SelectField(_l("Municipi"), coerce=int, validate_choice=False)
-    interested_name = StringField(
-        _l("Nom interessat"),
-        filters=[_line],
-        validators=[
-            DataRequired(_l("Escriviu el nom de la persona interessada")),
-            Length(max=120, message=_l("El nom ha de tenir 120 caràcters o menys")),
-        ],
+    interested_name = name_field(
+        _l("Nom interessat"), _l("Escriviu el nom de la persona interessada")
     )
-    interested_email = EmailField(
-        _l("Correu electrònic"),
-        filters=[_email],
-        validators=[
-            Optional(),
-            Length(max=254, message=_l("L'adreça de correu ha de tenir 254 caràcters o menys")),
-            Email(_l("Escriviu una adreça de correu electrònic vàlida, com ara nom@exemple.cat")),
-        ],
-    )
-    interested_phone = TelField(
-        _l("Telèfon"),
-        filters=[_line],
-        validators=[
-            Optional(),
-            Length(max=40, message=_l("El telèfon ha de tenir 40 caràcters o menys")),
-            valid_phone,
-        ],
-    )
-    interested_address = StringField(
-        _l("Adreça"),
-        filters=[_line],
-        validators=[Length(max=200, message=_l("L'adreça ha de tenir 200 caràcters o menys"))],
-    )
+    interested_email = email_field(_l("Correu electrònic"))
+    interested_phone = phone_field(_l("Telèfon"))
+    interested_address = address_field(_l("Adreça"))
     sector = SelectField(_l("Sector"))
     company = StringField(
         _l("Empresa reclamada"),
-        filters=[_line],
+        filters=[line],
         validators=[Length(max=200, message=_l("L'empresa ha de tenir 200 caràcters o menys"))],
     )
     amount_claimed = MoneyField(
@@ -189,7 +129,7 @@ class CaseForm(FlaskForm):
     )
     description = TextAreaField(
         _l("Descripció"),
-        filters=[_text],
+        filters=[text],
         validators=[
             Length(max=5000, message=_l("La descripció ha de tenir 5.000 caràcters o menys"))
         ],
@@ -197,7 +137,7 @@ class CaseForm(FlaskForm):
     status = SelectField(_l("Estat petició"))
     status_detail = TextAreaField(
         _l("Detall estat (el veu la persona)"),
-        filters=[_text],
+        filters=[text],
         validators=[Length(max=2000, message=_l("El detall ha de tenir 2.000 caràcters o menys"))],
     )
     deadline = DateField(
@@ -207,18 +147,18 @@ class CaseForm(FlaskForm):
     )
     internal_status = StringField(
         _l("Estat intern"),
-        filters=[_line],
+        filters=[line],
         validators=[Length(max=80, message=_l("L'estat intern ha de tenir 80 caràcters o menys"))],
     )
     internal_detail = TextAreaField(
         _l("Detall estat intern (només personal)"),
-        filters=[_text],
+        filters=[text],
         validators=[Length(max=2000, message=_l("El detall ha de tenir 2.000 caràcters o menys"))],
     )
     assigned_to_id = SelectField(_l("Usuari assignat"), coerce=int, validate_choice=False)
     organic = StringField(
         _l("Orgànic"),
-        filters=[_line],
+        filters=[line],
         validators=[Length(max=120, message=_l("L'orgànic ha de tenir 120 caràcters o menys"))],
     )
     outcome = SelectField(_l("Resultat per a la persona"))
@@ -232,17 +172,17 @@ class CaseForm(FlaskForm):
     )
     registry_entry = StringField(
         _l("Registre"),
-        filters=[_line],
+        filters=[line],
         validators=[Length(max=40, message=_l("El registre ha de tenir 40 caràcters o menys"))],
     )
     call = StringField(
         _l("Convocatòria"),
-        filters=[_line],
+        filters=[line],
         validators=[Length(max=80, message=_l("La convocatòria ha de tenir 80 caràcters o menys"))],
     )
     note = TextAreaField(
         _l("Nota per a l'historial (opcional)"),
-        filters=[_text],
+        filters=[text],
         validators=[Length(max=2000, message=_l("La nota ha de tenir 2.000 caràcters o menys"))],
     )
 
@@ -258,10 +198,10 @@ class CaseForm(FlaskForm):
         return valid
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     note = TextAreaField(
         _l("Nota"),
-        filters=[_text],
+        filters=[text],
         validators=[
             DataRequired(_l("Escriviu la nota")),
             Length(max=2000, message=_l("La nota ha de tenir 2.000 caràcters o menys")),

@@ -1,0 +1,103 @@
+"""Form fields about a person, shared by the citizen's and the staff's forms.
+
+Each factory returns a new field with the same cleaning and limits wherever a name, an
+e-mail, a phone or an address is asked for; only the label and, for required fields, the
+message differ (a citizen reads "your name", staff read "the person's name").
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField
+from wtforms import StringField
+from wtforms import TelField
+from wtforms.validators import DataRequired
+from wtforms.validators import Email
+from wtforms.validators import Length
+from wtforms.validators import Optional
+from wtforms.validators import ValidationError
+
+from .text import clean
+
+NAME_MAX = 120
+EMAIL_MAX = 254
+PHONE_MAX = 40
+ADDRESS_MAX = 200
+
+_PHONE_SEPARATORS = re.compile(r"[\s().\-]")
+_PHONE = re.compile(r"\+?\d{9,15}")
+
+
+def line(value):
+    """One line of text, spaces tidied."""
+    return clean(value)
+
+
+def text(value):
+    """Several lines of text, spaces tidied."""
+    return clean(value, multiline=True)
+
+
+def email_address(value):
+    """An address as typed, without the spaces phones like to add."""
+    return clean(value).replace(" ", "")
+
+
+def valid_phone(form, field) -> None:
+    """Spanish or international number; spaces, dots, dashes and brackets are fine."""
+    digits = _PHONE_SEPARATORS.sub("", field.data or "")
+    if digits and not _PHONE.fullmatch(digits):
+        raise ValidationError(
+            _l("Escriviu un número de telèfon vàlid, com ara 612 345 678 o +34 612 345 678")
+        )
+
+
+def name_field(label, required_message) -> StringField:
+    return StringField(
+        label,
+        filters=[line],
+        validators=[
+            DataRequired(required_message),
+            Length(max=NAME_MAX, message=_l("El nom ha de tenir 120 caràcters o menys")),
+        ],
+    )
+
+
+def email_field(label, required_message=None) -> EmailField:
+    """Required when ``required_message`` is given, optional otherwise."""
+    return EmailField(
+        label,
+        filters=[email_address],
+        validators=[
+            DataRequired(required_message) if required_message else Optional(),
+            Length(
+                max=EMAIL_MAX,
+                message=_l("L'adreça de correu ha de tenir 254 caràcters o menys"),
+            ),
+            Email(_l("Escriviu una adreça de correu electrònic vàlida, com ara nom@exemple.cat")),
+        ],
+    )
+
+
+def phone_field(label) -> TelField:
+    return TelField(
+        label,
+        filters=[line],
+        validators=[
+            Optional(),
+            Length(max=PHONE_MAX, message=_l("El telèfon ha de tenir 40 caràcters o menys")),
+            valid_phone,
+        ],
+    )
+
+
+def address_field(label) -> StringField:
+    return StringField(
+        label,
+        filters=[line],
+        validators=[
+            Length(max=ADDRESS_MAX, message=_l("L'adreça ha de tenir 200 caràcters o menys"))
+        ],
+    )
