@@ -17,7 +17,6 @@ from flask_login import current_user
 from flask_login import login_required
 from flask_login import login_user
 from flask_login import logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms import StringField
@@ -27,6 +26,8 @@ from wtforms.validators import Length
 from .auth import record_sign_in
 from .auth import sign_in_throttled
 from .extensions import db
+from .i18n import Form
+from .i18n import clear_session
 from .models import StaffUser
 from .models import utcnow
 from .text import clean
@@ -34,7 +35,7 @@ from .text import clean
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Codi d'usuari"),
         filters=[lambda v: clean(v).upper()],
@@ -74,20 +75,20 @@ def login():
             record_sign_in(username, ip, now, success=ok)
             db.session.commit()
             if ok:
-                session.clear()  # a fresh session: nothing from before sign-in carries over
+                clear_session()  # a fresh session: only the language carries over
                 login_user(user)
                 session.permanent = True
                 session["last_seen"] = int(time.time())
                 return redirect(_safe_next(request.args.get("next")), 303)
             failed = True
-    status = 429 if throttled else 200
-    return render_template(
-        "auth/login.html",
-        form=form,
-        failed=failed,
-        throttled=throttled,
-        wait_minutes=current_app.config["SIGN_IN_WINDOW_MINUTES"],
-    ), status
+    wait_minutes = current_app.config["SIGN_IN_WINDOW_MINUTES"]
+    page = render_template(
+        "auth/login.html", form=form, failed=failed, throttled=throttled, wait_minutes=wait_minutes
+    )
+    if throttled:
+        # As the address-wide rate limit does (umic.limits): scripts learn when to come back.
+        return page, 429, {"Retry-After": str(wait_minutes * 60)}
+    return page
 
 
 @bp.post("/surt")

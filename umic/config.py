@@ -80,13 +80,19 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "ca"
     BABEL_DEFAULT_TIMEZONE = "Europe/Madrid"
-    LANGUAGES = ["ca"]
+    # Offered in the language switch and matched against Accept-Language, in this order.
+    # English (umic/translations/en) is complete but not offered by default: the service's
+    # public speaks Catalan or Spanish, and a browser left in English would get English pages.
+    LANGUAGES = ["ca", "es"]
 
     # How many reverse proxies (HTTPS terminator, load balancer) stand in front of the app.
     PROXY_COUNT = 0
 
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
+    # Secure (sent over HTTPS only): None means "when BASE_URL starts with https://", so a
+    # developer's http://127.0.0.1 keeps working; true/false forces it (umic.security).
+    SESSION_COOKIE_SECURE: bool | None = None
     PERMANENT_SESSION_LIFETIME = 8 * 3600
 
     # Show the outbox (each e-mail and its .ics) to staff in the browser.
@@ -118,6 +124,20 @@ class Config:
     # Expansion plan: the seed's criterion "more than 12 requests a year".
     EXPANSION_MIN_REQUESTS_PER_YEAR = 12
 
+    # Abuse without puzzles (umic.limits, EXPECTATIONS 6 and 13): limits per client address
+    # ("N per minute;M per day"), kept in RATELIMIT_STORAGE_URI: memory:// is per process;
+    # with several processes use a shared store (redis://host:6379, memcached://host:11211).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_BOOKING = "20 per minute;200 per day"  # POST details and confirm
+    RATELIMIT_MANAGE = "60 per minute;600 per day"  # every request to /cita/<token>...
+    RATELIMIT_TOKEN_PAGES = "60 per minute;600 per day"  # survey and document-upload links
+    RATELIMIT_SIGN_IN = "10 per minute;100 per day"  # failed staff sign-ins
+    # At most this many upcoming appointments per e-mail address (0: no cap); staff exempt.
+    BOOKING_MAX_ACTIVE_PER_EMAIL = 2
+    # A details form sent sooner than this after it was shown is taken for a bot (0: off).
+    BOOKING_MIN_FILL_SECONDS = 2
+
 
 class TestConfig(Config):
     """Used by the test suite; the database URL is given by the fixture."""
@@ -127,3 +147,8 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = True
     BASE_URL = "http://localhost"
     WORKER_POLL_SECONDS = 0
+    # Other suites book many times with one address, at machine speed, from one client:
+    # the abuse checks are off here and on in tests/test_security.py.
+    RATELIMIT_ENABLED = False
+    BOOKING_MAX_ACTIVE_PER_EMAIL = 0
+    BOOKING_MIN_FILL_SECONDS = 0

@@ -23,15 +23,18 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import mail
 from .. import scheduling
+from ..access import find_token
+from ..access import issue_token
 from ..extensions import db
 from ..models import ACTIVE_STATUSES
-from ..models import AccessToken
 from ..models import Booking
 from ..models import BookingClaim
 from ..models import BookingDraft
@@ -56,6 +59,15 @@ class SlotUnavailable(Exception):
 
 class ChangeNotAllowed(Exception):
     """Too close to the appointment, already past, or cancelled."""
+
+
+class TooManyBookings(Exception):
+    """The e-mail address already has the most upcoming appointments allowed online."""
+
+    def __init__(self, active: int, cap: int):
+        super().__init__(active, cap)
+        self.active = active
+        self.cap = cap
 
 
 @dataclass(frozen=True)
@@ -177,32 +189,70 @@ def _claim(booking_id: int, technician_id: int, start: datetime, end: datetime) 
 
 def issue_manage_token(booking: Booking) -> str:
     """A fresh link for the citizen; valid until some days after the appointment."""
-    token = new_token()
     keep = timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])
-    db.session.add(
-        AccessToken(
-            token_hash=hash_token(token),
-            purpose=TokenPurpose.MANAGE,
-            booking=booking,
-            expires_at=booking.end_utc + keep,
-        )
-    )
-    return token
+    return issue_token(TokenPurpose.MANAGE, booking.end_utc + keep, booking=booking)
 
 
 def find_by_token(token: str, now: datetime) -> Booking | None:
     """The booking a manage link opens, or None if unknown or expired."""
-    if not token or len(token) > 100:
-        return None
-    row = db.session.execute(
-        select(AccessToken).where(
-            AccessToken.token_hash == hash_token(token),
-            AccessToken.purpose == TokenPurpose.MANAGE,
-        )
-    ).scalar_one_or_none()
+    row = find_token(token, TokenPurpose.MANAGE)
     if row is None or row.expires_at <= now or row.booking is None:
         return None
     return row.booking
+
+
+# --- The per-address cap (EXPECTATIONS 6 and 13: no scalping, no puzzles) ---------------------
+
+#: First key of the PostgreSQL advisory locks taken per e-mail address ("umic" in ASCII).
+_EMAIL_LOCK_SPACE = 0x756D6963
+
+
+def booking_cap() -> int:
+    """Most upcoming appointments one address may book online (0: no cap)."""
+    return int(current_app.config.get("BOOKING_MAX_ACTIVE_PER_EMAIL") or 0)
+
+
+def active_bookings_for(email: str, now: datetime) -> int:
+    """Upcoming confirmed appointments booked with this address, whoever booked them.
+
+    Case is ignored on both sides by the database's own ``lower``. One indexed range
+    (status, start) bounds the rows: no appointment lasts a day.
+    """
+    return db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.start_utc > now - timedelta(days=1),
+            Booking.end_utc > now,
+            func.lower(Booking.citizen_email) == func.lower(literal(email.strip())),
+        )
+    )
+
+
+def check_cap(email: str, now: datetime) -> None:
+    """Raise TooManyBookings when this address may not book one more (no lock: a preview)."""
+    cap = booking_cap()
+    if cap:
+        active = active_bookings_for(email, now)
+        if active >= cap:
+            raise TooManyBookings(active, cap)
+
+
+def _enforce_cap(email: str, now: datetime) -> None:
+    """Inside the booking's transaction, after its INSERT: refuse it if it is one too many.
+
+    Safe under concurrency: on PostgreSQL a transaction-scoped advisory lock on the address
+    makes confirmations with one address take turns (the next one counts after the previous
+    one committed); on SQLite the INSERT already holds the database's only write lock.
+    """
+    cap = booking_cap()
+    if not cap:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext(func.lower(literal(email.strip())))
+        db.session.execute(select(func.pg_advisory_xact_lock(_EMAIL_LOCK_SPACE, key)))
+    active = active_bookings_for(email, now)  # this booking included
+    if active > cap:
+        raise TooManyBookings(active - 1, cap)
 
 
 def _max_attempts() -> int:
@@ -213,8 +263,9 @@ def _max_attempts() -> int:
 def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Booking, str]:
     """Turn a complete draft into a confirmed booking; returns it and its manage token.
 
-    Raises SlotUnavailable if the time is gone. The booking, its claims, its token and its
-    e-mails are one transaction: either all of them exist or none does.
+    Raises SlotUnavailable if the time is gone, TooManyBookings if the address already has
+    ``BOOKING_MAX_ACTIVE_PER_EMAIL`` upcoming appointments. The booking, its claims, its token
+    and its e-mails are one transaction: either all of them exist or none does.
     """
     rules_ = rules()
     service = draft.service
@@ -255,6 +306,7 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
         db.session.add(booking)
         try:
             db.session.flush()
+            _enforce_cap(booking.citizen_email, now)
             _claim(booking.id, technician_id, slot.start, slot.end)
             draft.booking_id = booking.id
             token = issue_manage_token(booking)
@@ -265,6 +317,9 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
             db.session.rollback()
             log.info("booking conflict at %s: trying another technician", start.isoformat())
             continue
+        except TooManyBookings:
+            db.session.rollback()
+            raise
         return booking, token
     raise SlotUnavailable
 
@@ -451,12 +506,14 @@ def book_for_citizen(
     staff: StaffUser,
     now: datetime,
     technician_id: int | None = None,
+    language: str | None = None,
 ) -> tuple[Booking, str]:
     """A booking made by staff on a citizen's behalf (a phone request).
 
     Same rules and the same race-proof claims as the citizen's own booking; the minimum
     notice does not apply (staff may book a time that starts soon). ``details`` holds name,
-    email (may be empty: no e-mail then), phone, address, description.
+    email (may be empty: no e-mail then), phone, address, description. ``language`` is the
+    one the person's e-mails are written in (the service's by default).
     """
     rules_ = rules()
     staff_rules = dataclasses.replace(rules_, min_notice=timedelta(0))
@@ -481,7 +538,7 @@ def book_for_citizen(
             citizen_phone=details.get("phone") or "",
             citizen_address=details.get("address") or "",
             description=details.get("description") or "",
-            language=current_app.config["BABEL_DEFAULT_LOCALE"],
+            language=language or current_app.config["BABEL_DEFAULT_LOCALE"],
             consent_at=now,
             consent_version=f"{current_app.config['PRIVACY_NOTICE_VERSION']} (telèfon)",
             ical_uid=str(uuid.uuid4()),
