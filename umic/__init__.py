@@ -37,6 +37,7 @@ def create_app(config: type[Config] = Config, overrides: dict | None = None) -> 
 
     register_extensions(app)
     register_blueprints(app)
+    register_limits(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
@@ -58,6 +59,7 @@ def check_production_config(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Attach the unbound extensions of ``extensions.py``."""
     from . import auth  # noqa: F401  (registers the Flask-Login callbacks)
+    from . import i18n
     from . import security
     from .dbtypes import render_item
     from .extensions import babel
@@ -88,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.init_app(app)  # ?lang= remembered in the session; Content-Language and Vary
     security.init_app(app)
 
 
@@ -104,6 +107,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Public booking, static pages, staff sign-in, administration."""
+    from . import embed
     from .admin.routes import bp as admin_bp
     from .auth_routes import bp as auth_bp
     from .booking.routes import bp as booking_bp
@@ -115,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)
+    embed.init_app(app)  # the same booking under /incrustat/, for towns' iframes
     app.register_blueprint(uploads_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(surveys_bp)
@@ -123,8 +128,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
+def register_limits(app: Flask) -> None:
+    """Rate limits on booking, manage links, survey and upload links, sign-in (wrap views)."""
+    from . import limits
+
+    limits.init_app(app)
+
+
 def register_errorhandlers(app: Flask) -> None:
     """Friendly error pages in the citizen's language, never a stack trace."""
+    from . import embed
+    from . import slow_forms
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
@@ -137,8 +151,12 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         """An expired or missing form token: explain, and let the user go back with their data."""
+        fallback = embed.csrf_fallback(error)  # in a town's iframe: open it in a new tab (E7)
+        if fallback is not None:
+            return fallback
         back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
-        return render_template("errors/csrf.html", error=error, back=back), 400
+        resend = slow_forms.resend_expired_form()  # only too old: send what was typed again (W7)
+        return render_template("errors/csrf.html", error=error, back=back, resend=resend), 400
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -34,18 +34,19 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import true
 from wtforms import BooleanField
 from wtforms import StringField
 
+from .. import embed
 from ..auth import role_required
 from ..casefiles.queries import parse_day
 from ..extensions import db
 from ..htmx import is_htmx
 from ..htmx import render_page_or_fragment
+from ..i18n import Form
 from ..i18n import locale_name
 from ..i18n import service_tz
 from ..models import Municipality
@@ -225,7 +226,7 @@ def municipalities():
     return response
 
 
-class MunicipalityForm(FlaskForm):
+class MunicipalityForm(Form):
     """A town's consumer office and its enrolment in the video-call service."""
 
     has_omic = BooleanField(_l("Té oficina municipal d'informació al consumidor (OMIC) pròpia"))
@@ -311,6 +312,11 @@ def municipality(town_id: int):
             db.session.commit()
             flash(_saved_message(town, was_enrolled), "success")
             return redirect(url_for("admin.municipality", town_id=town.id), 303)
+    return _edit_page(town, form)
+
+
+def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> str:
+    """A town's page: its data, the OMIC and enrolment form, and how to embed its booking."""
     return render_template(
         "admin/municipalities_edit.html",
         town=town,
@@ -318,7 +324,41 @@ def municipality(town_id: int):
         link=booking_link(town) if town.enrolled else None,
         number_text=number_text,
         short_day=short_day,
+        **embed.registry_context(town, embed_form),
     )
+
+
+@bp.post("/municipis/<int:town_id>/incrustacio")
+@role_required(Role.COORDINATOR)
+def municipality_embed(town_id: int):
+    """The web origins allowed to frame the town's booking (ACCESSIBILITY E1, E2)."""
+    town = db.session.get(Municipality, town_id)
+    if town is None:
+        abort(404)
+    if not town.enrolled:  # the section is shown only once residents can book
+        return redirect(url_for("admin.municipality", town_id=town.id), 303)
+    embed_form = embed.EmbedOriginsForm()
+    if embed.save_origins(town, embed_form):
+        db.session.commit()
+        flash(
+            _("S'han desat els orígens que poden incrustar la reserva de %(town)s.", town=town.name)
+            if town.origins
+            else _(
+                "%(town)s no té cap origen autoritzat: cap web pot incrustar-ne la reserva.",
+                town=town.name,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.municipality", town_id=town.id) + "#incrusta", 303)
+    form = MunicipalityForm(
+        formdata=None,
+        data={
+            "has_omic": town.has_omic,
+            "enrolled": town.enrolled,
+            "enrolled_on": town.enrolled_on.isoformat() if town.enrolled_on else "",
+        },
+    )
+    return _edit_page(town, form, embed_form)
 
 
 # --- Expansion plan ---------------------------------------------------------------------------
@@ -399,7 +439,7 @@ def expansion_plan():
         coverage_text=coverage_text(coverage),
         months=months,
         chart=_coverage_chart(months) if months else None,
-        form=FlaskForm(),
+        form=Form(),
         number_text=number_text,
         decimal_text=decimal_text,
         short_day=short_day,
@@ -410,7 +450,7 @@ def expansion_plan():
 @role_required(Role.COORDINATOR)
 def expansion_enrol(town_id: int):
     """Enrol a town of the ranking from today; back to the plan with a message."""
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400)
     today = _today()
     result = expansion.enrol(town_id, today)

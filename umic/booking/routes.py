@@ -7,6 +7,8 @@ times in place. Routes stay thin: rules are in ``umic.scheduling`` and ``service
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from datetime import timedelta
 
@@ -26,11 +28,13 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from .. import ics
+from .. import limits
 from .. import mail
 from .. import scheduling
 from ..extensions import db
 from ..htmx import render_page_or_fragment
 from ..i18n import locale_name
+from ..i18n import switching_language
 from ..models import Booking
 from ..models import BookingDraft
 from ..models import Municipality
@@ -46,6 +50,9 @@ from .picker import parse_day
 from .picker import parse_slot
 
 bp = Blueprint("booking", __name__)
+log = logging.getLogger(__name__)
+# Registered twice: here, and under /incrustat as "embed" for towns' iframes (umic/embed.py).
+# Views and templates therefore link with relative endpoints (".town"), staying in their mode.
 
 SESSION_DRAFT = "draft"  # {"key": <draft key>, "town": <municipality id>}
 SESSION_BOOKED = "booked"  # {"<booking id>": <manage token>} for "back" after confirming
@@ -126,8 +133,8 @@ def town(slug: str):
         town=town,
         service=service,
         taken=request.args.get("ocupada") == "1",
-        picker_url=url_for("booking.town", slug=town.slug),
-        times_url=url_for("booking.details", slug=town.slug),
+        picker_url=url_for(".town", slug=town.slug),
+        times_url=url_for(".details", slug=town.slug),
         current_slot=draft.slot_start if draft else None,
         **context,
     )
@@ -183,19 +190,24 @@ def details(slug: str):
         )
         form.slot.data = chosen[:40]
     slot_start = parse_slot(form.slot.data)
-    slot_error = None
+    slot_error = form_notice = None
     if request.method == "GET":
         if slot_start is None:
-            return redirect(url_for("booking.town", slug=town.slug), 303)
+            return redirect(url_for(".town", slug=town.slug), 303)
         if not _slot_is_free(service, slot_start):
             return _taken(town, slot_start)
-    else:
+    elif not switching_language():  # the language switch shows what was typed, unchecked
         valid = form.validate()
         if slot_start is None:
             slot_error = _("Trieu una hora per a la cita")
         elif not _slot_is_free(service, slot_start):
             slot_error = _("Aquesta hora ja no està disponible. Trieu-ne una altra.")
-        if valid and slot_error is None:
+        if valid and slot_error is None and _looks_automated(form, draft):
+            log.info("details form refused as automated (town %s)", town.slug)
+            form_notice = _(
+                "No hem pogut desar les dades. Reviseu-les i torneu a prémer «Continua»."
+            )
+        elif valid and slot_error is None:
             now = utcnow()
             if draft is None:
                 draft, key = booking_service.new_draft(town.id, service.id, now)
@@ -209,7 +221,14 @@ def details(slug: str):
             draft.consent_at = now
             draft.consent_version = current_app.config["PRIVACY_NOTICE_VERSION"]
             db.session.commit()
-            return redirect(url_for("booking.check", slug=town.slug), 303)
+            try:
+                booking_service.check_cap(draft.email, now)
+            except booking_service.TooManyBookings as over:
+                return _too_many(town, draft.email, over)
+            return redirect(url_for(".check", slug=town.slug), 303)
+    form.comentari.data = ""  # never sent back filled
+    if _form_age(form) is None:
+        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], time.time())
     return render_template(
         "booking/details.html",
         town=town,
@@ -218,6 +237,28 @@ def details(slug: str):
         slot_start=slot_start,
         slot_end=(slot_start + _duration(service)) if slot_start else None,
         slot_error=slot_error,
+        form_notice=form_notice,
+    )
+
+
+def _form_age(form: DetailsForm) -> float | None:
+    """Seconds since this browser was first shown the form (None: no valid stamp)."""
+    return limits.stamp_age(current_app.config["SECRET_KEY"], form.shown_at.data, time.time())
+
+
+def _looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
+    """The hidden field filled, or a first form sent back faster than a person can type.
+
+    A browser that already has a draft is not timed: it may change one letter and continue.
+    """
+    min_seconds = 0 if draft is not None else current_app.config["BOOKING_MIN_FILL_SECONDS"]
+    return limits.looks_automated(form.comentari.data, _form_age(form), min_seconds)
+
+
+def _too_many(town: Municipality, email: str, over: booking_service.TooManyBookings) -> str:
+    """Over the per-address cap: a page (200) that says what to do instead."""
+    return render_template(
+        "booking/too_many.html", town=town, email=email, active=over.active, cap=over.cap
     )
 
 
@@ -229,7 +270,7 @@ def _taken(town: Municipality, start: datetime) -> Response:
     """Back to the day's remaining times, saying the chosen one has just gone."""
     day = start.astimezone(booking_service.rules().tz).date()
     return redirect(
-        url_for("booking.town", slug=town.slug, dia=day.isoformat(), ocupada=1) + "#hores", 303
+        url_for(".town", slug=town.slug, dia=day.isoformat(), ocupada=1) + "#hores", 303
     )
 
 
@@ -242,14 +283,14 @@ def check(slug: str):
     town, service = found
     draft = _current_draft(town, include_used=True)
     if draft is None or draft.slot_start is None:
-        return redirect(url_for("booking.town", slug=town.slug), 303)
+        return redirect(url_for(".town", slug=town.slug), 303)
     if draft.booking_id is not None:
         token = session.get(SESSION_BOOKED, {}).get(str(draft.booking_id))
         if token:
-            return redirect(url_for("booking.manage", token=token), 303)
+            return redirect(url_for(".manage", token=token), 303)
         return render_template("booking/already_booked.html", town=town)
     if not draft.details_complete:
-        return redirect(url_for("booking.details", slug=town.slug), 303)
+        return redirect(url_for(".details", slug=town.slug), 303)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -257,11 +298,13 @@ def check(slug: str):
         except booking_service.SlotUnavailable:
             db.session.rollback()
             return _taken(town, draft.slot_start)
+        except booking_service.TooManyBookings as over:
+            return _too_many(town, draft.email, over)
         booked = dict(session.get(SESSION_BOOKED, {}))
         booked[str(booking.id)] = token
         session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
         flash("booked", "confirmation")
-        return redirect(url_for("booking.manage", token=token), 303)
+        return redirect(url_for(".manage", token=token), 303)
     return render_template(
         "booking/check.html",
         town=town,
@@ -321,7 +364,7 @@ def calendar_file(token: str):
 
 def _changeable_or_redirect(booking: Booking, token: str) -> Response | None:
     if _state(booking, utcnow()) != "open":
-        return redirect(url_for("booking.manage", token=token), 303)
+        return redirect(url_for(".manage", token=token), 303)
     return None
 
 
@@ -347,8 +390,8 @@ def reschedule(token: str):
         town=booking.municipality,
         service=booking.service,
         taken=request.args.get("ocupada") == "1",
-        picker_url=url_for("booking.reschedule", token=token),
-        times_url=url_for("booking.reschedule_confirm", token=token),
+        picker_url=url_for(".reschedule", token=token),
+        times_url=url_for(".reschedule_confirm", token=token),
         current_slot=None,
         **context,
     )
@@ -363,7 +406,7 @@ def reschedule_confirm(token: str):
         return blocked
     new_start = parse_slot(request.values.get("slot"))
     if new_start is None:
-        return redirect(url_for("booking.reschedule", token=token), 303)
+        return redirect(url_for(".reschedule", token=token), 303)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -371,12 +414,12 @@ def reschedule_confirm(token: str):
         except booking_service.SlotUnavailable:
             day = new_start.astimezone(booking_service.rules().tz).date()
             return redirect(
-                url_for("booking.reschedule", token=token, dia=day.isoformat(), ocupada=1), 303
+                url_for(".reschedule", token=token, dia=day.isoformat(), ocupada=1), 303
             )
         except booking_service.ChangeNotAllowed:
-            return redirect(url_for("booking.manage", token=token), 303)
+            return redirect(url_for(".manage", token=token), 303)
         flash("rescheduled", "confirmation")
-        return redirect(url_for("booking.manage", token=token), 303)
+        return redirect(url_for(".manage", token=token), 303)
     return render_template(
         "booking/reschedule_confirm.html",
         booking=booking,
@@ -400,7 +443,7 @@ def cancel(token: str):
         try:
             booking_service.cancel(booking.id, utcnow(), reason=form.reason.data or "")
         except booking_service.ChangeNotAllowed:
-            return redirect(url_for("booking.manage", token=token), 303)
+            return redirect(url_for(".manage", token=token), 303)
         flash("cancelled", "confirmation")
-        return redirect(url_for("booking.manage", token=token), 303)
+        return redirect(url_for(".manage", token=token), 303)
     return render_template("booking/cancel.html", booking=booking, token=token, form=form)
