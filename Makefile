@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app umic
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format migrate upgrade translations-extract translations-update translations-compile clean
+.PHONY: help setup run test lint format migrate upgrade translations-extract translations-init translations-update translations-compile clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -64,15 +64,30 @@ migrate: setup ## Write a migration for model changes: make migrate m="what chan
 upgrade: setup ## Apply migrations to the configured database
 	FLASK_DEBUG=1 $(FLASK) db upgrade
 
+# Catalan is the source language: the msgids are Catalan, so there is no ca catalogue.
+# The compiled .mo files are committed (pip install . and production need them); after
+# editing a .po, run `make translations-compile` and commit both (a test checks they match).
+BABEL_EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --add-location=file \
+	--sort-by-file --project=umic --copyright-holder="Diputació de Barcelona"
+
 translations-extract: setup ## Collect every translatable string into umic/translations/messages.pot
 	@mkdir -p umic/translations
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -o umic/translations/messages.pot umic
+	$(BABEL_EXTRACT) -o umic/translations/messages.pot umic
 
-translations-update: translations-extract ## Merge new strings into each language's catalogue
-	@for dir in umic/translations/*/; do [ -d "$$dir" ] && $(BIN)/pybabel -q update -i umic/translations/messages.pot -d umic/translations -l $$(basename $$dir); done; true
+translations-init: translations-extract ## Start a new language: make translations-init lang=fr
+	@test -n "$(lang)" || { echo "Say which language: make translations-init lang=fr"; exit 1; }
+	$(BIN)/pybabel init -i umic/translations/messages.pot -d umic/translations -l $(lang)
+	@echo "Now translate umic/translations/$(lang)/LC_MESSAGES/messages.po, add \"$(lang)\" to LANGUAGES and run make translations-compile"
 
-translations-compile: setup ## Compile the catalogues (.po -> .mo)
-	@ls umic/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1 && $(BIN)/pybabel -q compile -d umic/translations || echo "No catalogues yet: Catalan is the source language."
+translations-update: translations-extract ## Merge new strings into each language's catalogue (then translate them)
+	@for po in umic/translations/*/LC_MESSAGES/messages.po; do \
+		lang=$$(basename $$(dirname $$(dirname $$po))); \
+		$(BIN)/pybabel -q update -i umic/translations/messages.pot -d umic/translations -l $$lang --ignore-obsolete || exit 1; \
+	done
+	@echo "Untranslated or fuzzy strings fail tests/unit/test_catalogues.py: translate them, then make translations-compile"
+
+translations-compile: setup ## Compile the catalogues (.po -> .mo); commit the .mo files too
+	$(BIN)/pybabel compile -d umic/translations --statistics
 
 clean: ## Remove the virtualenv, node_modules and caches (keeps instance/)
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,32 +1,106 @@
-"""Language choice and date helpers bound to the current request (Flask-Babel)."""
+"""Language choice and date helpers bound to the current request (Flask-Babel).
+
+Catalan is the source language (the msgids are Catalan); ``umic/translations`` holds the
+other languages of ``LANGUAGES``. The language of a request is, in order: ``?lang=xx`` (the
+language switch; remembered in the session), the session's earlier choice, the browser's
+``Accept-Language``, Catalan.
+
+The switch keeps what the user typed: on a page whose form posts back to the same address,
+each language is a submit button of that form (``_language_switch.html``, with the page's
+``language_form``) carrying ``_idioma`` and ``?lang=xx``; the view sees
+``switching_language()`` and shows the form again, in the new language, with what was typed,
+without checking or saving it. Every form of the app is an ``i18n.Form``, which is never
+"submitted" by the switch, so the switch cannot save, send or cancel anything by mistake.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from urllib.parse import parse_qsl
 from urllib.parse import urlencode
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask import Flask
+from flask import Response
 from flask import current_app
 from flask import has_request_context
 from flask import request
+from flask import session
 from flask_babel import get_locale
 from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 
 from . import dates
 
+#: The query parameter that switches language, and the session key that remembers it.
+LANG_PARAM = "lang"
+SESSION_LANG = "lang"
+#: The name of the language switch's submit buttons inside a page's form.
+SWITCH_FIELD = "_idioma"
+
+
+def _spoken(code: str | None) -> str | None:
+    """``code`` if the app speaks it (LANGUAGES), else None."""
+    languages = current_app.config["LANGUAGES"]
+    return code if isinstance(code, str) and code in languages else None
+
+
+def chosen_language() -> str | None:
+    """The language asked for in this request's address (``?lang=es``), if the app speaks it."""
+    return _spoken(request.args.get(LANG_PARAM))
+
 
 def select_locale() -> str:
-    """Catalan unless the browser prefers another language the app speaks."""
-    languages = current_app.config["LANGUAGES"]
+    """``?lang=``, else the session's choice, else the browser's best match, else Catalan."""
     if has_request_context():
-        chosen = request.args.get("lang")
-        if chosen in languages:
+        chosen = chosen_language() or _spoken(session.get(SESSION_LANG))
+        if chosen:
             return chosen
-        best = request.accept_languages.best_match(languages)
+        best = request.accept_languages.best_match(current_app.config["LANGUAGES"])
         if best:
             return best
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def switching_language() -> bool:
+    """True when the language switch posted the page's form: show it again, do not save it."""
+    return has_request_context() and request.method == "POST" and SWITCH_FIELD in request.form
+
+
+class Form(FlaskForm):
+    """The base of every form: the language switch never submits it.
+
+    Posted by the switch, the fields still take what was typed, but ``is_submitted()`` (and so
+    ``validate_on_submit()``) is False: the view shows the form again, unchecked and unsaved.
+    """
+
+    def is_submitted(self) -> bool:
+        return super().is_submitted() and not switching_language()
+
+
+def remember_language() -> None:
+    """Keep a ``?lang=`` choice for the next pages (before each request)."""
+    chosen = chosen_language()
+    if chosen and session.get(SESSION_LANG) != chosen:
+        session[SESSION_LANG] = chosen
+
+
+def describe_language(response: Response) -> Response:
+    """Pages differ by language: say which, and tell caches what it depends on."""
+    if request.endpoint != "static" and response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        response.headers.setdefault("Content-Language", locale_name())
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Remember the chosen language; label each page's language."""
+    app.before_request(remember_language)
+    app.after_request(describe_language)
 
 
 def service_tz() -> ZoneInfo:
@@ -82,10 +156,42 @@ def language_name(code: str) -> str:
 
 
 def language_url(code: str) -> str:
-    """This page in another language (its query string kept)."""
-    args = request.args.to_dict(flat=True)
-    args["lang"] = code
-    return f"{request.path}?{urlencode(args)}"
+    """This page in another language (its query string kept, repeated parameters too).
+
+    A page shown in answer to a POST-only address (an import's errors) cannot be asked for
+    again: the link goes to the page the form was sent from instead.
+    """
+    path, args = request.path, request.args.copy()
+    rule = request.url_rule
+    if rule is not None and "GET" not in (rule.methods or ()):
+        sent_from = urlsplit(request.referrer or "")
+        if sent_from.netloc == request.host and sent_from.path.startswith(request.script_root):
+            path = sent_from.path.removeprefix(request.script_root) or "/"
+            args = MultiDict(parse_qsl(sent_from.query, keep_blank_values=True))
+        else:
+            path, args = "/", MultiDict()
+    args[LANG_PARAM] = code
+    return f"{request.script_root}{path}?{urlencode(list(args.items(multi=True)))}"
+
+
+def link_language() -> dict[str, str]:
+    """``{"lang": "es"}`` when writing in another language than the default, else nothing.
+
+    For links in e-mails and invitations (``external_url(..., **link_language())``): the
+    citizen who booked in Spanish lands on Spanish pages, on any device.
+    """
+    current = locale_name()
+    if current == current_app.config["BABEL_DEFAULT_LOCALE"]:
+        return {}
+    return {LANG_PARAM: current}
+
+
+def clear_session() -> None:
+    """Empty the session (a fresh one on sign-in) but keep the language chosen."""
+    chosen = session.get(SESSION_LANG)
+    session.clear()
+    if chosen:
+        session[SESSION_LANG] = chosen
 
 
 def register_template_helpers(app) -> None:

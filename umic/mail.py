@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from . import ics
 from .extensions import db
+from .i18n import link_language
 from .i18n import when_text
 from .models import Booking
 from .models import OutboxMessage
@@ -117,7 +118,7 @@ def citizen_event(booking: Booking) -> ics.EventData:
         org=current_app.config["SERVICE_ORGANISATION"],
         when=when_text(booking.start_utc, booking.end_utc),
         link=booking.video_link,
-        help=external_url("pages.instructions"),
+        help=external_url("pages.instructions", **link_language()),
     )
     return _event(booking, description)
 
@@ -152,15 +153,19 @@ def _staff(user: StaffUser) -> ics.Person:
 
 
 def _context(booking: Booking, kind: str, token: str | None = None) -> dict:
+    """What the e-mail templates show; links open the pages in the e-mail's language."""
+    lang = link_language()
     return {
         "booking": booking,
         "kind": kind,
         "when": when_text(booking.start_utc, booking.end_utc),
-        "manage_url": external_url("booking.manage", token=token) if token else None,
-        "reschedule_url": external_url("booking.reschedule", token=token) if token else None,
-        "cancel_url": external_url("booking.cancel", token=token) if token else None,
-        "instructions_url": external_url("pages.instructions"),
-        "book_url": external_url("booking.town", slug=booking.municipality.slug),
+        "manage_url": external_url("booking.manage", token=token, **lang) if token else None,
+        "reschedule_url": (
+            external_url("booking.reschedule", token=token, **lang) if token else None
+        ),
+        "cancel_url": external_url("booking.cancel", token=token, **lang) if token else None,
+        "instructions_url": external_url("pages.instructions", **lang),
+        "book_url": external_url("booking.town", slug=booking.municipality.slug, **lang),
         "organisation": current_app.config["SERVICE_ORGANISATION"],
     }
 

@@ -21,7 +21,6 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import RadioField
 from wtforms import TextAreaField
@@ -30,6 +29,7 @@ from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from .extensions import db
+from .i18n import Form
 from .i18n import locale_name
 from .models import utcnow
 from .stats import surveys
@@ -60,7 +60,7 @@ def _text(value):
     return clean(value, multiline=True)
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(Form):
     """The three questions and the comment."""
 
     attention = RadioField(

@@ -18,7 +18,6 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import RadioField
@@ -28,6 +27,7 @@ from wtforms.validators import ValidationError
 from .casefiles import documents
 from .casefiles.labels import DOCUMENT_CATEGORIES
 from .extensions import db
+from .i18n import Form
 from .models import utcnow
 
 bp = Blueprint("uploads", __name__)
@@ -45,7 +45,7 @@ def _file_chosen(form, field) -> None:
         raise ValidationError(_l("Trieu un fitxer"))
 
 
-class CitizenUploadForm(FlaskForm):
+class CitizenUploadForm(Form):
     """What the document is, and the file."""
 
     category = RadioField(

@@ -35,6 +35,7 @@ from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..extensions import db
 from ..i18n import of_month_text
 from ..i18n import service_tz
+from ..i18n import switching_language
 from ..models import Municipality
 from ..models import Role
 from ..models import utcnow
@@ -242,6 +243,8 @@ def channel_counts():
         return _page(grid=_grid(month, names), month_text_value=f"{month:%Y-%m}")
     # The form token was checked by CSRFProtect before this view ran.
     grid = _grid(month, names, form={k: v[:20] for k, v in request.form.items()})
+    if switching_language():  # the language switch: what was typed, unchecked and unsaved
+        return _page(grid=grid, month_text_value=f"{month:%Y-%m}")
     values = _checked(grid, names)
     if values is None:
         return _page(grid=grid, month_text_value=f"{month:%Y-%m}")

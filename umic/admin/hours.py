@@ -29,7 +29,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectField
@@ -40,6 +39,7 @@ from .. import scheduling
 from ..auth import role_required
 from ..booking import service as booking_service
 from ..extensions import db
+from ..i18n import Form
 from ..i18n import day_text
 from ..models import Booking
 from ..models import BookingStatus
@@ -108,7 +108,7 @@ def _field_name(day: int, part: int, which: str) -> str:
     return f"d{day}_p{part}_{which}"
 
 
-class HoursForm(FlaskForm):
+class HoursForm(Form):
     """Start and end of the morning and afternoon periods of each weekday.
 
     Checked in ``_checked_week`` rather than by field validators: the rules concern a whole
@@ -305,7 +305,7 @@ def parse_day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-class ClosureForm(FlaskForm):
+class ClosureForm(Form):
     """A closure of the whole service or one person's absence, for one day or a range."""
 
     first_day = StringField(_l("Primer dia"))
@@ -479,7 +479,7 @@ def delete_closure(closure_id: int):
     closure = db.session.get(Closure, closure_id)
     if closure is None:
         abort(404)
-    if not FlaskForm().validate_on_submit():
+    if not Form().validate_on_submit():
         abort(400)
     day = closure.day
     db.session.delete(closure)

@@ -16,13 +16,13 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from sqlalchemy import func
 from sqlalchemy import select
 
 from ..auth import role_required
 from ..auth import staff_required
 from ..extensions import db
+from ..i18n import Form
 from ..models import OutboxMessage
 from ..models import OutboxStatus
 from ..models import Role
@@ -75,7 +75,7 @@ def outbox():
         status=status,
         statuses=list(OutboxStatus),
         suppressed=current_app.config.get("MAIL_SUPPRESS_SEND"),
-        form=FlaskForm(),
+        form=Form(),
     )
 
 
@@ -95,7 +95,7 @@ def outbox_message(message_id: int):
         "admin/outbox_message.html",
         message=message,
         ics_text=message.ics.decode("utf-8") if message.ics else "",
-        form=FlaskForm(),
+        form=Form(),
     )
 
 
@@ -138,7 +138,7 @@ def outbox_eml(message_id: int):
 def outbox_retry(message_id: int):
     """Send a failed message again on the worker's next pass."""
     _message_or_404(message_id)
-    form = FlaskForm()
+    form = Form()
     if form.validate_on_submit() and retry(message_id):
         flash(_("El missatge s'enviarà de nou en la propera passada."), "success")
     else:

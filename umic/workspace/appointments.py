@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Response
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -27,6 +28,7 @@ from ..casefiles.service import case_from_booking
 from ..extensions import db
 from ..htmx import hx_redirect
 from ..htmx import is_htmx
+from ..i18n import language_name
 from ..i18n import when_text
 from ..models import Booking
 from ..models import BookingStatus
@@ -204,8 +206,11 @@ def new_booking_details():
     form.technician.choices = [(0, _("Qualsevol persona lliure"))] + [
         (t.id, f"{t.name} ({t.username})") for t in _technicians()
     ]
+    languages = current_app.config["LANGUAGES"]
+    form.language.choices = [(code, language_name(code)) for code in languages]
     if request.method == "GET":
         form.slot.data = request.args.get("slot")
+        form.language.data = current_app.config["BABEL_DEFAULT_LOCALE"]
     if form.validate_on_submit():
         details = {
             "name": form.name.data,
@@ -223,6 +228,7 @@ def new_booking_details():
                 staff=current_user,
                 now=utcnow(),
                 technician_id=form.technician.data or None,
+                language=form.language.data if form.language.data in languages else None,
             )
         except booking_service.SlotUnavailable:
             day = start.astimezone(booking_service.rules().tz).date().isoformat()

@@ -20,7 +20,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectField
@@ -32,6 +31,7 @@ from ..casefiles.documents import new_citizen_uploads  # noqa: F401  (the agenda
 from ..casefiles.labels import DOCUMENT_CATEGORIES
 from ..extensions import db
 from ..extensions import login_manager
+from ..i18n import Form
 from ..i18n import locale_name
 from ..i18n import service_tz
 from ..models import CaseDocument
@@ -50,7 +50,7 @@ def file_chosen(form, field) -> None:
         raise ValidationError(_l("Trieu un fitxer"))
 
 
-class StaffUploadForm(FlaskForm):
+class StaffUploadForm(Form):
     """A file and its category. The file's content is checked when it is stored."""
 
     document = FileField(_l("Fitxer"), id="upload-document", validators=[file_chosen])

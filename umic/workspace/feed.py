@@ -31,13 +31,13 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import ics
 from .. import mail
 from ..extensions import db
+from ..i18n import Form
 from ..models import ACTIVE_STATUSES
 from ..models import Booking
 from ..models import StaffUser
@@ -75,7 +75,7 @@ def webcal_url(url: str) -> str:
 def calendar_feed():
     """Create, change or switch off my calendar link; the new URL is shown once."""
     user = db.session.get(StaffUser, current_user.id)
-    form = FlaskForm()
+    form = Form()
     if request.method == "POST":
         action = request.form.get("accio", "")
         if not form.validate_on_submit() or action not in _ACTIONS:
