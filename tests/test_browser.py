@@ -8,6 +8,7 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from browser import PHONE
@@ -22,8 +23,10 @@ from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingStatus
 from umic.models import Municipality
+from umic.models import OutboxMessage
 from umic.models import Service
 from umic.models import StaffUser
+from umic.models import SurveyResponse
 
 pytestmark = pytest.mark.browser
 
@@ -169,4 +172,74 @@ def test_staff_pages_do_not_scroll_sideways_on_a_phone(chromium, site, app):
         page.goto(site + path)
         assert page.title() and "Error" not in page.title(), path
         no_sideways_scroll(page)
+    context.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_technicians_day_and_the_citizens_survey_on_a_phone(chromium, site, app, javascript):
+    """A technician signs in, finds the call on now and marks it attended; the citizen
+    answers the survey from the e-mail that follows (error first, then thanks)."""
+    technician = db.session.scalar(select(StaffUser).where(StaffUser.username == "OPSSVEGAVN"))
+    town = db.session.scalar(select(Municipality))
+    service = db.session.scalar(select(Service))
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    booking, _token = make_booking(
+        town, service, technician, start, citizen_name="Núria Puig i Solà"
+    )
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=javascript)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+    page.goto(f"{site}/espai/")
+    assert "/entra" in page.url  # staff pages need signing in
+    page.fill("#username", "OPSSVEGAVN")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{site}/espai/")
+    no_sideways_scroll(page)
+    call = page.locator(f"#cita-{booking.id}")
+    assert "Núria Puig i Solà" in call.inner_text()
+    join = call.locator("a", has_text="Entra a la videotrucada")
+    assert join.get_attribute("href") == booking.video_link
+    call.locator("button", has_text="Atesa").click()
+    if javascript:  # only this call is swapped, and the change is announced
+        expect(page.locator("#status")).to_have_text("Cita marcada com a atesa.")
+        assert page.url == f"{site}/espai/"
+    else:
+        page.wait_for_load_state()
+        assert "Cita marcada com a atesa." in page.inner_text("main")
+    expect(call.locator("button", has_text="Atesa")).to_have_count(0)
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.ATTENDED
+
+    message = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "survey", OutboxMessage.booking_id == booking.id
+        )
+    )
+    link = re.search(r"http://localhost(/enquesta/[^\s\"<>]+)", message.body_text).group(1)
+    citizen = chromium.new_context(viewport=PHONE, java_script_enabled=javascript)
+    survey = citizen.new_page()
+    survey.goto(site + link)
+    no_sideways_scroll(survey)
+    survey.click("#survey-form button[type=submit]")  # nothing chosen
+    assert survey.title().startswith("Error: ")
+    assert survey.locator(".error-summary a").count() == 3
+    survey.check("#attention-9")
+    survey.check("#competence-10")
+    survey.check("#resolved-0")
+    survey.fill("#comment", "Molt clar, gràcies.")
+    survey.click("#survey-form button[type=submit]")
+    assert survey.inner_text("h1") == "Gràcies per la vostra valoració"
+    answer = db.session.scalar(select(SurveyResponse))
+    assert (answer.booking_id, answer.attention, answer.competence) == (booking.id, 9, 10)
+    assert answer.comment == "Molt clar, gràcies."
+    survey.goto(site + link)  # one answer per call
+    assert survey.inner_text("h1") == "Ja heu respost aquesta enquesta. Gràcies"
+
+    assert problems == [], problems
+    citizen.close()
     context.close()
