@@ -30,17 +30,18 @@ setup: $(VENV)/.installed node_modules/.installed ## Create .venv and install ev
 
 run: setup ## Migrate, load demo data, serve on http://127.0.0.1:$(PORT) with the mail worker
 	@mkdir -p instance
-	@FLASK_DEBUG=1 $(FLASK) db upgrade
-	@FLASK_DEBUG=1 $(FLASK) demo load --if-empty
-	@echo
-	@echo "  UMIC Atenció telemàtica: http://127.0.0.1:$(PORT)/reserva/"
-	@echo "  Book as a citizen, e.g.  http://127.0.0.1:$(PORT)/reserva/gelida/"
-	@echo "  Staff sign-in:           http://127.0.0.1:$(PORT)/entra"
-	@echo "    coordinator COORDINACIO / umic-demo  (reads every e-mail at /admin/correu/)"
-	@echo "    technician  OPSSVEGAVN  / umic-demo"
-	@echo
+	@# Links in e-mails and in the embedding snippet point at this server unless UMIC_BASE_URL says.
 	@# Without a mail server of your own, e-mails stay readable at /admin/correu/.
-	@export FLASK_DEBUG=1 UMIC_MAIL_SUPPRESS_SEND=$${UMIC_MAIL_SUPPRESS_SEND:-true}; \
+	@export FLASK_DEBUG=1 UMIC_BASE_URL=$${UMIC_BASE_URL:-http://127.0.0.1:$(PORT)} \
+		UMIC_MAIL_SUPPRESS_SEND=$${UMIC_MAIL_SUPPRESS_SEND:-true}; \
+		$(FLASK) db upgrade && $(FLASK) demo load --if-empty || exit 1; \
+		echo; \
+		echo "  UMIC Atenció telemàtica: http://127.0.0.1:$(PORT)/reserva/"; \
+		echo "  Book as a citizen, e.g.  http://127.0.0.1:$(PORT)/reserva/gelida/"; \
+		echo "  Staff sign-in:           http://127.0.0.1:$(PORT)/entra"; \
+		echo "    coordinator COORDINACIO / umic-demo  (reads every e-mail at /admin/correu/)"; \
+		echo "    technician  OPSSVEGAVN  / umic-demo"; \
+		echo; \
 		trap 'kill 0' EXIT INT TERM; \
 		$(FLASK) worker & \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
