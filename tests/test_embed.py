@@ -193,6 +193,7 @@ def test_origins_are_normalised_to_what_csp_and_postmessage_compare(typed, store
         ("https://*.gelida.cat", OriginProblem.HOST),
         ("https://-gelida.cat", OriginProblem.HOST),
         ("https://10.0.0", OriginProblem.HOST),
+        ("https://[abc", OriginProblem.HOST),  # not even a URL: refused, never a 500
         # Nothing that could add a source or a directive to the header (E1).
         ("https://gelida.cat; script-src *", OriginProblem.HOST),
         ("https://gelida.cat 'unsafe-inline'", OriginProblem.HOST),

@@ -12,6 +12,7 @@ from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import pytest
 from flask_wtf import FlaskForm
@@ -199,6 +200,31 @@ def test_a_page_shown_after_a_post_only_address_switches_from_the_page_it_came_f
     (link,) = switch_of(response.get_data(as_text=True))
     assert link["href"] == "/admin/comptatges/?mes=2025-03&lang=es"
     assert html_lang(client.get(link["href"]).get_data(as_text=True)) == "es"
+
+
+@pytest.mark.parametrize("path", ["/%5Cevil.example/x", "//evil.example/x", "/%2F%2Fevil.example"])
+def test_the_switch_never_links_to_another_site(client, path):
+    """A 404 for a path that browsers would read as another host links to a path of ours."""
+    response = client.get(path)
+    assert response.status_code == 404
+    for link in switch_of(response.get_data(as_text=True)):
+        href = link["href"]
+        assert href.startswith("/") and href[1:2] not in ("/", "\\"), href
+        assert not urlsplit(href).netloc
+
+
+def test_a_referer_that_is_not_a_url_still_gives_the_page(app, client, login):
+    make_staff("COORDINACIO", role=Role.COORDINATOR)
+    login("COORDINACIO")
+    page = client.get("/admin/comptatges/?mes=2025-03").get_data(as_text=True)
+    response = client.post(
+        "/admin/comptatges/importa",
+        data={"csrf_token": csrf_token(page)},
+        headers={"Referer": "http://[x"},
+    )
+    assert response.status_code == 200
+    (link,) = switch_of(response.get_data(as_text=True))
+    assert link["href"] == "/?lang=es"
 
 
 def test_each_page_that_keeps_typed_text_names_a_form_it_has():

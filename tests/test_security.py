@@ -337,6 +337,7 @@ def test_the_cross_origin_rule():
     assert refused(site="Cross-Site", origin="https://cita.example.cat")  # the header wins
     assert not refused(site="same-origin") and not refused(site="none")
     assert refused(origin="https://evil.example") and refused(origin="null")
+    assert refused(origin="http://[x")  # not a URL: not ours
     assert not refused(origin="https://cita.example.cat")
     assert not refused(origin="https://CITA.example.cat:443")
     assert not refused()  # curl, an old client: no header at all

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import current_app
@@ -31,6 +30,7 @@ from .i18n import clear_session
 from .models import StaffUser
 from .models import utcnow
 from .text import clean
+from .urls import local_path
 
 bp = Blueprint("auth", __name__)
 
@@ -49,11 +49,7 @@ class LoginForm(Form):
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect to another site after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("workspace.agenda")
+    return local_path(target) or url_for("workspace.agenda")
 
 
 @bp.route("/entra", methods=["GET", "POST"])

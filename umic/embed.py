@@ -123,7 +123,10 @@ def normalise_origin(text: str) -> str:
         raise OriginError(OriginProblem.TOO_LONG)
     if any(char.isspace() or char in ";,'\"" for char in text):
         raise OriginError(OriginProblem.HOST)
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        raise OriginError(OriginProblem.HOST) from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not text.lower().startswith(scheme + "://"):
         raise OriginError(OriginProblem.SCHEME)

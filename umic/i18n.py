@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 from datetime import datetime
+from urllib.parse import SplitResult
 from urllib.parse import parse_qsl
+from urllib.parse import quote
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -34,6 +36,7 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 from . import dates
+from .urls import local_path
 
 #: The query parameter that switches language, and the session key that remembers it.
 LANG_PARAM = "lang"
@@ -164,14 +167,24 @@ def language_url(code: str) -> str:
     path, args = request.path, request.args.copy()
     rule = request.url_rule
     if rule is not None and "GET" not in (rule.methods or ()):
-        sent_from = urlsplit(request.referrer or "")
-        if sent_from.netloc == request.host and sent_from.path.startswith(request.script_root):
+        path, args = "/", MultiDict()
+        sent_from = _same_site_referrer()
+        if sent_from is not None and sent_from.path.startswith(request.script_root):
             path = sent_from.path.removeprefix(request.script_root) or "/"
             args = MultiDict(parse_qsl(sent_from.query, keep_blank_values=True))
-        else:
-            path, args = "/", MultiDict()
+    # The path as a path of ours, whatever was typed (/%5Cother.site/ must stay here).
+    path = quote(local_path(path) or "/" + path.lstrip("/\\"))
     args[LANG_PARAM] = code
     return f"{request.script_root}{path}?{urlencode(list(args.items(multi=True)))}"
+
+
+def _same_site_referrer() -> SplitResult | None:
+    """The page a form was sent from, when it is one of ours."""
+    try:
+        sent_from = urlsplit(request.referrer or "")
+    except ValueError:
+        return None
+    return sent_from if sent_from.netloc == request.host else None
 
 
 def link_language() -> dict[str, str]:

@@ -149,7 +149,10 @@ def _cache_static(response: Response) -> None:
 
 def origin_of(url: str) -> str:
     """'https://Cita.example.cat/reserva/' -> 'https://cita.example.cat' ('' if not a URL)."""
-    parts = urlsplit((url or "").strip())
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:  # "http://[x": not a URL, so not ours
+        return ""
     if not parts.scheme or not parts.netloc:
         return ""
     scheme, netloc = parts.scheme.lower(), parts.netloc.lower()

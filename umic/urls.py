@@ -1,4 +1,4 @@
-"""Absolute links for e-mails and invitations, built on ``BASE_URL``.
+"""Addresses: absolute links for e-mails and invitations (on ``BASE_URL``), and local paths.
 
 Works without a request (the mail worker renders reminders outside any request).
 """
@@ -8,6 +8,23 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None (never another site's address).
+
+    Refuses what browsers read as another host: ``//host``, ``/\\host`` and anything with a
+    scheme or host, and text that is not a URL at all (``http://[x``).
+    """
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def external_url(endpoint: str, **values) -> str:
