@@ -61,6 +61,20 @@ def test_every_key_can_come_from_the_environment(monkeypatch, tmp_path):
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
 
 
+@pytest.mark.parametrize(("enabled", "warned"), [(True, True), (False, False)])
+def test_production_warns_when_rate_limits_are_counted_per_process(
+    monkeypatch, tmp_path, caplog, enabled, warned
+):
+    """memory:// (the default) keeps counters per process: fine for one, not for several."""
+    monkeypatch.setenv("UMIC_SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    database = f"sqlite:///{tmp_path}/x.db"
+    create_app(
+        Config, overrides={"SQLALCHEMY_DATABASE_URI": database, "RATELIMIT_ENABLED": enabled}
+    )
+    assert ("counted per process" in caplog.text) is warned
+
+
 def test_readme_documents_every_configuration_key():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     keys = [k for k in dir(Config) if k.isupper()]

@@ -765,6 +765,8 @@ def test_the_stamp_rules():
     assert limits.stamp_age("secret", stamp, now + 5) == pytest.approx(5)
     assert limits.stamp_age("other secret", stamp, now + 5) is None
     assert limits.stamp_age("secret", None, now) is None
+    # Kept and replayed for days: worth no more than no stamp (the form comes back once).
+    assert limits.stamp_age("secret", stamp, now + limits.STAMP_MAX_AGE + 1) is None
     assert limits.looks_automated("", 5, 2) is False
     assert limits.looks_automated("", 1, 2) is True
     assert limits.looks_automated("", None, 2) is True

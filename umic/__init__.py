@@ -54,6 +54,12 @@ def check_production_config(app: Flask) -> None:
             "development key. Set UMIC_SECRET_KEY to a long random value "
             "(python -c 'import secrets; print(secrets.token_hex(32))')."
         )
+    if app.config.get("RATELIMIT_ENABLED") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        # Not an error (one process is fine), but with several each keeps its own counters.
+        app.logger.warning(
+            "Rate limits are counted per process (UMIC_RATELIMIT_STORAGE_URI=memory://): with "
+            "several gunicorn workers, point it at a shared store such as redis://host:6379."
+        )
 
 
 def register_extensions(app: Flask) -> None:

@@ -191,6 +191,8 @@ def init_app(app: Flask) -> None:
 # --- Bots on the details form (plain values in and out) ------------------------------------------
 
 _STAMP_SALT = "umic.form-shown-at"
+#: A form left open longer than this comes back once with a fresh stamp (nothing is lost).
+STAMP_MAX_AGE = 24 * 3600
 
 
 def form_stamp(secret: str, now: float) -> str:
@@ -208,7 +210,9 @@ def stamp_age(secret: str, stamp: str | None, now: float) -> float | None:
         return None
     if isinstance(shown, bool) or not isinstance(shown, int | float):
         return None
-    return now - shown
+    age = now - shown
+    # A stamp kept and replayed by a script is worth no more than none at all.
+    return age if age <= STAMP_MAX_AGE else None
 
 
 def looks_automated(honeypot: str | None, age: float | None, min_seconds: float) -> bool:

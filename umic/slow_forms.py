@@ -55,6 +55,6 @@ def resend_expired_form() -> Resend | None:
         return None
     fields = [(name, value) for name, value in request.form.items(multi=True) if name != field]
     query = request.query_string.decode("latin-1")
-    action = request.path + (f"?{query}" if query else "")
+    action = request.script_root + request.path + (f"?{query}" if query else "")
     had_files = any(upload.filename for upload in request.files.values())
     return Resend(action=action, fields=fields, had_files=had_files)
