@@ -577,6 +577,24 @@ def test_a_wrong_origin_is_explained_beside_the_field_and_nothing_is_saved(
     assert error_messages(html) == [f"Hi podeu posar com a màxim {MAX_ORIGINS} orígens"]
 
 
+def test_switching_language_after_a_wrong_origin_keeps_what_was_typed(client, world, coordinator):
+    typed = "https://www.gelida.cat\nhttp://www.gelida.cat"
+    html = post_origins(client, world.town, typed).get_data(as_text=True)
+    buttons = soup(html).select(".language-switch button")
+    assert [b["form"] for b in buttons] == ["embed-form"]  # not the town form, which is empty
+    assert buttons[0]["formaction"] == f"/admin/municipis/{world.town.id}/incrustacio?lang=es"
+    response = client.post(
+        buttons[0]["formaction"],
+        data={"origins": typed, "csrf_token": csrf_token(html), "_idioma": "es"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and soup(html).html["lang"] == "es"
+    assert soup(html).select_one("textarea#origins").get_text().strip() == typed
+    assert error_messages(html) == []  # shown again, not checked
+    db.session.expire_all()
+    assert db.session.get(Municipality, world.town.id).origins == GELIDA_ORIGINS
+
+
 def test_a_technician_may_not_change_a_towns_origins(client, world, login):
     login("OPSSVEGAVN")
     assert client.get(f"/admin/municipis/{world.town.id}").status_code == 403

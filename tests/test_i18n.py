@@ -232,6 +232,8 @@ def test_each_page_that_keeps_typed_text_names_a_form_it_has():
     found = 0
     for template in TEMPLATES.rglob("*.html"):
         source = template.read_text(encoding="utf-8")
+        for included in re.findall(r'\{% include "([\w/.-]+)"', source):
+            source += (TEMPLATES / included).read_text(encoding="utf-8")
         for form_id in re.findall(r'\{% set language_form = "([\w-]+)"', source):
             found += 1
             assert f'<form id="{form_id}" method="post"' in source, template

@@ -187,6 +187,14 @@ def _same_site_referrer() -> SplitResult | None:
     return sent_from if sent_from.netloc == request.host else None
 
 
+def with_language(url: str, code: str) -> str:
+    """``url`` (a path of ours, maybe with a query) asking for language ``code``."""
+    parts = urlsplit(url)
+    args = MultiDict(parse_qsl(parts.query, keep_blank_values=True))
+    args[LANG_PARAM] = code
+    return f"{parts.path}?{urlencode(list(args.items(multi=True)))}"
+
+
 def link_language() -> dict[str, str]:
     """``{"lang": "es"}`` when writing in another language than the default, else nothing.
 
@@ -220,4 +228,5 @@ def register_template_helpers(app) -> None:
         of_month_text=of_month_text,
         language_name=language_name,
         language_url=language_url,
+        with_language=with_language,
     )

@@ -294,15 +294,7 @@ def municipality(town_id: int):
     town = db.session.get(Municipality, town_id)
     if town is None:
         abort(404)
-    form = MunicipalityForm(
-        data={
-            "has_omic": town.has_omic,
-            "enrolled": town.enrolled,
-            "enrolled_on": town.enrolled_on.isoformat() if town.enrolled_on else "",
-        }
-        if request.method == "GET"
-        else None
-    )
+    form = _town_form(town) if request.method == "GET" else MunicipalityForm()
     if form.validate_on_submit():
         enrolled_on = _checked(form, town, _today())
         if enrolled_on is not False:
@@ -313,6 +305,18 @@ def municipality(town_id: int):
             flash(_saved_message(town, was_enrolled), "success")
             return redirect(url_for("admin.municipality", town_id=town.id), 303)
     return _edit_page(town, form)
+
+
+def _town_form(town: Municipality) -> MunicipalityForm:
+    """The OMIC and enrolment form filled from the stored town (not from a request)."""
+    return MunicipalityForm(
+        formdata=None,
+        data={
+            "has_omic": town.has_omic,
+            "enrolled": town.enrolled,
+            "enrolled_on": town.enrolled_on.isoformat() if town.enrolled_on else "",
+        },
+    )
 
 
 def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> str:
@@ -350,14 +354,7 @@ def municipality_embed(town_id: int):
             "success",
         )
         return redirect(url_for("admin.municipality", town_id=town.id) + "#incrusta", 303)
-    form = MunicipalityForm(
-        formdata=None,
-        data={
-            "has_omic": town.has_omic,
-            "enrolled": town.enrolled,
-            "enrolled_on": town.enrolled_on.isoformat() if town.enrolled_on else "",
-        },
-    )
+    form = _town_form(town)
     return _edit_page(town, form, embed_form)
 
 
