@@ -59,3 +59,9 @@ class Citizen:
         location = urlsplit(response.headers["Location"]).path
         assert location.startswith("/cita/"), location
         return location
+
+
+def confirm_ready(entry):
+    """Press "Confirma" for a browser that has its check page open: ``(client, form token)``."""
+    client, token = entry
+    return client.post("/reserva/gelida/comprova", data={"csrf_token": token})

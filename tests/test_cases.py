@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -12,6 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from concurrency import in_app_at_once
 from factories import PASSWORD
 from factories import make_staff
 from factories import make_world
@@ -94,24 +93,18 @@ def test_numbers_follow_on_within_a_year_and_restart_the_next(app):
 def test_concurrent_creation_never_gives_one_number_twice(app):
     world = make_world(technicians=1)
     workers = 20
-    barrier = threading.Barrier(workers)
     municipality_id = world.town.id
 
     def create(index: int) -> str:
-        with app.app_context():
-            barrier.wait()
-            case = create_case(
-                {"municipality_id": municipality_id, "interested_name": f"Persona {index}"},
-                actor=None,
-                now=datetime.now(UTC),
-            )
-            db.session.commit()
-            number = case.number
-            db.session.remove()
-            return number
+        case = create_case(
+            {"municipality_id": municipality_id, "interested_name": f"Persona {index}"},
+            actor=None,
+            now=datetime.now(UTC),
+        )
+        db.session.commit()
+        return case.number
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        numbers = list(pool.map(create, range(workers)))
+    numbers = in_app_at_once(app, create, range(workers))
     assert len(set(numbers)) == workers
     year = datetime.now(UTC).year
     assert sorted(numbers) == [format_number(year, n) for n in range(1, workers + 1)]

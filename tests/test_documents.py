@@ -9,7 +9,6 @@ import hashlib
 import io
 import re
 import struct
-import threading
 import zlib
 from contextlib import contextmanager
 from datetime import date
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from concurrency import in_app_at_once
 from conftest import smtp_config
 from factories import make_staff
 from factories import make_world
@@ -926,23 +926,7 @@ def test_reminders_from_two_workers_at_once_are_queued_once(app, world):
         case = make_case(world, email=f"r{number}@x.net")
         ask_for_documents(case, today() + timedelta(days=1), now=now - timedelta(days=7))
     db.session.close()
-    barrier = threading.Barrier(2)
-    counts, errors = [], []
-
-    def worker() -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                counts.append(queue_document_reminders(now=now))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    counts = in_app_at_once(app, lambda _: queue_document_reminders(now=now), range(2))
     assert sum(counts) == 6
     reminded = _reminders()
     assert len(reminded) == 6 and len({e.case_id for e in reminded}) == 6

@@ -8,7 +8,6 @@ port nothing listens on (the same server, stopped).
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from datetime import UTC
 from datetime import datetime
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 import managing
+from concurrency import in_app_at_once
 from conftest import smtp_config
 from factories import PASSWORD
 from factories import make_booking
@@ -483,25 +483,10 @@ def test_two_workers_at_once_send_each_message_exactly_once(app, smtp):
     assert len(rows()) == 30
     db.session.close()
 
-    barrier = threading.Barrier(2)
-    reports, errors = [], []
+    def worker(name: str) -> list:
+        return [send_pending(worker=name) for _ in range(3)]
 
-    def worker(name: str) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                for _ in range(3):
-                    reports.append(send_pending(worker=name))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in (1, 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    reports = [r for passes in in_app_at_once(app, worker, ("w1", "w2")) for r in passes]
 
     assert sum(r.sent for r in reports) == 30
     assert sum(r.retrying + r.failed for r in reports) == 0
@@ -723,23 +708,7 @@ def test_reminders_from_two_workers_at_once_are_queued_once(app, smtp):
         )
     db.session.close()
     now = datetime.now(UTC)
-    barrier = threading.Barrier(2)
-    counts, errors = [], []
-
-    def worker() -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                counts.append(queue_due_reminders(now=now))
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    counts = in_app_at_once(app, lambda _: queue_due_reminders(now=now), range(2))
     assert sum(counts) == 12
     queued = rows()
     assert len(queued) == 12

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -14,9 +12,11 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from concurrency import at_once
 from factories import make_world
 from htmlutil import csrf_token
 from journey import Citizen
+from journey import confirm_ready
 from umic import scheduling
 from umic.extensions import db
 from umic.models import Booking
@@ -41,15 +41,7 @@ def test_concurrent_confirmations_of_one_slot_book_exactly_the_free_technicians(
         page = client.get("/reserva/gelida/comprova").get_data(as_text=True)
         ready.append((client, csrf_token(page)))
 
-    barrier = threading.Barrier(ATTEMPTS)
-
-    def confirm(entry):
-        client, token = entry
-        barrier.wait()
-        return client.post("/reserva/gelida/comprova", data={"csrf_token": token})
-
-    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-        responses = list(pool.map(confirm, ready))
+    responses = at_once(confirm_ready, ready)
 
     # Nobody gets an error page: winners go to their booking, losers back to the free times.
     assert [r.status_code for r in responses] == [303] * ATTEMPTS

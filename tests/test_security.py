@@ -7,10 +7,8 @@ the abuse checks off (TestConfig); here they are on, with small limits.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -25,6 +23,7 @@ from sqlalchemy import select
 
 from browser import launched
 from browser import served
+from concurrency import at_once
 from conftest import _make_app
 from factories import PASSWORD
 from factories import make_booking
@@ -34,6 +33,7 @@ from htmlutil import csrf_token
 from htmlutil import soup
 from journey import DETAILS
 from journey import Citizen
+from journey import confirm_ready
 from umic import limits
 from umic import security
 from umic.extensions import db
@@ -687,15 +687,7 @@ def test_the_cap_holds_when_one_address_confirms_many_times_at_once(app):
         page = client.get("/reserva/gelida/comprova").get_data(as_text=True)
         ready.append((client, csrf_token(page)))
 
-    barrier = threading.Barrier(CONCURRENT)
-
-    def confirm(entry):
-        client, token = entry
-        barrier.wait()
-        return client.post("/reserva/gelida/comprova", data={"csrf_token": token})
-
-    with ThreadPoolExecutor(max_workers=CONCURRENT) as pool:
-        responses = list(pool.map(confirm, ready))
+    responses = at_once(confirm_ready, ready)
 
     booked = [r for r in responses if r.status_code == 303]
     refused = [r for r in responses if r.status_code == 200]

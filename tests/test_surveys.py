@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
@@ -25,6 +23,8 @@ from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
+from concurrency import at_once
+from concurrency import in_app_at_once
 from conftest import smtp_config
 from factories import make_booking
 from factories import make_staff
@@ -245,23 +245,7 @@ def test_two_workers_at_once_queue_each_survey_once(app):
             status=BookingStatus.ATTENDED if i % 2 else BookingStatus.CONFIRMED,
         )
     db.session.close()
-    barrier = threading.Barrier(2)
-    counts, errors = [], []
-
-    def worker() -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                counts.append(queue_due_surveys())
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    counts = in_app_at_once(app, lambda _: queue_due_surveys(), range(2))
     assert sum(counts) == 12
     queued = surveys_queued()
     assert len(queued) == 12
@@ -498,15 +482,7 @@ def test_two_answers_sent_at_the_same_moment_make_one_row_and_no_error(app):
         token = csrf_token(client.get(path).get_data(as_text=True))
         ready.append((client, {**GOOD, "attention": attention, "csrf_token": token}))
     db.session.close()
-    barrier = threading.Barrier(len(ready))
-
-    def post(entry):
-        client, data = entry
-        barrier.wait(timeout=30)
-        return client.post(path, data=data)
-
-    with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        results = list(pool.map(post, ready))
+    results = at_once(lambda entry: entry[0].post(path, data=entry[1]), ready)
     assert [r.status_code for r in results] == [303, 303]
     (answer,) = responses()
     assert answer.attention in (3, 8)

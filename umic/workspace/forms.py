@@ -52,6 +52,18 @@ class MoneyField(DecimalField):
         return f"{self.data:.2f}".replace(".", ",")
 
 
+def money_field(label) -> MoneyField:
+    """An optional amount in euros, never negative."""
+    return MoneyField(
+        label,
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=9_999_999_999, message=_l("Escriviu un import positiu")),
+        ],
+    )
+
+
 class PhoneBookingForm(Form):
     """A booking made for a citizen who called: e-mail optional, consent given by phone."""
 
@@ -119,14 +131,7 @@ class CaseForm(Form):
         filters=[line],
         validators=[Length(max=200, message=_l("L'empresa ha de tenir 200 caràcters o menys"))],
     )
-    amount_claimed = MoneyField(
-        _l("Import reclamat (€)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=9_999_999_999, message=_l("Escriviu un import positiu")),
-        ],
-    )
+    amount_claimed = money_field(_l("Import reclamat (€)"))
     description = TextAreaField(
         _l("Descripció"),
         filters=[text],
@@ -162,14 +167,7 @@ class CaseForm(Form):
         validators=[Length(max=120, message=_l("L'orgànic ha de tenir 120 caràcters o menys"))],
     )
     outcome = SelectField(_l("Resultat per a la persona"))
-    amount_recovered = MoneyField(
-        _l("Import recuperat (€)"),
-        places=2,
-        validators=[
-            Optional(),
-            NumberRange(min=0, max=9_999_999_999, message=_l("Escriviu un import positiu")),
-        ],
-    )
+    amount_recovered = money_field(_l("Import recuperat (€)"))
     registry_entry = StringField(
         _l("Registre"),
         filters=[line],
