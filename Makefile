@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app umic
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format migrate upgrade translations-extract translations-init translations-update translations-compile clean
+.PHONY: help setup run test test-days lint format migrate upgrade translations-extract translations-init translations-update translations-compile clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -50,6 +50,21 @@ test: setup ## Lint, then the whole test suite (also on PostgreSQL when UMIC_TES
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The awkward moments `make test-days` puts the app's clock at (umic/clock.py): a Friday
+# afternoon before a Monday holiday (6 Dec 2027, with 8 Dec that week), the Monday before
+# the 8 December holiday, 23 December, the Saturday before each daylight-saving change,
+# New Year's Eve at 23:30 and a leap day.
+TEST_DAYS ?= 2027-12-03T17:45:00+01:00 2026-12-07T10:00:00+01:00 2026-12-23T17:30:00+01:00 \
+	2027-03-27T12:00:00+01:00 2027-10-30T12:00:00+02:00 2026-12-31T23:30:00+01:00 \
+	2028-02-29T10:00:00+01:00
+
+test-days: setup ## The tests without a browser (SQLite) with the clock at each awkward moment
+	@for moment in $(TEST_DAYS); do \
+		echo "== the clock at $$moment"; \
+		UMIC_TEST_NOW=$$moment UMIC_TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser" \
+			-p no:cacheprovider || exit 1; \
+	done
 
 lint: setup ## Ruff lint and format check
 	$(BIN)/ruff check .

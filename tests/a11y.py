@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +28,7 @@ from factories import PASSWORD
 from factories import make_booking
 from factories import make_service
 from factories import make_staff
+from umic import clock
 from umic.casefiles.documents import request_documents
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -444,7 +443,7 @@ class Site:
     def booking(self, minutes_from_now: int, **values):
         """(booking, manage token) starting ``minutes_from_now`` minutes from now (rounded
         down to 5 minutes), with the first technician free then (a new one if none is)."""
-        start = datetime.now(UTC) + timedelta(minutes=minutes_from_now)
+        start = clock.now() + timedelta(minutes=minutes_from_now)
         start = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
         for technician in self.technicians:
             try:
@@ -458,7 +457,7 @@ class Site:
         """The path of a survey link for a call that ended an hour ago."""
         booking, _token = self.booking(-24 * 60, status=BookingStatus.ATTENDED)
         token = new_token()
-        now = datetime.now(UTC)
+        now = clock.now()
         db.session.add(
             AccessToken(
                 token_hash=hash_token(token),
@@ -495,20 +494,20 @@ class Site:
                 **values,
             },
             actor=self.coordinator,
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
         db.session.commit()
         return case
 
     def upload_link(self) -> tuple[CaseFile, str]:
         """A case asking for documents, and the path of the link the citizen got by e-mail."""
-        today = datetime.now(ZoneInfo("Europe/Madrid")).date()
+        today = clock.now().astimezone(ZoneInfo("Europe/Madrid")).date()
         case = self.case(
             status=CaseStatus.DOCUMENTACIO,
             deadline=today + timedelta(days=10),
             status_detail="La factura de l'aigua de maig",
         )
-        token = request_documents(case, actor=self.coordinator, now=datetime.now(UTC))
+        token = request_documents(case, actor=self.coordinator, now=clock.now())
         db.session.commit()
         assert token
         return case, f"/documents/{token}"

@@ -4,6 +4,11 @@ Every database test runs on SQLite (a real file) and, when ``UMIC_TEST_DATABASE_
 PostgreSQL database, on PostgreSQL too. The schema comes only from ``flask db upgrade``:
 once per session into a template file (SQLite) or the test database (PostgreSQL); each test
 then gets a copy of the file, or emptied tables.
+
+Time comes from the app's clock (``umic.clock``). With ``UMIC_TEST_NOW`` set to a moment
+(``2026-12-23T17:30:00+01:00``), every test starts at that moment and the clock runs on from
+there; without it, tests run at the real time. ``make test-days`` runs the suite at the awkward
+moments (holidays, daylight-saving changes, New Year's Eve, a leap day).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextvars
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,18 +29,56 @@ from sqlalchemy import text
 
 from htmlutil import csrf_token
 from smtpserver import LoopbackSMTP
+from umic import clock
 from umic import create_app
 from umic.config import TestConfig
 from umic.extensions import db
 
 # A developer's own UMIC_* settings must not leak into the tests' configuration.
 for _name in [n for n in os.environ if n.startswith("UMIC_")]:
-    if _name not in {"UMIC_TEST_DATABASE_URL", "UMIC_REQUIRE_ALL_TESTS", "UMIC_UPDATE_GOLDEN"}:
+    if _name not in {
+        "UMIC_TEST_DATABASE_URL",
+        "UMIC_REQUIRE_ALL_TESTS",
+        "UMIC_UPDATE_GOLDEN",
+        "UMIC_TEST_NOW",
+    }:
         del os.environ[_name]
+
+
+def _test_now() -> datetime | None:
+    """The moment every test starts at (``UMIC_TEST_NOW``), or None for the real time."""
+    value = os.environ.get("UMIC_TEST_NOW", "").strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"UMIC_TEST_NOW needs a UTC offset: {value!r}")
+    return moment
+
+
+TEST_NOW = _test_now()
+if TEST_NOW is not None:
+    clock.move_to(TEST_NOW)  # module constants computed at collection see it too
 
 PG_URL = os.environ.get("UMIC_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
+
+
+def pytest_report_header(config) -> str:
+    return f"clock: {TEST_NOW.isoformat() if TEST_NOW else 'the real time'}"
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_test_now() -> Iterator[None]:
+    """Every test starts at ``UMIC_TEST_NOW`` (or the real time); a test may move or freeze
+    ``umic.clock`` as it likes, it is put back afterwards."""
+    if TEST_NOW is not None:
+        clock.move_to(TEST_NOW)
+    else:
+        clock.reset()
+    yield
+    clock.reset()
 
 
 class IsolatedClient(FlaskClient):

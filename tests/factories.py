@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
 
+from umic import clock
 from umic import scheduling
 from umic.extensions import db
 from umic.models import AccessToken
@@ -119,11 +119,11 @@ def make_booking(
         "status": status,
         "citizen_name": "Raúl Sánchez",
         "citizen_email": "raul@example.net",
-        "consent_at": datetime.now(UTC),
+        "consent_at": clock.now(),
         "consent_version": "test",
         "ical_uid": str(uuid.uuid4()),
         "video_link": f"https://meet.jit.si/umic-{uuid.uuid4().hex}",
-        "confirmed_at": datetime.now(UTC) - timedelta(days=7),
+        "confirmed_at": clock.now() - timedelta(days=7),
     }
     values.update(overrides)
     booking = Booking(**values)

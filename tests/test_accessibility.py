@@ -14,12 +14,8 @@ check can fail. One server and one browser serve the whole module.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC
-from datetime import date
-from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -36,6 +32,8 @@ from a11y import first_load
 from a11y import invisible_focus
 from a11y import serve_site
 from browser import launched
+from days import today
+from umic import clock
 from umic.casefiles.service import update_case
 from umic.extensions import db
 from umic.models import BookingStatus
@@ -421,7 +419,7 @@ def _(site, page):
 
 @state("sign-in: throttled")
 def _(site, page):
-    now = datetime.now(UTC)
+    now = clock.now()
     for _n in range(site.app.config["SIGN_IN_MAX_FAILURES"]):
         db.session.add(
             SignInAttempt(username="OPSSBLOQUEJAT", ip="10.0.0.9", at=now, success=False)
@@ -566,7 +564,7 @@ def _(site, page):
         {"company": "Una altra empresa"},
         actor=site.coordinator,
         expected_version=case.version,
-        now=datetime.now(UTC),
+        now=clock.now(),
     )
     db.session.commit()
     page.fill("#company", "La meva empresa")
@@ -655,7 +653,7 @@ def _(site, page):
 @state("closures: added", COORDINATOR)
 def _(site, page):
     page.goto(site.url("/admin/tancaments/"))
-    page.fill("#first_day", (date.today() + timedelta(days=200)).isoformat())
+    page.fill("#first_day", (today() + timedelta(days=200)).isoformat())
     page.fill("#reason", "Festa local")
     page.click("main form[method=post] button[type=submit] >> nth=0")
     page.wait_for_selector(".banner-success")
@@ -954,7 +952,7 @@ class _LongAgo(TimestampSigner):
     """Signs as if 25 hours had passed since (more than the 20 hours WCAG 2.2.1 asks)."""
 
     def get_timestamp(self) -> int:
-        return int(time.time()) - 25 * 3600
+        return int(clock.timestamp()) - 25 * 3600
 
 
 def test_form_tokens_outlast_a_day_of_slow_filling_by_default(site):

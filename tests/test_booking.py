@@ -24,6 +24,7 @@ from htmlutil import soup
 from htmlutil import summary_links
 from journey import DETAILS
 from journey import Citizen
+from umic import clock
 from umic.extensions import db
 from umic.models import AccessToken
 from umic.models import Booking
@@ -198,7 +199,7 @@ def test_minimum_notice_and_horizon_come_from_configuration(client, app):
     app.config["BOOKING_MIN_NOTICE_MINUTES"] = 3 * 24 * 60
     app.config["BOOKING_HORIZON_DAYS"] = 6
     days = Citizen(client).days()
-    today = datetime.now(UTC).date()
+    today = clock.now().date()
     assert min(days) >= (today + timedelta(days=3)).isoformat()
     assert max(days) <= (today + timedelta(days=7)).isoformat()
 
@@ -571,7 +572,7 @@ def test_cancel_reason_too_long_is_an_error_not_a_cancellation(client):
 
 def _booking_starting_in(delta: timedelta):
     world = make_world()
-    start = (datetime.now(UTC) + delta).replace(second=0, microsecond=0)
+    start = (clock.now() + delta).replace(second=0, microsecond=0)
     start -= timedelta(minutes=start.minute % 5)
     return make_booking(world.town, world.service, world.technicians[0], start)
 
@@ -613,7 +614,7 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client):
     """CSRF on every form: walk the URL map, POST without a token, nothing may change."""
     world = make_world()
     _booking, token = make_booking(
-        world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
+        world.town, world.service, world.technicians[0], clock.now() + timedelta(days=3)
     )
     # The CSRF check answers before any view runs: any value fits the other arguments.
     samples = defaultdict(lambda: 1, slug="gelida", token=token)
@@ -656,7 +657,7 @@ def test_unconfirmed_details_are_deleted_after_a_day(client):
     citizen.details(citizen.first_slot())
     draft = db.session.scalar(select(BookingDraft))
     assert draft.expires_at - draft.created_at == timedelta(hours=24)
-    assert purge_expired_drafts(datetime.now(UTC)) == 0
+    assert purge_expired_drafts(clock.now()) == 0
     assert purge_expired_drafts(draft.expires_at + timedelta(seconds=1)) == 1
     assert count(BookingDraft) == 0
     response = client.get("/reserva/gelida/comprova")

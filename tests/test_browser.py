@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -18,6 +16,7 @@ from factories import PASSWORD
 from factories import make_booking
 from factories import make_staff
 from factories import make_world
+from umic import clock
 from umic.casefiles.service import create_case
 from umic.extensions import db
 from umic.models import Booking
@@ -142,12 +141,12 @@ def test_staff_pages_do_not_scroll_sideways_on_a_phone(chromium, site, app):
     technician = db.session.scalar(select(StaffUser).where(StaffUser.role == "technician"))
     town = db.session.scalar(select(Municipality))
     service = db.session.scalar(select(Service))
-    start = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    start = (clock.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     make_booking(town, service, technician, start)
     case = create_case(
         {"municipality_id": town.id, "interested_name": "Persona Amb Un Nom Prou Llarg"},
         actor=coordinator,
-        now=datetime.now(UTC),
+        now=clock.now(),
     )
     db.session.commit()
 
@@ -183,7 +182,7 @@ def test_a_technicians_day_and_the_citizens_survey_on_a_phone(chromium, site, ap
     technician = db.session.scalar(select(StaffUser).where(StaffUser.username == "OPSSVEGAVN"))
     town = db.session.scalar(select(Municipality))
     service = db.session.scalar(select(Service))
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(minutes=10)
     booking, _token = make_booking(
         town, service, technician, start, citizen_name="Núria Puig i Solà"
     )

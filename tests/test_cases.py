@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
-from datetime import date
 from datetime import datetime
 
 import pytest
@@ -17,6 +16,7 @@ from factories import make_world
 from htmlutil import csrf_token
 from htmlutil import error_messages
 from htmlutil import soup
+from umic import clock
 from umic.casefiles.service import StaleCase
 from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
@@ -43,7 +43,7 @@ def new_case(world, **values) -> CaseFile:
         "interested_name": "Trinidad Garcia",
         "assigned_to_id": world.technicians[0].id,
     }
-    case = create_case({**base, **values}, actor=world.technicians[0], now=datetime.now(UTC))
+    case = create_case({**base, **values}, actor=world.technicians[0], now=clock.now())
     db.session.commit()
     return case
 
@@ -99,14 +99,14 @@ def test_concurrent_creation_never_gives_one_number_twice(app):
         case = create_case(
             {"municipality_id": municipality_id, "interested_name": f"Persona {index}"},
             actor=None,
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
         db.session.commit()
         return case.number
 
     numbers = in_app_at_once(app, create, range(workers))
     assert len(set(numbers)) == workers
-    year = datetime.now(UTC).year
+    year = clock.now().year
     assert sorted(numbers) == [format_number(year, n) for n in range(1, workers + 1)]
 
 
@@ -161,7 +161,7 @@ def test_saving_without_changes_records_nothing(client):
 def test_resolving_records_the_date_and_reopening_clears_it(app):
     world = make_world(technicians=1)
     case = new_case(world)
-    now = datetime.now(UTC)
+    now = clock.now()
     update_case(case, {"status": "resolt"}, actor=None, expected_version=case.version, now=now)
     db.session.commit()
     assert case.resolved_at == now.replace(microsecond=case.resolved_at.microsecond)
@@ -208,13 +208,11 @@ def test_the_service_refuses_an_edit_on_an_old_version(app):
     world = make_world(technicians=1)
     case = new_case(world)
     old_version = case.version
-    update_case(
-        case, {"company": "X"}, actor=None, expected_version=old_version, now=datetime.now(UTC)
-    )
+    update_case(case, {"company": "X"}, actor=None, expected_version=old_version, now=clock.now())
     db.session.commit()
     with pytest.raises(StaleCase):
         update_case(
-            case, {"company": "Y"}, actor=None, expected_version=old_version, now=datetime.now(UTC)
+            case, {"company": "Y"}, actor=None, expected_version=old_version, now=clock.now()
         )
 
 
@@ -285,7 +283,7 @@ def test_a_case_from_the_mailbox_is_created_by_hand(client):
     case = db.session.scalar(select(CaseFile))
     assert (case.channel, case.case_type, case.procedure_name) == ("bustia", "queixa", "Queixes")
     assert re.fullmatch(r"\d{4}/\d{7}", case.number)
-    assert case.deadline is None and case.requested_at.date() <= date.today()
+    assert case.deadline is None and case.requested_at <= clock.now()
 
 
 def test_staff_see_every_case_but_anonymous_users_none(client, app):

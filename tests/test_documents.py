@@ -29,12 +29,15 @@ from werkzeug.test import encode_multipart
 
 from concurrency import in_app_at_once
 from conftest import smtp_config
+from days import madrid
+from days import today
 from factories import make_staff
 from factories import make_world
 from htmlutil import csrf_token
 from htmlutil import error_messages
 from htmlutil import soup
 from htmlutil import summary_links
+from umic import clock
 from umic.casefiles import documents
 from umic.casefiles.documents import add_document
 from umic.casefiles.documents import find_upload_link
@@ -52,7 +55,6 @@ from umic.models import CaseStatus
 from umic.models import OutboxMessage
 from umic.models import Role
 from umic.models import TokenPurpose
-from umic.models import utcnow
 from umic.outbox import run_worker
 from umic.outbox import send_pending
 from umic.tokens import hash_token
@@ -155,10 +157,6 @@ def world(app):
     return make_world(technicians=2)
 
 
-def today() -> date:
-    return datetime.now(MADRID).date()
-
-
 def make_case(world, *, email: str = "raul@example.net", technician=None, **values) -> CaseFile:
     case = create_case(
         {
@@ -170,7 +168,7 @@ def make_case(world, *, email: str = "raul@example.net", technician=None, **valu
             **values,
         },
         actor=None,
-        now=utcnow(),
+        now=clock.now(),
     )
     db.session.commit()
     return case
@@ -189,7 +187,7 @@ def ask_for_documents(
         {"status": CaseStatus.DOCUMENTACIO, "deadline": deadline, "status_detail": detail},
         actor=actor,
         expected_version=case.version,
-        now=now or utcnow(),
+        now=now or clock.now(),
     )
     db.session.commit()
 
@@ -430,7 +428,7 @@ def test_an_upload_is_read_in_chunks_and_abandoned_past_the_limit(app, world, up
     app.config["UPLOAD_MAX_BYTES"] = 256 * 1024
     with pytest.raises(documents.DocumentRejected) as rejected:
         add_document(
-            case, Upload(), category="altres", source="staff", uploaded_by=None, now=utcnow()
+            case, Upload(), category="altres", source="staff", uploaded_by=None, now=clock.now()
         )
     assert rejected.value.reason == "too_large"
     assert Upload.stream.served <= 256 * 1024 + documents.CHUNK_BYTES
@@ -472,7 +470,7 @@ def test_the_file_is_deleted_when_the_database_refuses_the_row(app, world, uploa
     case = make_case(world)
     with pytest.raises(IntegrityError):
         add_document(
-            case, Upload(), category="no-such", source="staff", uploaded_by=None, now=utcnow()
+            case, Upload(), category="no-such", source="staff", uploaded_by=None, now=clock.now()
         )
     assert count(CaseDocument) == 0
     assert files_on_disk(upload_dir) == []
@@ -584,7 +582,9 @@ def test_a_new_deadline_sends_a_new_link_and_earlier_links_follow_it(app, client
     ask_for_documents(case, today() + timedelta(days=3))
     first = last_link()
     later = today() + timedelta(days=20)
-    update_case(case, {"deadline": later}, actor=None, expected_version=case.version, now=utcnow())
+    update_case(
+        case, {"deadline": later}, actor=None, expected_version=case.version, now=clock.now()
+    )
     db.session.commit()
     second = last_link()
     assert first != second
@@ -605,7 +605,7 @@ def test_the_link_stops_working_after_the_deadline(app, client, world, upload_di
     assert find_upload_link(token, end).state == "expired"
 
     # Time passes: the deadline is yesterday, the token's life is over.
-    db.session.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.execute(update(AccessToken).values(expires_at=clock.now() - timedelta(minutes=1)))
     db.session.execute(update(CaseFile).values(deadline=today() - timedelta(days=1)))
     db.session.commit()
     page = client.get(link)
@@ -628,7 +628,7 @@ def test_the_link_closes_when_the_case_no_longer_asks_for_documents(app, client,
         {"status": CaseStatus.EN_TRAMIT},
         actor=None,
         expected_version=case.version,
-        now=utcnow(),
+        now=clock.now(),
     )
     db.session.commit()
     page = client.get(link)
@@ -731,7 +731,7 @@ def test_opening_the_case_marks_its_citizen_uploads_seen(app, client, login, wor
     assert client.get(f"/espai/expedients/{other_case.id}/documents").status_code == 200
     db.session.expire_all()
     assert new_citizen_uploads(world.technicians[0]) == []
-    assert mark_citizen_uploads_seen(case.id, now=utcnow()) == 0
+    assert mark_citizen_uploads_seen(case.id, now=clock.now()) == 0
 
 
 def test_the_citizens_page_never_offers_a_download(app, client, login, world):
@@ -860,7 +860,7 @@ def _reminders() -> list[CaseEvent]:
 
 
 def test_a_reminder_is_queued_once_per_deadline_within_the_window(app, world):
-    now = utcnow()
+    now = clock.now()
     week_ago = now - timedelta(days=7)
     days = app.config["DOCUMENT_REMINDER_DAYS_BEFORE"]
     due = make_case(world, email="due@x.net")
@@ -886,7 +886,9 @@ def test_a_reminder_is_queued_once_per_deadline_within_the_window(app, world):
 
     assert queue_document_reminders(now=now) == 2
     assert queue_document_reminders(now=now) == 0
-    assert queue_document_reminders(now=now + timedelta(hours=5)) == 0
+    # Later the same day: still nothing (at 23:30, five hours on would be another day).
+    later_today = min(now + timedelta(hours=5), madrid(today(), 23, 59))
+    assert queue_document_reminders(now=later_today) == 0
     reminded = _reminders()
     assert [(e.case_id, e.new_value) for e in reminded] == [
         (due.id, (today() + timedelta(days=days)).isoformat()),
@@ -921,7 +923,7 @@ def test_no_reminder_when_the_request_itself_came_inside_the_window(app, world):
 
 
 def test_reminders_from_two_workers_at_once_are_queued_once(app, world):
-    now = utcnow()
+    now = clock.now()
     for number in range(6):
         case = make_case(world, email=f"r{number}@x.net")
         ask_for_documents(case, today() + timedelta(days=1), now=now - timedelta(days=7))
@@ -943,7 +945,7 @@ def test_reminders_from_two_workers_at_once_are_queued_once(app, world):
 def test_the_reminder_email_through_smtp_has_a_fresh_working_link(app, client, world, smtp):
     case = make_case(world)
     deadline = today() + timedelta(days=1)
-    ask_for_documents(case, deadline, now=utcnow() - timedelta(days=7))
+    ask_for_documents(case, deadline, now=clock.now() - timedelta(days=7))
     assert send_pending().sent == 1
     assert queue_document_reminders() == 1
     assert send_pending().sent == 1
@@ -964,13 +966,13 @@ def test_the_reminder_email_through_smtp_has_a_fresh_working_link(app, client, w
 def test_the_worker_and_outbox_send_queue_document_reminders(app, runner, world):
     first = make_case(world, email="worker@x.net")
     second = make_case(world, email="cli@x.net")
-    ask_for_documents(first, today() + timedelta(days=1), now=utcnow() - timedelta(days=7))
+    ask_for_documents(first, today() + timedelta(days=1), now=clock.now() - timedelta(days=7))
     first_id, second_id = first.id, second.id
     run_worker(stop_after=1)  # ends with the session removed
     assert [e.case_id for e in _reminders()] == [first_id]
 
     second = db.session.get(CaseFile, second_id)
-    ask_for_documents(second, today() + timedelta(days=1), now=utcnow() - timedelta(days=7))
+    ask_for_documents(second, today() + timedelta(days=1), now=clock.now() - timedelta(days=7))
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("1 reminders queued")

@@ -26,6 +26,7 @@ from htmlutil import error_messages
 from htmlutil import soup
 from htmlutil import summary_links
 from journey import DETAILS
+from umic import clock
 from umic import embed
 from umic.booking.service import find_by_token
 from umic.embed import MAX_ORIGINS
@@ -41,7 +42,6 @@ from umic.models import BookingStatus
 from umic.models import Municipality
 from umic.models import OutboxMessage
 from umic.models import Role
-from umic.models import utcnow
 
 GELIDA_ORIGINS = ["https://www.gelida.cat", "http://localhost:8000"]
 BEGUES_ORIGINS = ["https://begues.cat"]
@@ -136,7 +136,7 @@ def world(app) -> World:
 
 
 def a_booking(world: World, days: int = 3) -> tuple[Booking, str]:
-    start = (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    start = (clock.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     return make_booking(world.town, world.service, world.technicians[0], start)
 
 
@@ -364,7 +364,7 @@ def test_the_whole_booking_stays_in_the_frame_and_links_out_open_a_new_tab(clien
     confirmation = client.get(manage)
     embeddable(confirmation, GELIDA_ORIGINS)
     pages.append(confirmation.get_data(as_text=True))
-    booking = find_by_token(token, utcnow())
+    booking = find_by_token(token, clock.now())
     assert booking.reference in soup(pages[-1]).select_one(".panel").get_text()
     # The link to keep opens the normal site, in a new tab.
     kept = soup(pages[-1]).select_one(".manage-link a")

@@ -25,9 +25,7 @@ import csv
 import io
 import re
 from contextlib import contextmanager
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +34,7 @@ from babel.dates import format_date
 from sqlalchemy import event
 from sqlalchemy import select
 
+from days import today
 from factories import EVERY_DAY
 from factories import make_booking
 from factories import make_service
@@ -43,6 +42,7 @@ from factories import make_staff
 from htmlutil import csrf_token
 from htmlutil import soup
 from journey import Citizen
+from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -57,10 +57,6 @@ from umic.municipalities import import_municipalities
 
 MADRID = ZoneInfo("Europe/Madrid")
 PILOT = ["Torrelles de Llobregat", "Santa Maria de Palautordera", "Begues", "Gelida"]
-
-
-def today() -> date:
-    return datetime.now(UTC).astimezone(MADRID).date()
 
 
 def months_ago(count: int) -> date:
@@ -90,7 +86,7 @@ def count(town: Municipality, channel: str, month: date, n: int) -> None:
 
 
 def case(town: Municipality, channel: str, days_ago: int) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     create_case(
         {
             "channel": channel,
@@ -108,7 +104,7 @@ def requests(towns):
     """The requests of the table in this module's docstring, and the ones that must not count."""
     service = make_service()
     technician = make_staff("OPSSVEGAVN", hours=EVERY_DAY)
-    now = datetime.now(UTC)
+    now = clock.now()
     alpens, abrera = towns["Alpens"], towns["Abrera"]
     aguilar, alella = towns["Aguilar de Segarra"], towns["Alella"]
 
@@ -248,8 +244,11 @@ def test_the_ranking_matches_the_hand_computed_figures(client, towns, requests, 
     assert soup(html).select_one("#above-count").get_text(strip=True) == (
         "2 municipis superen les 12 peticions."
     )
-    first = today().replace(year=today().year - 1) + timedelta(days=1)
-    assert f"Peticions del {first:%d/%m/%Y} al {today():%d/%m/%Y}" in html
+    last = today()
+    # The year that ends today; on 29 February it starts on 1 March of the year before.
+    first = date(last.year - 1, 3, 1) if (last.month, last.day) == (2, 29) else None
+    first = first or last.replace(year=last.year - 1) + timedelta(days=1)
+    assert f"Peticions del {first:%d/%m/%Y} al {last:%d/%m/%Y}" in html
 
 
 def test_the_threshold_comes_from_the_configuration(app, client, towns, requests, coordinator):

@@ -21,13 +21,13 @@ from icalendar import Calendar
 from sqlalchemy import event
 from sqlalchemy import select
 
-import umic.workspace.feed as feed_module  # registers workspace.calendar_feed on its blueprint
 from factories import make_booking
 from factories import make_staff
 from factories import make_world
 from htmlutil import csrf_token
 from htmlutil import soup
 from icstools import require_all
+from umic import clock
 from umic import ics
 from umic.extensions import db
 from umic.models import BookingStatus
@@ -239,9 +239,9 @@ NOW = datetime(2026, 3, 19, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def feed_world(client, login, monkeypatch):
+def feed_world(client, login):
     """My bookings in winter and summer, past and future, cancelled; someone else's."""
-    monkeypatch.setattr(feed_module, "utcnow", lambda: NOW)
+    clock.move_to(NOW)
     world = make_world(technicians=2)
     me, other = world.technicians
     login(me.username)
@@ -371,9 +371,7 @@ def test_an_empty_feed_is_still_a_valid_calendar(app, client, login, tmp_path):
 
 def test_a_coordinator_gets_their_own_appointments_not_everyones(app, client, login):
     world = make_world(technicians=1)
-    make_booking(
-        world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=2)
-    )
+    make_booking(world.town, world.service, world.technicians[0], clock.now() + timedelta(days=2))
     make_staff("OPSSCOORD", role=Role.COORDINATOR)
     login("OPSSCOORD")
     body = fetch(app, create_feed(client)).data
@@ -394,7 +392,7 @@ def test_the_feed_costs_the_same_queries_for_few_or_many_bookings(app, client, l
     me = world.technicians[0]
     login(me.username)
     path = create_feed(client)
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    start = clock.now().replace(microsecond=0) + timedelta(days=1)
     make_booking(world.town, world.service, me, start)
     with counted_selects() as few:
         assert fetch(app, path).status_code == 200

@@ -7,9 +7,7 @@ free times a citizen sees right after a change.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -18,6 +16,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy import select
 
+from days import madrid
+from days import today
+from days import working_days
 from factories import EVERY_DAY
 from factories import make_booking
 from factories import make_staff
@@ -27,6 +28,7 @@ from htmlutil import error_messages
 from htmlutil import soup
 from htmlutil import summary_links
 from journey import Citizen
+from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.extensions import db
 from umic.models import BookingStatus
@@ -46,23 +48,6 @@ ADMIN_HOURS_ENDPOINTS = {
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def today() -> date:
-    return datetime.now(UTC).astimezone(MADRID).date()
-
-
-def working_day(after: int = 3) -> date:
-    """A day some days ahead that is not a Catalan public holiday."""
-    day = today() + timedelta(days=after)
-    holidays = public_holidays([day.year, day.year + 1], "ES", "CT")
-    while day in holidays:
-        day += timedelta(days=1)
-    return day
-
-
-def madrid(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=MADRID).astimezone(UTC)
 
 
 def coordinator(login) -> StaffUser:
@@ -146,7 +131,7 @@ def _rule_urls(app) -> list[tuple[str, str]]:
 
 def test_a_technician_gets_403_on_every_hours_and_closures_route(app, client, login):
     make_staff("OPSSVEGAVN", hours=EVERY_DAY)
-    db.session.add(Closure(day=working_day(), reason="Formació"))
+    db.session.add(Closure(day=working_days(), reason="Formació"))
     db.session.commit()
     routes = _rule_urls(app)
     assert {url for _, url in routes} == {
@@ -404,7 +389,7 @@ def test_new_hours_change_the_times_a_citizen_sees_at_once(client, app, login):
         every_morning[f"d{day}_p0_end"] = "11:00"
     assert post_hours(client, world.technicians[0].id, every_morning).status_code == 303
 
-    day = working_day()
+    day = working_days()
     assert day.isoformat() in citizen.days()
     times = [value[11:16] for value in citizen.slots(day.isoformat())]
     assert times == ["10:00", "10:30"]
@@ -430,7 +415,7 @@ def closures_in_db() -> list[tuple[date, int | None, str]]:
 def test_a_single_day_closure_of_the_service(client, login):
     make_staff("OPSSVEGAVN", hours=EVERY_DAY)
     coordinator(login)
-    day = working_day()
+    day = working_days()
     response = post_closure(client, first_day=day.isoformat(), reason="Formació de l'equip")
     assert response.status_code == 303
     assert closures_in_db() == [(day, None, "Formació de l'equip")]
@@ -444,7 +429,7 @@ def test_a_single_day_closure_of_the_service(client, login):
 
 def test_a_range_adds_one_row_per_day_and_skips_days_already_closed(client, login):
     coordinator(login)
-    first = working_day()
+    first = working_days()
     db.session.add(Closure(day=first + timedelta(days=2), reason="Ja hi era"))
     db.session.commit()
     response = post_closure(
@@ -464,7 +449,7 @@ def test_an_absence_closes_one_persons_days_only(client, login):
     anna = make_staff("OPSSVEGAVN", name="Anna Vega", hours=EVERY_DAY)
     make_staff("OPSSALTRE", hours=EVERY_DAY)
     coordinator(login)
-    first = working_day()
+    first = working_days()
     response = post_closure(
         client,
         first_day=first.isoformat(),
@@ -501,7 +486,7 @@ def test_the_person_list_offers_the_whole_service_and_each_active_person(client,
 
 def test_deleting_a_closure_removes_that_day_only(client, login):
     coordinator(login)
-    day = working_day()
+    day = working_days()
     keep = Closure(day=day + timedelta(days=1), reason="Queda")
     gone = Closure(day=day, reason="S'esborra")
     db.session.add_all([keep, gone])
@@ -521,7 +506,7 @@ def test_deleting_a_closure_removes_that_day_only(client, login):
 
 def test_deleting_without_the_form_token_is_refused(client, login):
     coordinator(login)
-    closure = Closure(day=working_day(), reason="Formació")
+    closure = Closure(day=working_days(), reason="Formació")
     db.session.add(closure)
     db.session.commit()
     response = client.post(f"/admin/tancaments/{closure.id}/esborra")
@@ -586,7 +571,7 @@ INVALID_CLOSURES = [
 )  # fmt: skip
 def test_each_invalid_closure_is_explained_beside_its_field(client, login, values, box, message):
     coordinator(login)
-    day = working_day()
+    day = working_days()
     replacements = {
         "__day__": day.isoformat(),
         "__yesterday__": (today() - timedelta(days=1)).isoformat(),
@@ -615,7 +600,7 @@ def booked(client, login):
     """Two technicians open every day; confirmed calls on a working day, and others."""
     world = make_world(technicians=2)
     anna, bernat = world.technicians
-    day = working_day()
+    day = working_days(2)  # it and the next day are open: "anna_next_16" must fit too
     make = lambda tech, when, **kw: make_booking(world.town, world.service, tech, when, **kw)[0]  # noqa: E731
     bookings = {
         "anna_10": make(anna, madrid(day, 10), citizen_name="Laia Ferrer"),
@@ -692,7 +677,7 @@ def test_the_list_links_to_the_case_file_when_the_booking_has_one(client, app, b
     from umic.models import Booking
 
     booking = db.session.get(Booking, ids["anna_16"])
-    case = case_from_booking(booking, actor=None, now=datetime.now(UTC))
+    case = case_from_booking(booking, actor=None, now=clock.now())
     db.session.commit()
     db.session.execute(
         OpeningHours.__table__.delete().where(OpeningHours.staff_id == world.technicians[0].id)

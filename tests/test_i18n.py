@@ -33,6 +33,7 @@ from htmlutil import error_messages
 from htmlutil import soup
 from journey import DETAILS
 from journey import Citizen
+from umic import clock
 from umic import i18n
 from umic import mail
 from umic.extensions import db
@@ -455,7 +456,7 @@ def test_the_survey_email_is_in_the_citizens_language(app, smtp):
 
 def test_the_survey_opens_in_spanish_and_the_switch_keeps_the_answers(app, client):
     world = make_world()
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    start = clock.now().replace(second=0, microsecond=0) - timedelta(hours=2)
     booking, _token = make_booking(
         world.town,
         world.service,
@@ -464,7 +465,7 @@ def test_the_survey_opens_in_spanish_and_the_switch_keeps_the_answers(app, clien
         status=BookingStatus.ATTENDED,
         language="es",
     )
-    assert survey_mail.queue_survey(booking, datetime.now(UTC))
+    assert survey_mail.queue_survey(booking, clock.now())
     db.session.commit()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "survey"))
     link = re.search(r"http://localhost(/enquesta/\S+\?lang=es)", message.body_text).group(1)

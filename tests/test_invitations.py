@@ -35,6 +35,7 @@ from journey import DETAILS
 from journey import Citizen
 from mimecheck import check_imip
 from smtpserver import Received
+from umic import clock
 from umic.booking.service import find_by_token
 from umic.extensions import db
 from umic.i18n import when_text
@@ -57,7 +58,7 @@ def _next_dst_change(today: date) -> date:
     raise AssertionError("no DST change within a year")
 
 
-TODAY = datetime.now(MADRID).date()
+TODAY = clock.now().astimezone(MADRID).date()
 DST_CHANGE = _next_dst_change(TODAY)
 # Far enough to book a week past the next change into the other season, whatever today is.
 HORIZON_DAYS = (DST_CHANGE - TODAY).days + 10
@@ -221,7 +222,7 @@ def check_invitation(
 
 def current(manage: str) -> Booking:
     db.session.expire_all()
-    booking = find_by_token(manage.rsplit("/", 1)[1], datetime.now(UTC))
+    booking = find_by_token(manage.rsplit("/", 1)[1], clock.now())
     assert booking is not None
     return booking
 
@@ -436,7 +437,7 @@ def test_bookings_in_the_other_dst_season_and_the_calendar_download(app, smtp, t
         assert booking.start_utc == datetime.fromisoformat(slot)
         assert local_day(booking.start_utc).isoformat() == day
         # Booked today, in the other season: the offset differs from today's.
-        assert offset_of(booking.start_utc) != datetime.now(MADRID).utcoffset()
+        assert offset_of(booking.start_utc) != clock.now().astimezone(MADRID).utcoffset()
 
         before = len(smtp.messages())
         assert send_all() == 2

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import csv
 from contextlib import contextmanager
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy import select
 
+from days import today
 from factories import EVERY_DAY
 from factories import make_service
 from factories import make_staff
@@ -33,10 +32,6 @@ from umic.municipalities import OMICS_CSV
 from umic.municipalities import import_municipalities
 
 MADRID = ZoneInfo("Europe/Madrid")
-
-
-def today() -> date:
-    return datetime.now(UTC).astimezone(MADRID).date()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from journey import DETAILS
 from journey import Citizen
 from mimecheck import check_imip
 from smtpserver import Received
+from umic import clock
 from umic import mail
 from umic.booking.service import find_by_token
 from umic.booking.service import open_slots
@@ -77,7 +77,7 @@ def rows() -> list[OutboxMessage]:
 
 def booking_of(manage: str) -> Booking:
     db.session.expire_all()
-    booking = find_by_token(manage.rsplit("/", 1)[1], datetime.now(UTC))
+    booking = find_by_token(manage.rsplit("/", 1)[1], clock.now())
     assert booking is not None
     return booking
 
@@ -110,7 +110,7 @@ def mark_sending(message_id: int) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status=OutboxStatus.SENDING, locked_by="other", locked_at=datetime.now(UTC))
+        .values(status=OutboxStatus.SENDING, locked_by="other", locked_at=clock.now())
     )
     db.session.commit()
 
@@ -131,7 +131,7 @@ def booked_directly(world, technician, start, *, notify: bool = True, **override
 
 
 def next_hour(hours: int) -> datetime:
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
     return now + timedelta(hours=hours)
 
 
@@ -280,7 +280,7 @@ def test_mail_down_booking_succeeds_backs_off_and_delivers_once(app, client, smt
     assert client.get(manage).status_code == 200
     assert len(rows()) == 2
 
-    now = datetime.now(UTC)
+    now = clock.now()
     for attempt in (1, 2, 3):
         report = send_pending(now=now)
         assert (report.sent, report.retrying, report.failed) == (0, 2, 0)
@@ -317,7 +317,7 @@ def test_backoff_is_capped_then_failed_shows_in_admin_and_retry_sends(app, clien
     smtp.stop()
     Citizen(client).book()
 
-    now = datetime.now(UTC)
+    now = clock.now()
     delays = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report = send_pending(now=now)
@@ -453,7 +453,7 @@ def test_a_message_that_kills_every_worker_ends_up_failed(app, smtp):
     booked_directly(world, world.technicians[0], next_hour(30))
     stuck = next(m for m in rows() if m.kind == "created_citizen")
     max_attempts = app.config["OUTBOX_MAX_ATTEMPTS"]
-    now = datetime.now(UTC)
+    now = clock.now()
     for attempt in range(1, max_attempts + 1):
         db.session.execute(
             update(OutboxMessage)
@@ -503,7 +503,7 @@ def test_stale_claim_is_taken_again_and_a_fresh_one_is_not(app, smtp):
     world = make_world()
     stale_booking, _ = booked_directly(world, world.technicians[0], next_hour(30))
     busy_booking, _ = booked_directly(world, world.technicians[1], next_hour(30))
-    now = datetime.now(UTC)
+    now = clock.now()
     by_booking = {}
     for m in rows():
         if m.kind == "created_citizen":
@@ -565,7 +565,7 @@ def test_reschedule_supersedes_the_unsent_revision(app, client, smtp):
         ("rescheduled_technician", OutboxStatus.PENDING, 1),
     ]
     assert send_pending().sent == 2
-    assert send_pending(now=datetime.now(UTC) + timedelta(days=1)).sent == 0
+    assert send_pending(now=clock.now() + timedelta(days=1)).sent == 0
     received = smtp.messages()
     assert len(received) == 2
     assert [sequence_of(r) for r in received] == [1, 1]
@@ -602,12 +602,12 @@ def test_later_revision_waits_while_the_earlier_one_is_sending(app, client, smtp
             locked_by="",
             locked_at=None,
             attempts=1,
-            next_attempt_at=datetime.now(UTC) + timedelta(seconds=BASE),
+            next_attempt_at=clock.now() + timedelta(seconds=BASE),
         )
     )
     db.session.commit()
     assert send_pending().sent == 0  # revision 0 is not due, revision 1 waits behind it
-    later = datetime.now(UTC) + timedelta(minutes=1)
+    later = clock.now() + timedelta(minutes=1)
     assert send_pending(now=later).sent + send_pending(now=later).sent == 2
     assert [sequence_of(r) for r in smtp.to(booking.citizen_email)] == [0, 1]
 
@@ -623,7 +623,7 @@ def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, sm
     smtp.stop()
     manage = Citizen(client).book()
     booking = booking_of(manage)
-    now = datetime.now(UTC)
+    now = clock.now()
     for _ in range(MAX_ATTEMPTS):
         send_pending(now=now)
         now += timedelta(seconds=CAP)
@@ -636,7 +636,7 @@ def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, sm
     assert by_kind["created_technician"].status == OutboxStatus.SUPERSEDED
     assert send_pending().sent == 2
     assert retry(by_kind["created_citizen"].id) is False
-    assert send_pending(now=datetime.now(UTC) + timedelta(days=1)).sent == 0
+    assert send_pending(now=clock.now() + timedelta(days=1)).sent == 0
     assert [sequence_of(r) for r in smtp.to(booking.citizen_email)] == [1]
 
     # Case 2: revision 1 to the citizen is in flight while revision 2 is queued...
@@ -652,7 +652,7 @@ def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, sm
     db.session.commit()
     send_pending()
     retry(v1.id)
-    send_pending(now=datetime.now(UTC) + timedelta(days=1))
+    send_pending(now=clock.now() + timedelta(days=1))
     sequences = [sequence_of(r) for r in smtp.to(booking.citizen_email)]
     assert sequences == sorted(sequences), sequences
     assert sequences[-1] == 2
@@ -664,7 +664,7 @@ def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, sm
 def test_reminder_is_queued_once_and_only_when_due(app, smtp):
     world = make_world()
     t1, t2, t3 = world.technicians
-    now = datetime.now(UTC)
+    now = clock.now()
     due, _ = booked_directly(world, t1, next_hour(20), notify=False, citizen_email="due@x.net")
     booked_directly(
         world,
@@ -707,7 +707,7 @@ def test_reminders_from_two_workers_at_once_are_queued_once(app, smtp):
             world, technician, next_hour(2 + i), notify=False, citizen_email=f"r{i}@x.net"
         )
     db.session.close()
-    now = datetime.now(UTC)
+    now = clock.now()
     counts = in_app_at_once(app, lambda _: queue_due_reminders(now=now), range(2))
     assert sum(counts) == 12
     queued = rows()
@@ -743,7 +743,7 @@ def test_reminder_does_not_supersede_an_unsent_invitation(app, smtp):
     world = make_world()
     booking, _token = booked_directly(world, world.technicians[0], next_hour(48))
     assert send_pending().sent == 2
-    slots, _ = open_slots(world.service, datetime.now(UTC), rules())
+    slots, _ = open_slots(world.service, clock.now(), rules())
     new_start = next(s.start for s in slots if s.start != booking.start_utc)
     moved_at = new_start - timedelta(days=3)
     smtp.stop()
@@ -755,7 +755,7 @@ def test_reminder_does_not_supersede_an_unsent_invitation(app, smtp):
     assert queue_due_reminders(now=reminder_time) == 1
     statuses = {m.kind: m.status for m in rows()}
     assert statuses["rescheduled_citizen"] == OutboxStatus.PENDING
-    later = datetime.now(UTC) + timedelta(minutes=5)
+    later = clock.now() + timedelta(minutes=5)
     assert send_pending(now=later).sent + send_pending(now=later).sent == 3
     kinds = [
         next(m.kind for m in rows() if m.message_id == r.message_id)

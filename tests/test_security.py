@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +32,7 @@ from htmlutil import soup
 from journey import DETAILS
 from journey import Citizen
 from journey import confirm_ready
+from umic import clock
 from umic import limits
 from umic import security
 from umic.extensions import db
@@ -184,7 +183,7 @@ def test_every_page_has_a_strict_csp_and_no_inline_code(app, client):
     world.town.embed_origins = "https://www.gelida.cat"
     make_staff("OPSSCOORD", role="coordinator")
     _booking, token = make_booking(
-        world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
+        world.town, world.service, world.technicians[0], clock.now() + timedelta(days=3)
     )
     samples = defaultdict(lambda: 1, slug="gelida", token=token, filename="css/app.css")
     rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods]
@@ -483,7 +482,7 @@ def test_confirming_counts_in_the_booking_bucket(client):
 def test_manage_links_are_limited_and_the_embedded_ones_share_the_bucket(client, app):
     world = make_world(technicians=1)
     _booking, token = make_booking(
-        world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
+        world.town, world.service, world.technicians[0], clock.now() + timedelta(days=3)
     )
     assert client.get(f"/cita/{token}").status_code == 200
     assert client.get(f"/incrustat/cita/{token}").status_code == 200
@@ -569,7 +568,7 @@ def test_the_sign_in_throttle_by_user_name_still_works_under_the_limit(app, clie
 def test_behind_a_proxy_each_citizen_has_their_own_bucket(make_app):
     world = make_world(technicians=1)
     _booking, token = make_booking(
-        world.town, world.service, world.technicians[0], datetime.now(UTC) + timedelta(days=3)
+        world.town, world.service, world.technicians[0], clock.now() + timedelta(days=3)
     )
     client = make_app(PROXY_COUNT=1, RATELIMIT_MANAGE="2 per minute").test_client()
 
@@ -586,9 +585,7 @@ def test_behind_a_proxy_each_citizen_has_their_own_bucket(make_app):
 
 
 def upcoming(world, days: int, email: str, **values):
-    start = (datetime.now(UTC) + timedelta(days=days)).replace(
-        hour=9, minute=0, second=0, microsecond=0
-    )
+    start = (clock.now() + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
     return make_booking(
         world.town, world.service, world.technicians[0], start, citizen_email=email, **values
     )

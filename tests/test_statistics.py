@@ -38,6 +38,7 @@ from htmlutil import csrf_token
 from htmlutil import error_messages
 from htmlutil import soup
 from htmlutil import summary_links
+from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -63,7 +64,7 @@ PILOT = [
 ]
 PILOT_MONTHS = [date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1)]
 #: A month that has not begun yet: no counts may be entered for it.
-NEXT_MONTH = stats.add_months(datetime.now(UTC).astimezone(MADRID).date().replace(day=1), 1)
+NEXT_MONTH = stats.add_months(clock.now().astimezone(MADRID).date().replace(day=1), 1)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -546,7 +547,7 @@ def test_the_page_costs_the_same_queries_for_10_or_200_rows(client, login, app):
 
 def test_the_default_period_is_the_last_twelve_months_with_quick_links(client, login, app):
     coordinator(login)
-    today = datetime.now(UTC).astimezone(MADRID).date()
+    today = clock.now().astimezone(MADRID).date()
     html = page(client)
     first = stats.add_months(today.replace(day=1), -11)
     assert soup(html).select_one("#desde")["value"] == first.isoformat()

@@ -34,6 +34,7 @@ from htmlutil import csrf_token
 from htmlutil import error_messages
 from htmlutil import soup
 from htmlutil import summary_links
+from umic import clock
 from umic.admin import survey_results
 from umic.booking import service as booking_service
 from umic.extensions import db
@@ -78,7 +79,7 @@ def surveys_registered(app):
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def call(world, technician, *, ended_hours_ago: float, **overrides) -> Booking:
@@ -176,7 +177,7 @@ def test_marking_through_the_agenda_sends_the_survey(app, client, login):
     assert response.status_code == 303
     (message,) = surveys_queued()
     assert message.booking_id == booking.id
-    assert message.next_attempt_at <= datetime.now(UTC)  # the call is over: it goes now
+    assert message.next_attempt_at <= clock.now()  # the call is over: it goes now
 
 
 def test_an_unmarked_call_gets_its_survey_the_configured_hours_after_its_end(app):
@@ -720,7 +721,7 @@ def test_a_month_without_answers_shows_empty_cells_not_zeroes(app, client, login
 def test_the_default_period_is_the_last_twelve_months(app, client, login):
     world = make_world(technicians=1)
     technician = world.technicians[0]
-    today = datetime.now(MADRID).date()
+    today = clock.now().astimezone(MADRID).date()
     recent = sent_booking(world, technician, now() - timedelta(days=3))
     answer(recent, 10, 10, "totalment", now() - timedelta(days=2))
     old = sent_booking(world, technician, now() - timedelta(days=400))

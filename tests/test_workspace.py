@@ -19,6 +19,7 @@ from factories import make_world
 from htmlutil import csrf_token
 from htmlutil import error_messages
 from htmlutil import soup
+from umic import clock
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingClaim
@@ -30,7 +31,7 @@ from umic.models import SignInAttempt
 
 def at(minutes: int) -> datetime:
     """A five-minute-aligned moment ``minutes`` from now."""
-    moment = (datetime.now(UTC) + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    moment = (clock.now() + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
     return moment - timedelta(minutes=moment.minute % 5)
 
 
@@ -54,7 +55,7 @@ def test_repeated_failures_throttle_sign_in_even_with_the_right_password(client,
     assert "Massa intents fallits" in response.get_data(as_text=True)
     assert client.get("/espai/").status_code == 302, "not signed in"
     # Once the window has passed, the right password works again.
-    db.session.execute(update(SignInAttempt).values(at=datetime.now(UTC) - timedelta(hours=1)))
+    db.session.execute(update(SignInAttempt).values(at=clock.now() - timedelta(hours=1)))
     db.session.commit()
     assert sign_in(client, "OPSSVEGAVN").status_code == 303
 
@@ -75,7 +76,7 @@ def test_every_attempt_is_recorded_and_old_ones_purged(client, app):
     sign_in(client, "OPSSVEGAVN")
     rows = db.session.scalars(select(SignInAttempt).order_by(SignInAttempt.id)).all()
     assert [(r.username, r.success) for r in rows] == [("OPSSVEGAVN", False), ("OPSSVEGAVN", True)]
-    assert purge_sign_in_attempts(datetime.now(UTC) + timedelta(days=2)) == 2
+    assert purge_sign_in_attempts(clock.now() + timedelta(days=2)) == 2
 
 
 def test_a_session_expires_after_inactivity(client, app):

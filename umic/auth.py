@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from datetime import timedelta
 from functools import wraps
@@ -21,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
+from . import clock
 from .extensions import db
 from .extensions import login_manager
 from .htmx import hx_redirect
@@ -51,7 +51,7 @@ def staff_required() -> None:
     """For ``before_request``: any signed-in member of staff, active within the idle limit."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    now = int(time.time())
+    now = int(clock.timestamp())
     idle_limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
     last_seen = session.get("last_seen", now)
     if not isinstance(last_seen, int) or now - last_seen > idle_limit:

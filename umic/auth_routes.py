@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint
 from flask import current_app
 from flask import redirect
@@ -22,13 +20,13 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from . import clock
 from .auth import record_sign_in
 from .auth import sign_in_throttled
 from .extensions import db
 from .i18n import Form
 from .i18n import clear_session
 from .models import StaffUser
-from .models import utcnow
 from .text import clean
 from .urls import local_path
 
@@ -60,7 +58,7 @@ def login():
     form = LoginForm()
     failed = throttled = False
     if form.validate_on_submit():
-        now = utcnow()
+        now = clock.now()
         username, ip = form.username.data, request.remote_addr or ""
         if sign_in_throttled(username, ip, now):
             # Not even checked: the answer must not reveal whether the password was right.
@@ -74,7 +72,7 @@ def login():
                 clear_session()  # a fresh session: only the language carries over
                 login_user(user)
                 session.permanent = True
-                session["last_seen"] = int(time.time())
+                session["last_seen"] = int(clock.timestamp())
                 return redirect(_safe_next(request.args.get("next")), 303)
             failed = True
     wait_minutes = current_app.config["SIGN_IN_WINDOW_MINUTES"]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
 from flask import current_app
 from sqlalchemy import select
 
+from . import clock
 from .casefiles.cli import cases_cli
 from .extensions import db
 from .models import Closure
@@ -167,7 +168,9 @@ def add_closure_command(day, technician: str | None, reason: str) -> None:
 def list_closures_command() -> None:
     """Closures from today on."""
     for closure in db.session.scalars(
-        select(Closure).where(Closure.day >= date.today()).order_by(Closure.day)
+        select(Closure)
+        .where(Closure.day >= clock.today(ZoneInfo(current_app.config["TIMEZONE"])))
+        .order_by(Closure.day)
     ):
         who = "tot el servei" if closure.staff_id is None else f"personal {closure.staff_id}"
         click.echo(f"{closure.day.isoformat()}  {who}  {closure.reason}")

@@ -47,10 +47,10 @@ from markupsafe import escape
 from sqlalchemy import select
 from wtforms import TextAreaField
 
+from . import clock
 from .extensions import db
 from .i18n import Form
 from .models import Municipality
-from .models import utcnow
 from .urls import external_url
 
 #: The embedded booking's blueprint name and address prefix.
@@ -223,7 +223,7 @@ def _town_from(values: dict) -> Municipality | None:
     if "token" in values:
         from .booking.service import find_by_token
 
-        booking = find_by_token(values["token"], utcnow())
+        booking = find_by_token(values["token"], clock.now())
         return booking.municipality if booking is not None else None
     return None
 

@@ -35,6 +35,7 @@ from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
+from . import clock
 from . import dates
 from .urls import local_path
 
@@ -109,6 +110,11 @@ def init_app(app: Flask) -> None:
 def service_tz() -> ZoneInfo:
     """The zone every time is shown in (Europe/Madrid)."""
     return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def service_today() -> date:
+    """Today's date where the service is (the clock's ``now``, in the service's zone)."""
+    return clock.today(service_tz())
 
 
 def locale_name() -> str:

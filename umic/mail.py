@@ -9,7 +9,6 @@ exact bytes are what every attempt sends (ICS.md B6: a retry repeats the same SE
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC
 from datetime import datetime
 from email.utils import make_msgid
 from email.utils import parseaddr
@@ -20,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from . import clock
 from . import ics
 from .extensions import db
 from .i18n import link_language
@@ -86,7 +86,7 @@ def enqueue(
         ical_sequence=booking.ical_sequence if (booking is not None and invitation) else None,
         message_id=make_msgid(domain=domain),
         status=OutboxStatus.PENDING,
-        next_attempt_at=datetime.now(UTC),
+        next_attempt_at=clock.now(),
     )
     db.session.add(message)
     return message
@@ -102,7 +102,7 @@ def _event(booking: Booking, description: str) -> ics.EventData:
         description=description,
         link=booking.video_link,
         organizer=organizer(),
-        stamp=datetime.now(UTC),
+        stamp=clock.now(),
         prodid=current_app.config["ICS_PRODID"],
         tzid=current_app.config["TIMEZONE"],
         alarm_minutes=current_app.config["ICS_ALARM_MINUTES"],

@@ -16,7 +16,6 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
@@ -28,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
+from . import clock
 from .calendar_mail import CalendarMessage
 from .extensions import db
 from .models import Booking
@@ -193,7 +193,7 @@ def _record_failure(
 
 def send_pending(now: datetime | None = None, worker: str | None = None) -> SendReport:
     """One pass: claim what is due and send it over one SMTP connection."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     worker = worker or worker_name()
     report = SendReport()
     _release_stale_claims(now)
@@ -243,7 +243,7 @@ def _send_one(connection, row: OutboxMessage, rows, now: datetime, report: SendR
             _unclaim([r for r in rows if r.status == OutboxStatus.SENDING])
         return not lost
     row.status = OutboxStatus.SENT
-    row.sent_at = datetime.now(UTC)
+    row.sent_at = clock.now()
     row.attempts += 1
     row.locked_by, row.locked_at, row.last_error = "", None, ""
     db.session.commit()
@@ -282,7 +282,7 @@ def retry(message_id: int) -> bool:
         .values(
             status=OutboxStatus.PENDING,
             attempts=0,
-            next_attempt_at=datetime.now(UTC),
+            next_attempt_at=clock.now(),
             last_error="",
         )
     )
@@ -300,7 +300,7 @@ def queue_due_reminders(now: datetime | None = None) -> int:
     from .booking.service import issue_manage_token
     from .mail import notify_reminder
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     lead = timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
     due = db.session.scalars(
         select(Booking.id).where(
@@ -351,7 +351,7 @@ def run_worker(stop_after: int | None = None) -> None:
             queue_due_reminders()
             queue_document_reminders()
             queue_due_surveys()
-            purge_expired_drafts(datetime.now(UTC))
+            purge_expired_drafts(clock.now())
             report = send_pending(worker=worker)
             if report.sent or report.retrying or report.failed:
                 log.info("outbox: %s", report)

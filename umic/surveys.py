@@ -28,10 +28,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
+from . import clock
 from .extensions import db
 from .i18n import Form
 from .i18n import locale_name
-from .models import utcnow
 from .stats import surveys
 from .text import clean
 
@@ -121,7 +121,7 @@ def _summary(form: SurveyForm) -> list[tuple[str, str]]:
 
 def _link_or_page(token: str):
     """The open link, or the page to show instead (404 unknown, 410 expired or closed)."""
-    link = surveys.find_survey_link(token, utcnow())
+    link = surveys.find_survey_link(token, clock.now())
     if link.state == "unknown":
         return None, (render_template("surveys/unknown.html"), 404)
     if link.state == "answered":
@@ -149,7 +149,7 @@ def survey(token: str):
             resolved=form.resolved.data,
             comment=form.comment.data,
             language=locale_name(),
-            now=utcnow(),
+            now=clock.now(),
         )
         try:
             db.session.commit()
@@ -172,7 +172,7 @@ def survey(token: str):
 @bp.get("/enquesta/<token>/gracies")
 def thanks(token: str):
     """After answering. Before answering it sends to the questions."""
-    link = surveys.find_survey_link(token, utcnow())
+    link = surveys.find_survey_link(token, clock.now())
     if link.state == "unknown":
         return render_template("surveys/unknown.html"), 404
     if link.state != "answered":

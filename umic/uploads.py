@@ -24,11 +24,11 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from . import clock
 from .casefiles import documents
 from .casefiles.labels import DOCUMENT_CATEGORIES
 from .extensions import db
 from .i18n import Form
-from .models import utcnow
 
 bp = Blueprint("uploads", __name__)
 
@@ -92,7 +92,7 @@ def _closed(link: documents.UploadLink):
 @bp.route("/documents/<token>", methods=["GET", "POST"])
 def upload(token: str):
     """Show what is asked; take one file and its category; 303 back here with a banner."""
-    now = utcnow()
+    now = clock.now()
     link = documents.find_upload_link(token, now)
     if link.state == "unknown":
         abort(404)
@@ -127,7 +127,7 @@ def upload(token: str):
 def upload_too_large(error):
     """Over MAX_CONTENT_LENGTH: the same page with the size error (the body is never read)."""
     token = (request.view_args or {}).get("token", "")
-    link = documents.find_upload_link(token, utcnow())
+    link = documents.find_upload_link(token, clock.now())
     if link.state == "unknown":
         return render_template("errors/404.html", error=error), 404
     if not link.is_open:

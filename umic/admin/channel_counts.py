@@ -30,15 +30,15 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import clock
 from ..auth import role_required
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..extensions import db
 from ..i18n import of_month_text
-from ..i18n import service_tz
+from ..i18n import service_today
 from ..i18n import switching_language
 from ..models import Municipality
 from ..models import Role
-from ..models import utcnow
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
 from .routes import bp
@@ -63,10 +63,6 @@ IMPORT_MESSAGES = {
     "encoding": _l("El fitxer ha de ser text CSV, en UTF-8 o Windows-1252"),
     "size": _l("El fitxer és massa gran: el màxim és de 2 MB"),
 }
-
-
-def _today() -> date:
-    return utcnow().astimezone(service_tz()).date()
 
 
 def _month_problem(text: str, today: date) -> tuple[date | None, str]:
@@ -229,7 +225,7 @@ def _page(**context) -> str:
 @role_required(Role.COORDINATOR)
 def channel_counts():
     """Enter the counts of one month; list the months that have counts; import a file."""
-    today = _today()
+    today = service_today()
     text = (request.values.get("mes") or "").strip()[:20]
     if not text:
         if request.method == "POST":
@@ -248,7 +244,7 @@ def channel_counts():
     values = _checked(grid, names)
     if values is None:
         return _page(grid=grid, month_text_value=f"{month:%Y-%m}")
-    report = stats.save_counts(values, actor_id=current_user.id, now=utcnow())
+    report = stats.save_counts(values, actor_id=current_user.id, now=clock.now())
     db.session.commit()
     if report.changed:
         flash(_("S'han desat els comptatges %(month)s.", month=of_month_text(month)), "success")
@@ -268,7 +264,9 @@ def channel_counts_import():
     if upload is None or not upload.filename:
         return _page(import_error=_("Trieu el fitxer CSV que voleu importar"))
     data = upload.stream.read(stats.MAX_IMPORT_BYTES + 1)
-    result = stats.import_counts(data, actor_id=current_user.id, now=utcnow(), today=_today())
+    result = stats.import_counts(
+        data, actor_id=current_user.id, now=clock.now(), today=service_today()
+    )
     if not result.ok:
         db.session.rollback()
         problems = [

@@ -35,12 +35,14 @@ from wtforms import SelectField
 from wtforms import StringField
 from wtforms.validators import Length
 
+from .. import clock
 from .. import scheduling
 from ..auth import role_required
 from ..booking import service as booking_service
 from ..extensions import db
 from ..i18n import Form
 from ..i18n import day_text
+from ..i18n import service_today
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
@@ -49,7 +51,6 @@ from ..models import Municipality
 from ..models import OpeningHours
 from ..models import Role
 from ..models import StaffUser
-from ..models import utcnow
 from ..text import clean
 from .routes import bp
 
@@ -244,7 +245,7 @@ def hours():
         "admin/hours.html",
         rows=rows,
         weekdays=[str(name) for name in WEEKDAYS],
-        misfits=misplaced_bookings(utcnow()),
+        misfits=misplaced_bookings(clock.now()),
     )
 
 
@@ -282,7 +283,7 @@ def technician_hours(staff_id: int):
         form=form,
         crowded=crowded,
         days=_form_days(form),
-        misfits=misplaced_bookings(utcnow(), staff_id=person.id),
+        misfits=misplaced_bookings(clock.now(), staff_id=person.id),
     )
 
 
@@ -408,10 +409,6 @@ def upcoming_closures(today: date) -> list[ClosureEntry]:
     return sorted(entries, key=lambda entry: (entry.day, order[entry.kind], entry.who))
 
 
-def _today() -> date:
-    return utcnow().astimezone(booking_service.rules().tz).date()
-
-
 @bp.route("/tancaments/", methods=["GET", "POST"])
 @role_required(Role.COORDINATOR)
 def closures():
@@ -428,7 +425,7 @@ def closures():
     form.staff.choices = [("", _("Tot el servei (tancament)"))] + [
         (str(person.id), f"{person.name} ({person.username})") for person in people.values()
     ]
-    today = _today()
+    today = service_today()
     if form.validate_on_submit():
         checked = _checked_closure(form, people, today)
         if checked is not None:
@@ -453,7 +450,7 @@ def closures():
         "admin/closures.html",
         form=form,
         entries=upcoming_closures(today),
-        misfits=misplaced_bookings(utcnow()),
+        misfits=misplaced_bookings(clock.now()),
     )
 
 

@@ -48,10 +48,10 @@ from ..htmx import is_htmx
 from ..htmx import render_page_or_fragment
 from ..i18n import Form
 from ..i18n import locale_name
+from ..i18n import service_today
 from ..i18n import service_tz
 from ..models import Municipality
 from ..models import Role
-from ..models import utcnow
 from ..stats import expansion
 from ..text import clean
 from ..text import fold
@@ -74,10 +74,6 @@ def decimal_text(value: Decimal | None) -> str:
 def short_day(day: date | None) -> str:
     """'01/03/2025', as the tracker writes dates."""
     return "" if day is None else day.strftime("%d/%m/%Y")
-
-
-def _today() -> date:
-    return utcnow().astimezone(service_tz()).date()
 
 
 def booking_link(town: Municipality) -> str:
@@ -296,7 +292,7 @@ def municipality(town_id: int):
         abort(404)
     form = _town_form(town) if request.method == "GET" else MunicipalityForm()
     if form.validate_on_submit():
-        enrolled_on = _checked(form, town, _today())
+        enrolled_on = _checked(form, town, service_today())
         if enrolled_on is not False:
             was_enrolled = town.enrolled
             town.has_omic = bool(form.has_omic.data)
@@ -425,7 +421,7 @@ def _coverage_chart(months: list[expansion.CoverageMonth]) -> str:
 @role_required(Role.COORDINATOR)
 def expansion_plan():
     """Which towns to enrol next, and how far the service reaches."""
-    period, threshold, ranking, coverage, months = _plan(_today())
+    period, threshold, ranking, coverage, months = _plan(service_today())
     return render_template(
         "admin/expansion.html",
         period=period,
@@ -449,7 +445,7 @@ def expansion_enrol(town_id: int):
     """Enrol a town of the ranking from today; back to the plan with a message."""
     if not Form().validate_on_submit():
         abort(400)
-    today = _today()
+    today = service_today()
     result = expansion.enrol(town_id, today)
     if result is expansion.EnrolResult.NOT_FOUND:
         abort(404)
@@ -508,7 +504,7 @@ def yes_no(value: bool) -> str:
 @role_required(Role.COORDINATOR)
 def expansion_ranking_csv():
     """The ranking as on the page (numbers without thousands separators)."""
-    today = _today()
+    today = service_today()
     _period, threshold, ranking, _coverage, _months = _plan(today)
     headers = [
         _("Posició"),
@@ -540,7 +536,7 @@ def expansion_ranking_csv():
 @role_required(Role.COORDINATOR)
 def expansion_coverage_csv():
     """The coverage at the end of each month."""
-    today = _today()
+    today = service_today()
     coverage, enrolments = expansion.load_coverage()
     months = expansion.monthly_coverage(enrolments, coverage.without_omic, today)
     headers = [

@@ -43,10 +43,10 @@ from ..casefiles.sectors import sector_name
 from ..casefiles.tracker import council_name
 from ..i18n import locale_name
 from ..i18n import month_text
+from ..i18n import service_today
 from ..i18n import service_tz
 from ..models import Outcome
 from ..models import Role
-from ..models import utcnow
 from ..stats import charts
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
@@ -404,15 +404,11 @@ def period_args(period: Period) -> dict[str, str]:
     return {"desde": period.first.isoformat(), "fins": period.last.isoformat()}
 
 
-def _today() -> date:
-    return utcnow().astimezone(service_tz()).date()
-
-
 @bp.get("/estadistiques/")
 @role_required(Role.COORDINATOR)
 def statistics():
     """The service's figures for a period (the last 12 months unless another is asked for)."""
-    today = _today()
+    today = service_today()
     period, problems = stats.parse_period(request.args, today)
     errors = [(f"#{name}", str(PROBLEMS[name, code])) for name, code in problems.items()]
     context = {
@@ -503,7 +499,7 @@ def statistics_csv():
     build = TABLES.get(request.args.get("taula", ""))
     if build is None:
         abort(404)
-    period, problems = stats.parse_period(request.args, _today())
+    period, problems = stats.parse_period(request.args, service_today())
     if period is None:
         # The page explains what is wrong with the dates, beside the fields.
         dates = {name: request.args.get(name, "")[:40] for name in ("desde", "fins")}

@@ -26,10 +26,10 @@ from flask_babel import gettext as _
 
 from ..auth import role_required
 from ..i18n import locale_name
+from ..i18n import service_today
 from ..i18n import service_tz
 from ..models import Resolved
 from ..models import Role
-from ..models import utcnow
 from ..stats import surveys
 from ..stats.charts import CHART_HEIGHT
 from ..stats.charts import CHART_WIDTH
@@ -319,7 +319,7 @@ def _problem_text(name: str, code: str) -> str:
 
 
 def _choice() -> surveys.PeriodChoice:
-    today = utcnow().astimezone(service_tz()).date()
+    today = service_today()
     return surveys.choose_period(request.args.get("desde"), request.args.get("fins"), today)
 
 

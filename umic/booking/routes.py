@@ -8,7 +8,6 @@ times in place. Routes stay thin: rules are in ``umic.scheduling`` and ``service
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from datetime import timedelta
 
@@ -27,6 +26,7 @@ from sqlalchemy import case
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from .. import clock
 from .. import ics
 from .. import limits
 from .. import mail
@@ -39,7 +39,6 @@ from ..models import Booking
 from ..models import BookingDraft
 from ..models import Municipality
 from ..models import Service
-from ..models import utcnow
 from ..text import fold
 from . import service as booking_service
 from .forms import CancelForm
@@ -122,7 +121,7 @@ def town(slug: str):
     if isinstance(found, Response):
         return found
     town, service = found
-    slots, _availability = booking_service.open_slots(service, utcnow(), booking_service.rules())
+    slots, _availability = booking_service.open_slots(service, clock.now(), booking_service.rules())
     context = day_picker_context(
         slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
     )
@@ -148,7 +147,7 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
     stored = session.get(SESSION_DRAFT)
     if not isinstance(stored, dict) or stored.get("town") != town.id:
         return None
-    draft = booking_service.find_draft(stored.get("key"), utcnow())
+    draft = booking_service.find_draft(stored.get("key"), clock.now())
     if draft is None or draft.municipality_id != town.id:
         return None
     if draft.booking_id is not None and not include_used:
@@ -159,7 +158,7 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
 def _slot_is_free(service: Service, start: datetime) -> bool:
     rules_ = booking_service.rules()
     slots, _ = booking_service.open_slots(
-        service, utcnow(), rules_, day=start.astimezone(rules_.tz).date()
+        service, clock.now(), rules_, day=start.astimezone(rules_.tz).date()
     )
     return scheduling.find_slot(slots, start) is not None
 
@@ -208,7 +207,7 @@ def details(slug: str):
                 "No hem pogut desar les dades. Reviseu-les i torneu a prémer «Continua»."
             )
         elif valid and slot_error is None:
-            now = utcnow()
+            now = clock.now()
             if draft is None:
                 draft, key = booking_service.new_draft(town.id, service.id, now)
                 session[SESSION_DRAFT] = {"key": key, "town": town.id}
@@ -228,7 +227,7 @@ def details(slug: str):
             return redirect(url_for(".check", slug=town.slug), 303)
     form.comentari.data = ""  # never sent back filled
     if _form_age(form) is None:
-        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], time.time())
+        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
     return render_template(
         "booking/details.html",
         town=town,
@@ -243,7 +242,7 @@ def details(slug: str):
 
 def _form_age(form: DetailsForm) -> float | None:
     """Seconds since this browser was first shown the form (None: no valid stamp)."""
-    return limits.stamp_age(current_app.config["SECRET_KEY"], form.shown_at.data, time.time())
+    return limits.stamp_age(current_app.config["SECRET_KEY"], form.shown_at.data, clock.timestamp())
 
 
 def _looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
@@ -294,7 +293,7 @@ def check(slug: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            booking, token = booking_service.book(draft, utcnow(), language=locale_name())
+            booking, token = booking_service.book(draft, clock.now(), language=locale_name())
         except booking_service.SlotUnavailable:
             db.session.rollback()
             return _taken(town, draft.slot_start)
@@ -319,7 +318,7 @@ def check(slug: str):
 
 
 def _booking_or_404(token: str) -> Booking:
-    booking = booking_service.find_by_token(token, utcnow())
+    booking = booking_service.find_by_token(token, clock.now())
     if booking is None:
         abort(404)
     return booking
@@ -344,7 +343,7 @@ def manage(token: str):
         "booking/manage.html",
         booking=booking,
         token=token,
-        state=_state(booking, utcnow()),
+        state=_state(booking, clock.now()),
         google_url=ics.google_calendar_url(event),
         outlook_url=ics.outlook_calendar_url(event),
         cutoff_minutes=current_app.config["BOOKING_CHANGE_CUTOFF_MINUTES"],
@@ -363,7 +362,7 @@ def calendar_file(token: str):
 
 
 def _changeable_or_redirect(booking: Booking, token: str) -> Response | None:
-    if _state(booking, utcnow()) != "open":
+    if _state(booking, clock.now()) != "open":
         return redirect(url_for(".manage", token=token), 303)
     return None
 
@@ -376,7 +375,7 @@ def reschedule(token: str):
     if blocked:
         return blocked
     slots, _availability = booking_service.open_slots(
-        booking.service, utcnow(), booking_service.rules(), exclude_booking_id=booking.id
+        booking.service, clock.now(), booking_service.rules(), exclude_booking_id=booking.id
     )
     slots = [slot for slot in slots if slot.start != booking.start_utc]
     context = day_picker_context(
@@ -410,7 +409,7 @@ def reschedule_confirm(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            booking_service.reschedule(booking.id, new_start, utcnow())
+            booking_service.reschedule(booking.id, new_start, clock.now())
         except booking_service.SlotUnavailable:
             day = new_start.astimezone(booking_service.rules().tz).date()
             return redirect(
@@ -441,7 +440,7 @@ def cancel(token: str):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            booking_service.cancel(booking.id, utcnow(), reason=form.reason.data or "")
+            booking_service.cancel(booking.id, clock.now(), reason=form.reason.data or "")
         except booking_service.ChangeNotAllowed:
             return redirect(url_for(".manage", token=token), 303)
         flash("cancelled", "confirmation")

@@ -46,6 +46,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from .. import dates
 from .. import ics
 from ..access import find_token
@@ -608,7 +609,7 @@ def queue_document_reminders(now: datetime | None = None) -> int:
     writer), and its look-up, a new statement, sees the entry and skips. A plain
     "SELECT, then INSERT" would not do: both would see nothing and both would send.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     tz = _tz()
     today = now.astimezone(tz).date()
     days_before = int(current_app.config["DOCUMENT_REMINDER_DAYS_BEFORE"])

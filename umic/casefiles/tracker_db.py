@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
+from .. import clock
 from ..extensions import db
 from ..models import FINAL_STATUSES
 from ..models import CaseCounter
@@ -348,7 +349,7 @@ def import_tracker(
     All writes are one transaction: an error half-way leaves the database as it was. A dry
     run checks everything (towns, users, numbers) and writes nothing.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     parsed = tracker.parse(data, _tz())
     report = ImportReport(
         encoding=parsed.encoding,

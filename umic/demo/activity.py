@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from .. import clock
 from .. import scheduling
 from ..casefiles.service import case_from_booking
 from ..casefiles.service import update_case
@@ -29,7 +29,7 @@ def load_activity(now: datetime | None = None, seed: int = 2025) -> None:
 
     Written directly (no e-mails are queued): the outbox stays for what the newcomer does.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rng = random.Random(seed)
     tz = ZoneInfo("Europe/Madrid")
     service = db.session.scalar(select(Service))

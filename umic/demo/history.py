@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from .. import clock
 from .. import scheduling
 from ..casefiles.tracker_db import import_tracker
 from ..extensions import db
@@ -95,7 +96,7 @@ def load_history(seed: int = 2024) -> None:
     towns = {m.ine_code: m for m in db.session.scalars(select(Municipality))}
     enrolled = [m for m in towns.values() if m.enrolled_on is not None]
     calendar = _Calendar(technicians, service, tz)
-    now = datetime.now(UTC)
+    now = clock.now()
     duration = calendar.duration
 
     # The seed's seven case files (the old tracker), each the outcome of one pilot call.

@@ -31,7 +31,6 @@ from .core import Service
 from .core import SignInAttempt
 from .core import StaffUser
 from .core import TokenPurpose
-from .core import utcnow
 from .stats import ChannelCount
 from .stats import Resolved
 from .stats import SurveyResponse
@@ -66,5 +65,4 @@ __all__ = [
     "StaffUser",
     "SurveyResponse",
     "TokenPurpose",
-    "utcnow",
 ]

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from .. import clock
 from ..dbtypes import UTCDateTime
 from ..extensions import db
 from .core import Booking
 from .core import Municipality
 from .core import StaffUser
-from .core import utcnow
 
 
 class CaseType(enum.StrEnum):
@@ -138,8 +138,9 @@ class CaseFile(db.Model):
     outcome: Mapped[str] = mapped_column(String(20), default="")
     amount_recovered: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # Data petició
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # Data actualització
+    # Data petició, Data actualització
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
@@ -192,7 +193,7 @@ class CaseEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_user.id")
     )  # None: citizen/system
@@ -215,7 +216,7 @@ class CaseDocument(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     source: Mapped[str] = mapped_column(String(10), default="staff")  # staff | citizen
     category: Mapped[str] = mapped_column(String(20), default=DocumentCategory.ALTRES)

@@ -8,7 +8,6 @@ people state them.
 from __future__ import annotations
 
 import enum
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -32,16 +31,12 @@ from sqlalchemy.orm import relationship
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from .. import clock
 from ..dbtypes import UTCDateTime
 from ..extensions import db
 
 if TYPE_CHECKING:
     from .cases import CaseFile
-
-
-def utcnow() -> datetime:
-    """The current moment, timezone-aware."""
-    return datetime.now(UTC)
 
 
 class Municipality(db.Model):
@@ -119,7 +114,7 @@ class StaffUser(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default=Role.TECHNICIAN, index=True)
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The private calendar feed's token (SHA-256); replacing it revokes the old URL.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -179,7 +174,7 @@ class Closure(db.Model):
     # NULL: the whole service is closed that day.
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class BookingStatus(enum.StrEnum):
@@ -220,10 +215,10 @@ class Booking(db.Model):
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
     video_link: Mapped[str] = mapped_column(String(500))
 
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     # When the citizen was last told the current time (creation or reschedule).
-    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
@@ -302,7 +297,7 @@ class BookingDraft(db.Model):
     consent_version: Mapped[str] = mapped_column(String(40), default="")
     # Set when the draft became a booking: a repeated "Confirma" finds it instead of booking twice.
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     municipality: Mapped[Municipality] = relationship()
@@ -334,7 +329,7 @@ class AccessToken(db.Model):
     purpose: Mapped[str] = mapped_column(String(20))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -365,7 +360,7 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     kind: Mapped[str] = mapped_column(String(40))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
     recipient: Mapped[str] = mapped_column(String(254))
@@ -380,7 +375,7 @@ class OutboxMessage(db.Model):
     message_id: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_error: Mapped[str] = mapped_column(Text, default="")
     locked_by: Mapped[str] = mapped_column(String(100), default="")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -403,7 +398,7 @@ class SignInAttempt(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40))
     ip: Mapped[str] = mapped_column(String(45))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (

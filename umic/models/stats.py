@@ -18,12 +18,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from .. import clock
 from ..dbtypes import UTCDateTime
 from ..extensions import db
 from .cases import Channel
 from .core import Booking
 from .core import Municipality
-from .core import utcnow
 
 
 class Resolved(enum.StrEnum):
@@ -54,7 +54,7 @@ class SurveyResponse(db.Model):
     resolved: Mapped[str] = mapped_column(String(12))
     comment: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(5), default="ca")
-    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     booking: Mapped[Booking | None] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
@@ -83,7 +83,7 @@ class ChannelCount(db.Model):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     channel: Mapped[str] = mapped_column(String(20))
     count: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     municipality: Mapped[Municipality] = relationship()

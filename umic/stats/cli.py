@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from .. import clock
 from ..extensions import db
-from ..models import utcnow
 
 
 @click.group("counts")
@@ -31,7 +31,7 @@ def import_counts_command(path: Path) -> None:
 
     from .service_stats import import_counts
 
-    now = utcnow()
+    now = clock.now()
     today = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
     with path.open("rb") as handle:
         data = handle.read()

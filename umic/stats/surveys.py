@@ -26,7 +26,6 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -48,6 +47,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import clock
 from .. import dates
 from .. import ics
 from ..access import find_token
@@ -335,7 +335,7 @@ def queue_due_surveys(now: datetime | None = None) -> int:
     Calls marked attended whose survey did not go yet, and calls nobody marked that ended
     ``SURVEY_UNMARKED_AFTER_HOURS`` ago. Each in its own transaction, taken first.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     due = db.session.scalars(
         select(Booking.id)
         .where(

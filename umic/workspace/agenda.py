@@ -16,13 +16,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..extensions import db
 from ..i18n import service_tz
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
 from ..models import StaffUser
-from ..models import utcnow
 from . import bp
 
 #: How far back the agenda looks for calls nobody marked attended or missed.
@@ -125,5 +125,5 @@ def _new_uploads(user: StaffUser) -> list:
 def agenda():
     """Agenda: today and the rest of the week, with join links and actions."""
     technician_id = request.args.get("tecnic", type=int)
-    context = agenda_context(current_user, technician_id, utcnow())
+    context = agenda_context(current_user, technician_id, clock.now())
     return render_template("workspace/agenda.html", **context)

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..auth import role_required
 from ..booking import service as booking_service
 from ..booking.picker import day_picker_context
@@ -37,7 +38,6 @@ from ..models import Municipality
 from ..models import Role
 from ..models import Service
 from ..models import StaffUser
-from ..models import utcnow
 from . import bp
 from .agenda import join_state
 from .forms import PhoneBookingForm
@@ -74,7 +74,7 @@ def _item(booking_id: int, message: str) -> Response:
         "workspace/_agenda_item.html",
         booking=booking,
         case_id=case_id,
-        now=utcnow(),
+        now=clock.now(),
         join_state=join_state,
         technicians=_technicians() if current_user.is_coordinator else [],
         announce=message,
@@ -97,7 +97,7 @@ def mark_booking(booking_id: int):
     if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
         abort(400)
     try:
-        booking_service.mark(booking_id, status, actor_id=current_user.id, now=utcnow())
+        booking_service.mark(booking_id, status, actor_id=current_user.id, now=clock.now())
     except booking_service.ChangeNotAllowed:
         return _back_to_agenda(_("Aquesta cita encara no ha començat o està anul·lada."), "error")
     message = (
@@ -115,7 +115,9 @@ def cancel_booking(booking_id: int):
     form = StaffCancelForm()
     if form.validate_on_submit():
         try:
-            booking_service.cancel(booking_id, utcnow(), reason=form.reason.data or "", by="staff")
+            booking_service.cancel(
+                booking_id, clock.now(), reason=form.reason.data or "", by="staff"
+            )
         except booking_service.ChangeNotAllowed:
             return _back_to_agenda(_("Aquesta cita ja no es pot anul·lar."), "error")
         return _back_to_agenda(_("Cita anul·lada. La persona en rebrà l'avís per correu."))
@@ -131,7 +133,7 @@ def reassign_booking(booking_id: int):
     if not form.validate_on_submit() or not form.technician.data:
         return _back_to_agenda(_("Trieu a qui voleu reassignar la cita."), "error")
     try:
-        booking_service.reassign(booking_id, form.technician.data, utcnow())
+        booking_service.reassign(booking_id, form.technician.data, clock.now())
     except booking_service.SlotUnavailable:
         return _back_to_agenda(_("Aquesta persona no està lliure a aquesta hora."), "error")
     except booking_service.ChangeNotAllowed:
@@ -143,7 +145,7 @@ def reassign_booking(booking_id: int):
 def open_case(booking_id: int):
     """Open the appointment's case file, creating it from the booking the first time."""
     booking = _booking_for_me(booking_id)
-    case = case_from_booking(booking, actor=current_user, now=utcnow())
+    case = case_from_booking(booking, actor=current_user, now=clock.now())
     db.session.commit()
     target = url_for("workspace.case_detail", case_id=case.id)
     return hx_redirect(target) if is_htmx() else redirect(target, 303)
@@ -180,7 +182,7 @@ def new_booking():
     context: dict = {"towns": towns, "town": town, "service": service}
     if town is not None:
         staff_rules = dataclasses.replace(booking_service.rules(), min_notice=timedelta(0))
-        slots, _availability = booking_service.open_slots(service, utcnow(), staff_rules)
+        slots, _availability = booking_service.open_slots(service, clock.now(), staff_rules)
         context.update(
             day_picker_context(
                 slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
@@ -226,7 +228,7 @@ def new_booking_details():
                 start=start,
                 details=details,
                 staff=current_user,
-                now=utcnow(),
+                now=clock.now(),
                 technician_id=form.technician.data or None,
                 language=form.language.data if form.language.data in languages else None,
             )

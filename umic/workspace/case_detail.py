@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..casefiles import labels
 from ..casefiles.documents import request_documents
 from ..casefiles.sectors import sectors
@@ -29,7 +30,6 @@ from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import Municipality
 from ..models import StaffUser
-from ..models import utcnow
 from . import bp
 from .forms import CaseForm
 from .forms import NoteForm
@@ -116,7 +116,7 @@ def _mark_uploads_seen(case: CaseFile) -> None:
     """Opening the case is seeing what the citizen sent."""
     from ..casefiles.documents import mark_seen
 
-    mark_seen(case, utcnow())
+    mark_seen(case, clock.now())
 
 
 @bp.post("/expedients/<int:case_id>")
@@ -136,7 +136,7 @@ def update_case_view(case_id: int):
                 _changes(form),
                 actor=current_user,
                 expected_version=expected,
-                now=utcnow(),
+                now=clock.now(),
                 note=form.note.data or "",
             )
             db.session.commit()
@@ -178,7 +178,7 @@ def add_note(case_id: int):
             {},
             actor=current_user,
             expected_version=case.version,
-            now=utcnow(),
+            now=clock.now(),
             note=note_form.note.data,
         )
         db.session.commit()
@@ -202,7 +202,7 @@ def new_case():
         form.status.data = "pendent"
         form.assigned_to_id.data = current_user.id
     if form.validate_on_submit():
-        now = utcnow()
+        now = clock.now()
         case = create_case(_changes(form), actor=current_user, now=now)
         if case.status == CaseStatus.DOCUMENTACIO and case.deadline:
             request_documents(case, actor=current_user, now=now)
@@ -212,7 +212,7 @@ def new_case():
                 {},
                 actor=current_user,
                 expected_version=case.version,
-                now=utcnow(),
+                now=clock.now(),
                 note=form.note.data,
             )
         db.session.commit()

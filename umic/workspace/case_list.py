@@ -19,6 +19,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from .. import clock
 from ..casefiles import queries
 from ..casefiles.labels import CASE_STATUSES
 from ..casefiles.labels import CASE_TYPES
@@ -27,7 +28,6 @@ from ..extensions import db
 from ..htmx import is_htmx
 from ..htmx import render_page_or_fragment
 from ..i18n import service_tz
-from ..models import utcnow
 from . import bp
 
 #: The table's headers, in the tracker's order and wording (translatable on screen).
@@ -144,7 +144,7 @@ def case_list_csv():
     chunks = _export_chunks(db.engine, queries.rows_statement(query, tz), tz, labels)
     # The query runs now, so a database error is an error page, not a cut-off file.
     first = next(chunks)
-    stamp = utcnow().astimezone(tz).strftime("%Y%m%d-%H%M")
+    stamp = clock.now().astimezone(tz).strftime("%Y%m%d-%H%M")
     response = Response(chain([first], chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="expedients-{stamp}.csv"'
     # Personal data: never kept by a shared cache.

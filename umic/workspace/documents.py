@@ -26,6 +26,7 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from .. import clock
 from ..casefiles import documents
 from ..casefiles.documents import new_citizen_uploads  # noqa: F401  (the agenda's import)
 from ..casefiles.labels import DOCUMENT_CATEGORIES
@@ -36,7 +37,6 @@ from ..i18n import locale_name
 from ..i18n import service_tz
 from ..models import CaseDocument
 from ..models import CaseFile
-from ..models import utcnow
 from . import bp
 
 
@@ -101,7 +101,7 @@ def upload_document(case_id: int):
     """Attach a file to the case and go back to the case page; or say what is wrong."""
     case = _case_or_404(case_id)
     if request.method == "GET":
-        documents.mark_seen(case, utcnow())
+        documents.mark_seen(case, clock.now())
         return _documents_page(case, blank_upload_form())
     form = StaffUploadForm()
     if form.validate_on_submit():
@@ -112,7 +112,7 @@ def upload_document(case_id: int):
                 category=form.category.data,
                 source=documents.STAFF,
                 uploaded_by=current_user,
-                now=utcnow(),
+                now=clock.now(),
             )
         except documents.DocumentRejected as rejected:
             form.document.errors = [rejected.message]
@@ -136,7 +136,7 @@ def download_document(doc_id: int):
     if not path.is_file():
         abort(404)
     if document.source == documents.CITIZEN and document.seen_at is None:
-        documents.mark_document_seen(document, now=utcnow())
+        documents.mark_document_seen(document, now=clock.now())
         db.session.commit()
     response = send_file(
         path,

@@ -34,6 +34,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from .. import ics
 from .. import mail
 from ..extensions import db
@@ -41,7 +42,6 @@ from ..i18n import Form
 from ..models import ACTIVE_STATUSES
 from ..models import Booking
 from ..models import StaffUser
-from ..models import utcnow
 from ..tokens import hash_token
 from ..tokens import new_token
 from ..urls import external_url
@@ -126,7 +126,7 @@ def calendar(token: str):
     )
     if owner is None:
         abort(404)
-    now = utcnow()
+    now = clock.now()
     bookings = db.session.scalars(
         select(Booking)
         .options(joinedload(Booking.municipality), joinedload(Booking.service))
