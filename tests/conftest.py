@@ -25,6 +25,7 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from jinja2 import BytecodeCache
 from sqlalchemy import text
 
 from htmlutil import csrf_token
@@ -33,6 +34,7 @@ from umic import clock
 from umic import create_app
 from umic.config import TestConfig
 from umic.extensions import db
+from umic.models import StaffUser
 
 # A developer's own UMIC_* settings must not leak into the tests' configuration.
 for _name in [n for n in os.environ if n.startswith("UMIC_")]:
@@ -81,6 +83,44 @@ def _clock_at_test_now() -> Iterator[None]:
     clock.reset()
 
 
+def _cheapen_password_hashes(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(StaffUser, "password_method", "pbkdf2:sha256:1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[pytest.MonkeyPatch]:
+    """One round of PBKDF2 instead of scrypt: a third of the suite's time was hashing."""
+    with pytest.MonkeyPatch.context() as patch:
+        _cheapen_password_hashes(patch)
+        yield patch
+
+
+@pytest.fixture
+def real_password_hashes(_cheap_password_hashes) -> Iterator[None]:
+    """The app's own password hashing (scrypt), for the tests that check it."""
+    _cheap_password_hashes.undo()
+    yield
+    _cheapen_password_hashes(_cheap_password_hashes)
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept in memory for every test's app: each test builds a new app,
+    and compiling the same templates again was a fifth of the suite's time."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose every request gets its own application context, as in production.
 
@@ -102,6 +142,7 @@ def _make_app(url: str, overrides: dict | None = None) -> Flask:
     config.update(overrides or {})
     app = create_app(TestConfig, overrides=config)
     app.test_client_class = IsolatedClient
+    app.jinja_env.bytecode_cache = _BYTECODE
     return app
 
 

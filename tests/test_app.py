@@ -227,7 +227,7 @@ def test_demo_data_shows_the_seeds_pilot(app, runner):
     assert resolved == {"totalment": 14, "parcialment": 6}
 
 
-def test_users_create_asks_for_the_password_and_hashes_it(app, runner):
+def test_users_create_asks_for_the_password_and_hashes_it(app, runner, real_password_hashes):
     result = runner.invoke(
         args=["users", "create", "opssnou", "--role", "coordinator", "--email", "nou@example.org"],
         input="una contrasenya llarga\nuna contrasenya llarga\n",
@@ -236,6 +236,7 @@ def test_users_create_asks_for_the_password_and_hashes_it(app, runner):
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == "OPSSNOU"))
     assert user.role == "coordinator"
     assert "una contrasenya llarga" not in user.password_hash
+    assert user.password_hash.startswith("scrypt:")
     assert user.check_password("una contrasenya llarga") and not user.check_password("x")
     duplicate = runner.invoke(
         args=["users", "create", "OPSSNOU", "--email", "x@example.org", "--password", "0123456789"]
