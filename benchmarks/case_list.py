@@ -51,8 +51,8 @@ from umic import create_app  # noqa: E402
 from umic.casefiles import queries  # noqa: E402
 from umic.casefiles.labels import PROCEDURE_NAMES  # noqa: E402
 from umic.casefiles.service import search_text  # noqa: E402
-from umic.casenumbers import format_number  # noqa: E402
 from umic.config import TestConfig  # noqa: E402
+from umic.core.casenumbers import format_number  # noqa: E402
 from umic.extensions import db  # noqa: E402
 from umic.models import CaseCounter  # noqa: E402
 from umic.models import CaseFile  # noqa: E402

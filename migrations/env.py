@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from umic.dbtypes import include_object_for
+from umic.models.types import include_object_for
 
 config = context.config
 # Keep the application's loggers (the mail worker, the tests) working after a migration.

@@ -31,6 +31,8 @@ from factories import make_staff
 from umic import clock
 from umic.casefiles.documents import request_documents
 from umic.casefiles.service import create_case
+from umic.core.tokens import hash_token
+from umic.core.tokens import new_token
 from umic.extensions import db
 from umic.models import AccessToken
 from umic.models import BookingStatus
@@ -44,8 +46,6 @@ from umic.municipalities import OMICS_CSV
 from umic.municipalities import import_municipalities
 from umic.stats.surveys import find_survey_link
 from umic.stats.surveys import new_response
-from umic.tokens import hash_token
-from umic.tokens import new_token
 
 #: The gate (T4): WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

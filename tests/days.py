@@ -14,7 +14,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from umic import clock
-from umic.scheduling import public_holidays
+from umic.core.scheduling import public_holidays
 
 MADRID = ZoneInfo("Europe/Madrid")
 

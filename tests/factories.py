@@ -10,7 +10,12 @@ from datetime import time
 from datetime import timedelta
 
 from umic import clock
-from umic import scheduling
+from umic.core import scheduling
+from umic.core.text import fold
+from umic.core.text import slugify
+from umic.core.tokens import hash_token
+from umic.core.tokens import new_reference
+from umic.core.tokens import new_token
 from umic.extensions import db
 from umic.models import AccessToken
 from umic.models import Booking
@@ -22,11 +27,6 @@ from umic.models import Role
 from umic.models import Service
 from umic.models import StaffUser
 from umic.models import TokenPurpose
-from umic.text import fold
-from umic.text import slugify
-from umic.tokens import hash_token
-from umic.tokens import new_reference
-from umic.tokens import new_token
 
 PASSWORD = "correct horse battery"
 MORNING = (time(9, 0), time(14, 0))

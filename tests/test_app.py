@@ -28,13 +28,13 @@ from htmlutil import soup
 from umic import create_app
 from umic.config import Config
 from umic.config import TestConfig
-from umic.dbtypes import include_object_for
 from umic.extensions import db
 from umic.models import Closure
 from umic.models import Municipality
 from umic.models import OpeningHours
 from umic.models import Service
 from umic.models import StaffUser
+from umic.models.types import include_object_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "umic" / "data"

@@ -25,6 +25,7 @@ from htmlutil import summary_links
 from journey import DETAILS
 from journey import Citizen
 from umic import clock
+from umic.core.tokens import hash_token
 from umic.extensions import db
 from umic.models import AccessToken
 from umic.models import Booking
@@ -32,7 +33,6 @@ from umic.models import BookingClaim
 from umic.models import BookingDraft
 from umic.models import BookingStatus
 from umic.models import Closure
-from umic.tokens import hash_token
 
 
 def count(model) -> int:

@@ -20,8 +20,8 @@ from umic import clock
 from umic.casefiles.service import StaleCase
 from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
-from umic.casenumbers import format_number
-from umic.casenumbers import parse_number
+from umic.core.casenumbers import format_number
+from umic.core.casenumbers import parse_number
 from umic.extensions import db
 from umic.models import CaseEvent
 from umic.models import CaseFile

@@ -46,7 +46,10 @@ from umic.casefiles.documents import new_citizen_uploads
 from umic.casefiles.documents import queue_document_reminders
 from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
+from umic.core.tokens import hash_token
 from umic.extensions import db
+from umic.mail.outbox import run_worker
+from umic.mail.outbox import send_pending
 from umic.models import AccessToken
 from umic.models import CaseDocument
 from umic.models import CaseEvent
@@ -55,9 +58,6 @@ from umic.models import CaseStatus
 from umic.models import OutboxMessage
 from umic.models import Role
 from umic.models import TokenPurpose
-from umic.outbox import run_worker
-from umic.outbox import send_pending
-from umic.tokens import hash_token
 
 MADRID = ZoneInfo("Europe/Madrid")
 TYPE_ERROR = "El fitxer ha de ser un PDF, JPG o PNG"
@@ -538,7 +538,7 @@ def test_documents_requested_email_through_smtp_carries_a_working_upload_link(
     assert str(message["Subject"]) == f"Documentació requerida per a l'expedient {case.number}"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    from umic.dates import day_text
+    from umic.core.dates import day_text
 
     deadline_text = day_text(deadline, "ca")
     for body in (text, visible(html)):

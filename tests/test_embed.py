@@ -317,7 +317,7 @@ def test_the_embed_keeps_its_own_partitioned_session_cookie(client, world, app):
     site = set_cookie(client.get("/reserva/gelida/"), app.config["SESSION_COOKIE_NAME"])
     assert site["samesite"] == "Lax" and site["path"] == "/" and site["httponly"] is True
     assert "partitioned" not in site
-    # The tests' site is http://localhost: Secure follows BASE_URL (umic.security).
+    # The tests' site is http://localhost: Secure follows BASE_URL (umic.web.security).
     assert "secure" not in site
 
 

@@ -28,12 +28,12 @@ from htmlutil import csrf_token
 from htmlutil import soup
 from icstools import require_all
 from umic import clock
-from umic import ics
+from umic.core import ics
+from umic.core.tokens import hash_token
 from umic.extensions import db
 from umic.models import BookingStatus
 from umic.models import Role
 from umic.models import StaffUser
-from umic.tokens import hash_token
 
 MADRID = ZoneInfo("Europe/Madrid")
 PAGE = "/espai/calendari"
@@ -339,7 +339,7 @@ def test_the_feed_is_a_published_calendar_with_invitation_uids_and_madrid_times(
 
 def test_the_uids_are_those_of_the_emailed_invitations(app, client, feed_world):
     """A client that has both the invitation and the feed sees one event, not two."""
-    from umic import mail
+    from umic.mail import compose as mail
 
     _world, _me, bookings = feed_world
     winter = bookings["winter"]
@@ -404,7 +404,7 @@ def test_the_feed_costs_the_same_queries_for_few_or_many_bookings(app, client, l
     assert len(many) == len(few) <= 3, many
 
 
-# --- umic.ics.feed on its own -------------------------------------------------------------------
+# --- umic.core.ics.feed on its own --------------------------------------------------------
 
 
 def _event(**overrides) -> ics.EventData:

@@ -30,13 +30,13 @@ from htmlutil import summary_links
 from journey import Citizen
 from umic import clock
 from umic.casefiles.service import case_from_booking
+from umic.core.scheduling import public_holidays
 from umic.extensions import db
 from umic.models import BookingStatus
 from umic.models import Closure
 from umic.models import OpeningHours
 from umic.models import Role
 from umic.models import StaffUser
-from umic.scheduling import public_holidays
 
 MADRID = ZoneInfo("Europe/Madrid")
 ADMIN_HOURS_ENDPOINTS = {

@@ -38,10 +38,10 @@ from smtpserver import Received
 from umic import clock
 from umic.booking.service import find_by_token
 from umic.extensions import db
-from umic.i18n import when_text
+from umic.mail.outbox import send_pending
 from umic.models import Booking
 from umic.models import OutboxMessage
-from umic.outbox import send_pending
+from umic.web.i18n import when_text
 
 MADRID = ZoneInfo("Europe/Madrid")
 SENDER = "cites@example.org"

@@ -32,23 +32,23 @@ from journey import Citizen
 from mimecheck import check_imip
 from smtpserver import Received
 from umic import clock
-from umic import mail
 from umic.booking.service import find_by_token
 from umic.booking.service import open_slots
 from umic.booking.service import reschedule as reschedule_booking
 from umic.booking.service import rules
 from umic.extensions import db
+from umic.mail import compose as mail
+from umic.mail.outbox import _release_stale_claims
+from umic.mail.outbox import queue_due_reminders
+from umic.mail.outbox import retry
+from umic.mail.outbox import send_pending
 from umic.models import Booking
 from umic.models import BookingDraft
 from umic.models import BookingStatus
 from umic.models import OutboxMessage
 from umic.models import OutboxStatus
 from umic.models import Role
-from umic.outbox import _release_stale_claims
-from umic.outbox import queue_due_reminders
-from umic.outbox import retry
-from umic.outbox import send_pending
-from umic.urls import external_url
+from umic.web.urls import external_url
 
 SENDER = "cites@example.org"
 BASE = 10  # OUTBOX_RETRY_BASE_SECONDS

@@ -17,7 +17,7 @@ from factories import make_world
 from htmlutil import csrf_token
 from journey import Citizen
 from journey import confirm_ready
-from umic import scheduling
+from umic.core import scheduling
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingClaim

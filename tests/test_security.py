@@ -33,14 +33,14 @@ from journey import DETAILS
 from journey import Citizen
 from journey import confirm_ready
 from umic import clock
-from umic import limits
-from umic import security
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingDraft
 from umic.models import BookingStatus
 from umic.models import OutboxMessage
 from umic.models import SignInAttempt
+from umic.web import limits
+from umic.web import security
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "umic" / "templates"
 
@@ -527,7 +527,7 @@ def test_failed_sign_ins_are_limited_and_successful_ones_are_not_counted(app):
 
 @sqlite_only
 def test_the_language_switch_is_not_a_send_nor_a_sign_in_attempt(client):
-    """The switch posts the page's form to show it again (umic.i18n): not counted."""
+    """The switch posts the page's form to show it again (umic.web.i18n): not counted."""
     world = make_world(technicians=3)
     slots = Citizen(client).slots()
     page = details_form(client, slots[0])

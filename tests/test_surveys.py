@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
+from umic.surveys.routes import bp as surveys_bp
 
 from concurrency import at_once
 from concurrency import in_app_at_once
@@ -38,6 +39,8 @@ from umic import clock
 from umic.admin import survey_results
 from umic.booking import service as booking_service
 from umic.extensions import db
+from umic.mail.outbox import run_worker
+from umic.mail.outbox import send_pending
 from umic.models import AccessToken
 from umic.models import Booking
 from umic.models import BookingStatus
@@ -46,10 +49,7 @@ from umic.models import OutboxStatus
 from umic.models import Role
 from umic.models import SurveyResponse
 from umic.models import TokenPurpose
-from umic.outbox import run_worker
-from umic.outbox import send_pending
 from umic.stats.surveys import queue_due_surveys
-from umic.surveys import bp as surveys_bp
 
 MADRID = ZoneInfo("Europe/Madrid")
 ATTENTION_ERROR = "Trieu una valoració de l'atenció rebuda, de 0 a 10"

@@ -69,7 +69,7 @@ def test_throttling_one_user_does_not_lock_out_another(client, app):
 
 
 def test_every_attempt_is_recorded_and_old_ones_purged(client, app):
-    from umic.auth import purge_sign_in_attempts
+    from umic.web.auth import purge_sign_in_attempts
 
     make_staff("OPSSVEGAVN")
     sign_in(client, "OPSSVEGAVN", "wrong")

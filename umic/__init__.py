@@ -64,17 +64,17 @@ def check_production_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Attach the unbound extensions of ``extensions.py``."""
-    from . import auth  # noqa: F401  (registers the Flask-Login callbacks)
-    from . import i18n
-    from . import security
-    from .dbtypes import render_item
     from .extensions import babel
     from .extensions import csrf
     from .extensions import db
     from .extensions import login_manager
     from .extensions import mail
     from .extensions import migrate
-    from .i18n import select_locale
+    from .models.types import render_item
+    from .web import auth  # noqa: F401  (registers the Flask-Login callbacks)
+    from .web import i18n
+    from .web import security
+    from .web.i18n import select_locale
 
     db.init_app(app)
     # SQLite can only ALTER in batch mode; compare_type catches column type changes.
@@ -115,11 +115,11 @@ def register_blueprints(app: Flask) -> None:
     """Public booking, static pages, staff sign-in, administration."""
     from . import embed
     from .admin.routes import bp as admin_bp
-    from .auth_routes import bp as auth_bp
     from .booking.routes import bp as booking_bp
+    from .casefiles.uploads import bp as uploads_bp
     from .pages import bp as pages_bp
-    from .surveys import bp as surveys_bp
-    from .uploads import bp as uploads_bp
+    from .surveys.routes import bp as surveys_bp
+    from .web.sign_in import bp as auth_bp
     from .workspace import bp as workspace_bp
     from .workspace.feed import feeds as feeds_bp
 
@@ -136,7 +136,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_limits(app: Flask) -> None:
     """Rate limits on booking, manage links, survey and upload links, sign-in (wrap views)."""
-    from . import limits
+    from .web import limits
 
     limits.init_app(app)
 
@@ -144,7 +144,7 @@ def register_limits(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     """Friendly error pages in the citizen's language, never a stack trace."""
     from . import embed
-    from . import slow_forms
+    from .web import slow_forms
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
@@ -169,10 +169,10 @@ def register_template_helpers(app: Flask) -> None:
     """Globals every template may use."""
     from .casefiles.labels import register as register_labels
     from .casefiles.tracker import council_name
-    from .htmx import is_htmx
-    from .i18n import locale_name
-    from .i18n import register_template_helpers as register_dates
-    from .staff_menu import staff_menu
+    from .web.htmx import is_htmx
+    from .web.i18n import locale_name
+    from .web.i18n import register_template_helpers as register_dates
+    from .web.staff_menu import staff_menu
 
     register_dates(app)
     register_labels(app)

@@ -72,7 +72,7 @@ def load_demo_command(if_empty: bool) -> None:
 @click.option("--passes", type=int, default=None, help="Stop after this many passes.")
 def worker_command(passes: int | None) -> None:
     """Send the outbox and the reminders, forever (one per server is fine)."""
-    from .outbox import run_worker
+    from .mail.outbox import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if current_app.config.get("MAIL_SUPPRESS_SEND"):
@@ -89,8 +89,8 @@ def outbox_cli() -> None:
 def outbox_send_command() -> None:
     """One pass: queue due reminders and surveys, and send what is due."""
     from .casefiles.documents import queue_document_reminders
-    from .outbox import queue_due_reminders
-    from .outbox import send_pending
+    from .mail.outbox import queue_due_reminders
+    from .mail.outbox import send_pending
     from .stats.surveys import queue_due_surveys
 
     reminders = queue_due_reminders()
@@ -107,7 +107,7 @@ def outbox_send_command() -> None:
 @click.argument("message_id", type=int)
 def outbox_retry_command(message_id: int) -> None:
     """Try a failed message again."""
-    from .outbox import retry
+    from .mail.outbox import retry
 
     if not retry(message_id):
         raise click.ClickException(f"message {message_id} is not a failed message")

@@ -91,7 +91,7 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     # Secure (sent over HTTPS only): None means "when BASE_URL starts with https://", so a
-    # developer's http://127.0.0.1 keeps working; true/false forces it (umic.security).
+    # developer's http://127.0.0.1 keeps working; true/false forces it (umic.web.security).
     SESSION_COOKIE_SECURE: bool | None = None
     PERMANENT_SESSION_LIFETIME = 8 * 3600
 
@@ -124,7 +124,7 @@ class Config:
     # Expansion plan: the seed's criterion "more than 12 requests a year".
     EXPANSION_MIN_REQUESTS_PER_YEAR = 12
 
-    # Abuse without puzzles (umic.limits, EXPECTATIONS 6 and 13): limits per client address
+    # Abuse without puzzles (umic.web.limits, EXPECTATIONS 6 and 13): limits per client address
     # ("N per minute;M per day"), kept in RATELIMIT_STORAGE_URI: memory:// is per process;
     # with several processes use a shared store (redis://host:6379, memcached://host:11211).
     RATELIMIT_ENABLED = True

@@ -8,7 +8,7 @@ The design, in short:
   ask ``embedded()`` and get a minimal header (town, language switch), a footer whose links
   open in a new tab, and the small ``embed-frame.js`` resizer; no other page loads it.
 - **Framing.** An embed response may be framed by the town's allowed origins and by us:
-  ``g.frame_ancestors`` (read by ``umic.security``) is set from the town in the URL (the
+  ``g.frame_ancestors`` (read by ``umic.web.security``) is set from the town in the URL (the
   slug) or, on ``/cita/<token>`` pages, from the booking. Only that town's origins are sent,
   so the header stays small (E2). Every other route keeps ``frame-ancestors 'none'`` and
   ``X-Frame-Options: DENY``.
@@ -49,9 +49,9 @@ from wtforms import TextAreaField
 
 from . import clock
 from .extensions import db
-from .i18n import Form
 from .models import Municipality
-from .urls import external_url
+from .web.forms import Form
+from .web.urls import external_url
 
 #: The embedded booking's blueprint name and address prefix.
 EMBED = "embed"
@@ -234,7 +234,7 @@ def frame_embed(endpoint: str | None, values: dict | None) -> None:
         return
     town = _town_from(values or {})
     g.embed_town = town
-    # 'self' plus the town's origins (umic.security); a town without any: 'self' only.
+    # 'self' plus the town's origins (umic.web.security); a town without any: 'self' only.
     g.frame_ancestors = allowed_origins(town)
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .core.text import fold
+from .core.text import slugify
 from .extensions import db
 from .models import Municipality
-from .text import fold
-from .text import slugify
 
 DATA_DIR = Path(__file__).parent / "data"
 MUNICIPALITIES_CSV = DATA_DIR / "municipalities_barcelona.csv"

@@ -1,4 +1,4 @@
-"""Unit tests of umic.dates: the date and time wording every page and e-mail uses.
+"""Unit tests of umic.core.dates: the date and time wording every page and e-mail uses.
 
 The Catalan wording "dimarts, 25 de març de 2025, 16:30-17:00" is the spec (as Bookings
 wrote it), not CLDR's "del 2025". Babel writes the elided article with a typographic
@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from umic.dates import day_text
-from umic.dates import range_text
-from umic.dates import time_text
-from umic.dates import when_text
+from umic.core.dates import day_text
+from umic.core.dates import range_text
+from umic.core.dates import time_text
+from umic.core.dates import when_text
 
 MADRID = ZoneInfo("Europe/Madrid")
 

@@ -1,4 +1,4 @@
-"""Unit tests of the opening-hours rules in umic.scheduling: pure, no app, no database.
+"""Unit tests of the opening-hours rules in umic.core.scheduling: pure, no app, no database.
 
 ``day_period_problems`` checks what a coordinator types for one weekday; ``outside_hours``
 finds the booked appointments that a change of hours or a closure leaves stranded. DST
@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from umic.scheduling import Appointment
-from umic.scheduling import Availability
-from umic.scheduling import Misfit
-from umic.scheduling import PeriodProblem
-from umic.scheduling import WeeklyHours
-from umic.scheduling import Window
-from umic.scheduling import day_period_problems
-from umic.scheduling import free_slots
-from umic.scheduling import outside_hours
+from umic.core.scheduling import Appointment
+from umic.core.scheduling import Availability
+from umic.core.scheduling import Misfit
+from umic.core.scheduling import PeriodProblem
+from umic.core.scheduling import WeeklyHours
+from umic.core.scheduling import Window
+from umic.core.scheduling import day_period_problems
+from umic.core.scheduling import free_slots
+from umic.core.scheduling import outside_hours
 
 MADRID = ZoneInfo("Europe/Madrid")
 HALF_HOUR = timedelta(minutes=30)

@@ -1,4 +1,4 @@
-"""Tests of umic.ics against ICS.md checklists A (A1-A13) and B (B1-B5), trap T1, §8.
+"""Tests of umic.core.ics against ICS.md checklists A (A1-A13) and B (B1-B5), trap T1, §8.
 
 Three kinds of assertion (ICS.md legend): ICS = on the bytes or ``Calendar.from_ical``;
 JS = on the ical.js inspector's JSON; LIB = libical's RFC 5546 check. vobject is the third
@@ -28,14 +28,14 @@ from icstools import inspect_icaljs
 from icstools import libical_check
 from icstools import vobject_read
 from icstools import vobject_start_utc
-from umic.ics import EventData
-from umic.ics import Person
-from umic.ics import download
-from umic.ics import google_calendar_url
-from umic.ics import invitation
-from umic.ics import madrid_vtimezone
-from umic.ics import new_uid
-from umic.ics import outlook_calendar_url
+from umic.core.ics import EventData
+from umic.core.ics import Person
+from umic.core.ics import download
+from umic.core.ics import google_calendar_url
+from umic.core.ics import invitation
+from umic.core.ics import madrid_vtimezone
+from umic.core.ics import new_uid
+from umic.core.ics import outlook_calendar_url
 
 MADRID = ZoneInfo("Europe/Madrid")
 PRODID = "-//Diputacio de Barcelona//umic//CA"

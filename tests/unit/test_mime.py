@@ -1,4 +1,4 @@
-"""The iMIP e-mail (ICS.md checklist C, D6) built by umic.calendar_mail.CalendarMessage.
+"""The iMIP e-mail (ICS.md checklist C, D6) built by umic.mail.mime.CalendarMessage.
 
 Each message is rendered with Flask-Mail inside a minimal app (TESTING=True, so nothing
 reaches SMTP: T12) and its bytes go through the §8.3 checker, tests/mimecheck.py. The checker
@@ -20,10 +20,10 @@ from flask_mail import Mail
 from flask_mail import Message
 
 from mimecheck import check_imip
-from umic.calendar_mail import CalendarMessage
-from umic.ics import EventData
-from umic.ics import Person
-from umic.ics import invitation
+from umic.core.ics import EventData
+from umic.core.ics import Person
+from umic.core.ics import invitation
+from umic.mail.mime import CalendarMessage
 
 SENDER = "Consum Diputació de Barcelona <cites@example.org>"
 ORGANIZER = Person("cites@example.org", "Consum Diputació de Barcelona")

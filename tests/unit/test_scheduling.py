@@ -1,4 +1,4 @@
-"""Unit tests of umic.scheduling, the slot engine: pure, no app, no database.
+"""Unit tests of umic.core.scheduling, the slot engine: pure, no app, no database.
 
 Times are written as Madrid wall-clock times where that is how people think of them, and
 compared as UTC instants, which is what the engine returns and the database stores.
@@ -16,21 +16,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from umic.scheduling import Availability
-from umic.scheduling import Busy
-from umic.scheduling import Slot
-from umic.scheduling import WeeklyHours
-from umic.scheduling import Window
-from umic.scheduling import booking_window
-from umic.scheduling import candidate_starts
-from umic.scheduling import choose_technician
-from umic.scheduling import claim_units
-from umic.scheduling import find_slot
-from umic.scheduling import free_slots
-from umic.scheduling import is_aligned
-from umic.scheduling import local_instant
-from umic.scheduling import public_holidays
-from umic.scheduling import slots_by_day
+from umic.core.scheduling import Availability
+from umic.core.scheduling import Busy
+from umic.core.scheduling import Slot
+from umic.core.scheduling import WeeklyHours
+from umic.core.scheduling import Window
+from umic.core.scheduling import booking_window
+from umic.core.scheduling import candidate_starts
+from umic.core.scheduling import choose_technician
+from umic.core.scheduling import claim_units
+from umic.core.scheduling import find_slot
+from umic.core.scheduling import free_slots
+from umic.core.scheduling import is_aligned
+from umic.core.scheduling import local_instant
+from umic.core.scheduling import public_holidays
+from umic.core.scheduling import slots_by_day
 
 MADRID = ZoneInfo("Europe/Madrid")
 HALF_HOUR = timedelta(minutes=30)

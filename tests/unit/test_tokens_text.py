@@ -1,4 +1,4 @@
-"""Unit tests of umic.tokens (random identifiers) and umic.text (folding, slugs, cleaning)."""
+"""Unit tests of umic.core.tokens (random identifiers) and umic.core.text (folding, slugs)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from umic.text import clean
-from umic.text import fold
-from umic.text import slugify
-from umic.tokens import hash_token
-from umic.tokens import new_reference
-from umic.tokens import new_room_name
-from umic.tokens import new_token
-from umic.tokens import video_link
+from umic.core.text import clean
+from umic.core.text import fold
+from umic.core.text import slugify
+from umic.core.tokens import hash_token
+from umic.core.tokens import new_reference
+from umic.core.tokens import new_room_name
+from umic.core.tokens import new_token
+from umic.core.tokens import video_link
 
 DRAWS = 2000
 URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")

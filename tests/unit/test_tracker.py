@@ -21,9 +21,9 @@ from umic.casefiles.labels import PROCEDURE_NAMES
 from umic.casefiles.tracker import HEADER
 from umic.casefiles.tracker import ExportLine
 from umic.casefiles.tracker import TrackerFileError
+from umic.core.text import fold
 from umic.models import CaseStatus
 from umic.models import CaseType
-from umic.text import fold
 
 MADRID = ZoneInfo("Europe/Madrid")
 DATA = Path(__file__).resolve().parents[1] / "data"

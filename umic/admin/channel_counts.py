@@ -31,16 +31,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import clock
-from ..auth import role_required
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..extensions import db
-from ..i18n import of_month_text
-from ..i18n import service_today
-from ..i18n import switching_language
 from ..models import Municipality
 from ..models import Role
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
+from ..web.auth import role_required
+from ..web.i18n import of_month_text
+from ..web.i18n import service_today
+from ..web.i18n import switching_language
 from .routes import bp
 
 #: Rows offered at once to add towns that have no counts yet that month.

@@ -36,13 +36,10 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from .. import clock
-from .. import scheduling
-from ..auth import role_required
 from ..booking import service as booking_service
+from ..core import scheduling
+from ..core.text import clean
 from ..extensions import db
-from ..i18n import Form
-from ..i18n import day_text
-from ..i18n import service_today
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
@@ -51,7 +48,10 @@ from ..models import Municipality
 from ..models import OpeningHours
 from ..models import Role
 from ..models import StaffUser
-from ..text import clean
+from ..web.auth import role_required
+from ..web.forms import Form
+from ..web.i18n import day_text
+from ..web.i18n import service_today
 from .routes import bp
 
 WEEKDAYS = [

@@ -41,21 +41,21 @@ from wtforms import BooleanField
 from wtforms import StringField
 
 from .. import embed
-from ..auth import role_required
 from ..casefiles.queries import parse_day
+from ..core.text import clean
+from ..core.text import fold
 from ..extensions import db
-from ..htmx import is_htmx
-from ..htmx import render_page_or_fragment
-from ..i18n import Form
-from ..i18n import locale_name
-from ..i18n import service_today
-from ..i18n import service_tz
 from ..models import Municipality
 from ..models import Role
 from ..stats import expansion
-from ..text import clean
-from ..text import fold
-from ..urls import external_url
+from ..web.auth import role_required
+from ..web.forms import Form
+from ..web.htmx import is_htmx
+from ..web.htmx import render_page_or_fragment
+from ..web.i18n import locale_name
+from ..web.i18n import service_today
+from ..web.i18n import service_tz
+from ..web.urls import external_url
 from .routes import bp
 
 # --- Formatting -------------------------------------------------------------------------------

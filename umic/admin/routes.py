@@ -19,15 +19,15 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
-from ..auth import role_required
-from ..auth import staff_required
 from ..extensions import db
-from ..i18n import Form
+from ..mail.outbox import build_message
+from ..mail.outbox import retry
 from ..models import OutboxMessage
 from ..models import OutboxStatus
 from ..models import Role
-from ..outbox import build_message
-from ..outbox import retry
+from ..web.auth import role_required
+from ..web.auth import staff_required
+from ..web.forms import Form
 
 bp = Blueprint("admin", __name__)
 bp.before_request(staff_required)

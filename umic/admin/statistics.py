@@ -35,22 +35,22 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from ..auth import role_required
 from ..casefiles.labels import CASE_TYPES
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..casefiles.labels import OUTCOMES
 from ..casefiles.sectors import sector_name
 from ..casefiles.tracker import council_name
-from ..i18n import locale_name
-from ..i18n import month_text
-from ..i18n import service_today
-from ..i18n import service_tz
 from ..models import Outcome
 from ..models import Role
 from ..stats import charts
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
 from ..stats.requests import Period
+from ..web.auth import role_required
+from ..web.i18n import locale_name
+from ..web.i18n import month_text
+from ..web.i18n import service_today
+from ..web.i18n import service_tz
 from .routes import bp
 
 PROBLEMS = {

@@ -24,10 +24,6 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 
-from ..auth import role_required
-from ..i18n import locale_name
-from ..i18n import service_today
-from ..i18n import service_tz
 from ..models import Resolved
 from ..models import Role
 from ..stats import surveys
@@ -37,6 +33,10 @@ from ..stats.charts import bar_chart
 from ..stats.charts import line_chart
 from ..stats.charts import number_formatter
 from ..stats.requests import Period
+from ..web.auth import role_required
+from ..web.i18n import locale_name
+from ..web.i18n import service_today
+from ..web.i18n import service_tz
 from .routes import bp
 
 TABLES = ("resum", "valoracions", "resolta", "mesos", "municipis", "tecnics", "comentaris")

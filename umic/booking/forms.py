@@ -9,14 +9,13 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
-from ..fields import address_field
-from ..fields import email_field
-from ..fields import name_field
-from ..fields import phone_field
-from ..fields import text
-from ..i18n import Form
-
-DESCRIPTION_MAX = 1000
+from ..web.forms import Form
+from ..web.forms import address_field
+from ..web.forms import description_field
+from ..web.forms import email_field
+from ..web.forms import name_field
+from ..web.forms import phone_field
+from ..web.forms import text
 
 
 class DetailsForm(Form):
@@ -29,21 +28,12 @@ class DetailsForm(Form):
     )
     phone = phone_field(_l("Número de telèfon"))
     address = address_field(_l("Adreça"))
-    description = TextAreaField(
-        _l("Explica breument el teu problema"),
-        filters=[text],
-        validators=[
-            Length(
-                max=DESCRIPTION_MAX,
-                message=_l("La descripció ha de tenir 1.000 caràcters o menys"),
-            )
-        ],
-    )
+    description = description_field(_l("Explica breument el teu problema"))
     consent = BooleanField(
         _l("Accepto el tractament de les meves dades per gestionar la cita i la consulta"),
         validators=[DataRequired(_l("Heu d'acceptar el tractament de dades per demanar cita"))],
     )
-    # Against bots, without puzzles (umic.limits): a field people never meet (no validators,
+    # Against bots, without puzzles (umic.web.limits): a field people never meet (no validators,
     # so it never shows an error) and the signed time the form was shown.
     comentari = TextAreaField(_l("Deixeu aquest camp en blanc"))
     shown_at = HiddenField()

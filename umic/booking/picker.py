@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from .. import scheduling
+from ..core import scheduling
 from . import service as booking_service
 
 

@@ -2,7 +2,7 @@
 confirm; later reschedule or cancel through the manage link.
 
 Every step is a plain HTML form that works without JavaScript; htmx only swaps the list of
-times in place. Routes stay thin: rules are in ``umic.scheduling`` and ``service``.
+times in place. Routes stay thin: rules are in ``umic.core.scheduling`` and ``service``.
 """
 
 from __future__ import annotations
@@ -27,19 +27,19 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from .. import clock
-from .. import ics
-from .. import limits
-from .. import mail
-from .. import scheduling
+from ..core import ics
+from ..core import scheduling
+from ..core.text import fold
 from ..extensions import db
-from ..htmx import render_page_or_fragment
-from ..i18n import locale_name
-from ..i18n import switching_language
+from ..mail import compose as mail
 from ..models import Booking
 from ..models import BookingDraft
 from ..models import Municipality
 from ..models import Service
-from ..text import fold
+from ..web import limits
+from ..web.htmx import render_page_or_fragment
+from ..web.i18n import locale_name
+from ..web.i18n import switching_language
 from . import service as booking_service
 from .forms import CancelForm
 from .forms import ConfirmForm

@@ -1,6 +1,6 @@
 """Booking, rescheduling and cancelling: the database side of the citizen journey.
 
-The slot rules live in ``umic.scheduling`` (pure). This module loads what they need in a
+The slot rules live in ``umic.core.scheduling`` (pure). This module loads what they need in a
 fixed number of indexed queries, and writes bookings so that the database itself refuses
 a double booking: each booking claims its technician's five-minute units, and
 ``booking_claim`` is unique on (technician, unit). The loser of a race gets
@@ -29,11 +29,13 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import mail
-from .. import scheduling
-from ..access import find_token
-from ..access import issue_token
+from ..core import scheduling
+from ..core.tokens import hash_token
+from ..core.tokens import new_reference
+from ..core.tokens import new_token
+from ..core.tokens import video_link
 from ..extensions import db
+from ..mail import compose as mail
 from ..models import ACTIVE_STATUSES
 from ..models import Booking
 from ..models import BookingClaim
@@ -45,10 +47,8 @@ from ..models import Service
 from ..models import StaffUser
 from ..models import TokenPurpose
 from ..stats.surveys import survey_after_mark
-from ..tokens import hash_token
-from ..tokens import new_reference
-from ..tokens import new_token
-from ..tokens import video_link
+from ..web.access import find_token
+from ..web.access import issue_token
 
 log = logging.getLogger(__name__)
 

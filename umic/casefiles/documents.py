@@ -47,13 +47,10 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from .. import dates
-from .. import ics
-from ..access import find_token
-from ..access import issue_token
+from ..core import dates
+from ..core import ics
 from ..extensions import db
-from ..i18n import link_language
-from ..mail import enqueue
+from ..mail.compose import enqueue
 from ..models import AccessToken
 from ..models import CaseDocument
 from ..models import CaseEvent
@@ -61,7 +58,10 @@ from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import StaffUser
 from ..models import TokenPurpose
-from ..urls import external_url
+from ..web.access import find_token
+from ..web.access import issue_token
+from ..web.i18n import link_language
+from ..web.urls import external_url
 from .labels import DOCUMENT_CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class DocumentRejected(ValueError):
 
 
 def _locale() -> str:
-    from ..i18n import locale_name
+    from ..web.i18n import locale_name
 
     return locale_name()
 

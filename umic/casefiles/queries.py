@@ -36,13 +36,13 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.text import fold
 from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import CaseType
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
-from ..text import fold
 
 #: Longest search text kept, and how many of its words are used.
 MAX_QUERY_LENGTH = 200

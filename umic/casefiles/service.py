@@ -21,7 +21,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..casenumbers import format_number
+from ..core.casenumbers import format_number
+from ..core.text import fold
 from ..extensions import db
 from ..models import FINAL_STATUSES
 from ..models import Booking
@@ -33,7 +34,6 @@ from ..models import CaseType
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
-from ..text import fold
 from .labels import PROCEDURE_NAMES
 
 

@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ..casenumbers import parse_number
-from ..text import clean
-from ..text import fold
+from ..core.casenumbers import parse_number
+from ..core.text import clean
+from ..core.text import fold
 
 #: The tracker's header line, in its order and spelling.
 HEADER = (

@@ -32,6 +32,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from .. import clock
+from ..core.text import clean
+from ..core.text import fold
 from ..extensions import db
 from ..models import FINAL_STATUSES
 from ..models import CaseCounter
@@ -40,8 +42,6 @@ from ..models import CaseFile
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
-from ..text import clean
-from ..text import fold
 from . import tracker
 from .service import search_text
 from .tracker import RowProblem

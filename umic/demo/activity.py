@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .. import clock
-from .. import scheduling
 from ..casefiles.service import case_from_booking
 from ..casefiles.service import update_case
+from ..core import scheduling
 from ..extensions import db
 from ..models import BookingStatus
 from ..models import CaseStatus

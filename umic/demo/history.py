@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .. import clock
-from .. import scheduling
 from ..casefiles.tracker_db import import_tracker
+from ..core import scheduling
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus

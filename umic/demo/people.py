@@ -7,17 +7,17 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 
-from .. import scheduling
 from ..casefiles.service import case_from_booking
 from ..casefiles.service import update_case
+from ..core import scheduling
+from ..core.text import fold
+from ..core.tokens import new_reference
+from ..core.tokens import video_link
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingClaim
 from ..models import BookingStatus
 from ..models import StaffUser
-from ..text import fold
-from ..tokens import new_reference
-from ..tokens import video_link
 
 FIRST_NAMES = [
     "Marta", "Jordi", "Núria", "Joan", "Montserrat", "Josep", "Laia", "Pere", "Carme", "Antonio",

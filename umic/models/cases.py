@@ -21,11 +21,11 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .. import clock
-from ..dbtypes import UTCDateTime
 from ..extensions import db
 from .core import Booking
 from .core import Municipality
 from .core import StaffUser
+from .types import UTCDateTime
 
 
 class CaseType(enum.StrEnum):
@@ -77,10 +77,6 @@ class DocumentCategory(enum.StrEnum):
     DNI = "dni"
     CORRESPONDENCIA = "correspondencia"
     ALTRES = "altres"
-
-
-#: Indexes that exist only on PostgreSQL (the schema comparison skips them elsewhere).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_case_file_search_text_trgm"})
 
 
 def _values(kind: type[enum.StrEnum]) -> str:

@@ -32,8 +32,8 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from .. import clock
-from ..dbtypes import UTCDateTime
 from ..extensions import db
+from .types import UTCDateTime
 
 if TYPE_CHECKING:
     from .cases import CaseFile

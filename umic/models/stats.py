@@ -19,11 +19,11 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .. import clock
-from ..dbtypes import UTCDateTime
 from ..extensions import db
 from .cases import Channel
 from .core import Booking
 from .core import Municipality
+from .types import UTCDateTime
 
 
 class Resolved(enum.StrEnum):

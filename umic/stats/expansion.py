@@ -30,9 +30,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..core.text import fold
 from ..extensions import db
 from ..models import Municipality
-from ..text import fold
 from .requests import Period
 from .requests import requests_by_town
 

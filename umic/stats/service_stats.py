@@ -44,6 +44,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from ..casefiles.queries import parse_day as parse_any_day
+from ..core.text import fold
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
@@ -51,7 +52,6 @@ from ..models import CaseFile
 from ..models import Channel
 from ..models import ChannelCount
 from ..models import Municipality
-from ..text import fold
 from .requests import CHANNELS
 from .requests import Period
 from .requests import requests_by_month

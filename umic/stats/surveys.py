@@ -48,13 +48,10 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
-from .. import dates
-from .. import ics
-from ..access import find_token
-from ..access import issue_token
+from ..core import dates
+from ..core import ics
 from ..extensions import db
-from ..i18n import link_language
-from ..mail import enqueue
+from ..mail.compose import enqueue
 from ..models import AccessToken
 from ..models import Booking
 from ..models import BookingStatus
@@ -65,7 +62,10 @@ from ..models import Resolved
 from ..models import StaffUser
 from ..models import SurveyResponse
 from ..models import TokenPurpose
-from ..urls import external_url
+from ..web.access import find_token
+from ..web.access import issue_token
+from ..web.i18n import link_language
+from ..web.urls import external_url
 from .requests import Period
 from .requests import month_bucket
 

@@ -5,7 +5,7 @@ Every route needs a signed-in member of staff; coordinators see everyone's work.
 
 from flask import Blueprint
 
-from ..auth import staff_required
+from ..web.auth import staff_required
 
 bp = Blueprint("workspace", __name__)
 bp.before_request(staff_required)

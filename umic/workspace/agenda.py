@@ -18,11 +18,11 @@ from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..extensions import db
-from ..i18n import service_tz
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
 from ..models import StaffUser
+from ..web.i18n import service_tz
 from . import bp
 
 #: How far back the agenda looks for calls nobody marked attended or missed.

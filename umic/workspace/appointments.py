@@ -20,17 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from ..auth import role_required
 from ..booking import service as booking_service
 from ..booking.picker import day_picker_context
 from ..booking.picker import parse_day
 from ..booking.picker import parse_slot
 from ..casefiles.service import case_from_booking
 from ..extensions import db
-from ..htmx import hx_redirect
-from ..htmx import is_htmx
-from ..i18n import language_name
-from ..i18n import when_text
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
@@ -38,6 +33,11 @@ from ..models import Municipality
 from ..models import Role
 from ..models import Service
 from ..models import StaffUser
+from ..web.auth import role_required
+from ..web.htmx import hx_redirect
+from ..web.htmx import is_htmx
+from ..web.i18n import language_name
+from ..web.i18n import when_text
 from . import bp
 from .agenda import join_state
 from .forms import PhoneBookingForm

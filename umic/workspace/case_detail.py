@@ -24,12 +24,12 @@ from ..casefiles.service import StaleCase
 from ..casefiles.service import create_case
 from ..casefiles.service import update_case
 from ..extensions import db
-from ..i18n import locale_name
 from ..models import CaseEvent
 from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import Municipality
 from ..models import StaffUser
+from ..web.i18n import locale_name
 from . import bp
 from .forms import CaseForm
 from .forms import NoteForm

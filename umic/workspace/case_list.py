@@ -25,9 +25,9 @@ from ..casefiles.labels import CASE_STATUSES
 from ..casefiles.labels import CASE_TYPES
 from ..casefiles.labels import CHANNELS
 from ..extensions import db
-from ..htmx import is_htmx
-from ..htmx import render_page_or_fragment
-from ..i18n import service_tz
+from ..web.htmx import is_htmx
+from ..web.htmx import render_page_or_fragment
+from ..web.i18n import service_tz
 from . import bp
 
 #: The table's headers, in the tracker's order and wording (translatable on screen).

@@ -32,11 +32,11 @@ from ..casefiles.documents import new_citizen_uploads  # noqa: F401  (the agenda
 from ..casefiles.labels import DOCUMENT_CATEGORIES
 from ..extensions import db
 from ..extensions import login_manager
-from ..i18n import Form
-from ..i18n import locale_name
-from ..i18n import service_tz
 from ..models import CaseDocument
 from ..models import CaseFile
+from ..web.forms import Form
+from ..web.i18n import locale_name
+from ..web.i18n import service_tz
 from . import bp
 
 

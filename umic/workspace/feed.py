@@ -8,7 +8,7 @@ Two halves:
   working at once.
 * ``feeds.calendar`` (``/calendari/<token>.ics``, public): what calendar programs fetch on
   their own, without cookies or a sign-in. The token is the only key; unknown or revoked
-  gives 404. The file is a ``METHOD:PUBLISH`` calendar (``umic.ics.feed``) whose events
+  gives 404. The file is a ``METHOD:PUBLISH`` calendar (``umic.core.ics.feed``) whose events
   carry the same UID and SEQUENCE as the e-mailed invitations.
 """
 
@@ -35,16 +35,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from .. import ics
-from .. import mail
+from ..core import ics
+from ..core.tokens import hash_token
+from ..core.tokens import new_token
 from ..extensions import db
-from ..i18n import Form
+from ..mail import compose as mail
 from ..models import ACTIVE_STATUSES
 from ..models import Booking
 from ..models import StaffUser
-from ..tokens import hash_token
-from ..tokens import new_token
-from ..urls import external_url
+from ..web.forms import Form
+from ..web.urls import external_url
 from . import bp
 
 #: The public blueprint of the .ics URL; registered without a prefix.

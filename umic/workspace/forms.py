@@ -16,14 +16,14 @@ from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 from wtforms.widgets import TextInput
 
-from ..booking.forms import DESCRIPTION_MAX
-from ..fields import address_field
-from ..fields import email_field
-from ..fields import line
-from ..fields import name_field
-from ..fields import phone_field
-from ..fields import text
-from ..i18n import Form
+from ..web.forms import Form
+from ..web.forms import address_field
+from ..web.forms import description_field
+from ..web.forms import email_field
+from ..web.forms import line
+from ..web.forms import name_field
+from ..web.forms import phone_field
+from ..web.forms import text
 
 
 class MoneyField(DecimalField):
@@ -72,16 +72,7 @@ class PhoneBookingForm(Form):
     email = email_field(_l("Correu electrònic"))
     phone = phone_field(_l("Número de telèfon"))
     address = address_field(_l("Adreça"))
-    description = TextAreaField(
-        _l("El problema"),
-        filters=[text],
-        validators=[
-            Length(
-                max=DESCRIPTION_MAX,
-                message=_l("La descripció ha de tenir 1.000 caràcters o menys"),
-            )
-        ],
-    )
+    description = description_field(_l("El problema"))
     technician = SelectField(_l("Tècnic o tècnica"), coerce=int, validate_choice=False)
     # The e-mails and the invitation go in this language (the view offers LANGUAGES; any
     # other value, or none, means the service's own).

@@ -24,11 +24,11 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
-from . import clock
-from .casefiles import documents
-from .casefiles.labels import DOCUMENT_CATEGORIES
-from .extensions import db
-from .i18n import Form
+from .. import clock
+from ..extensions import db
+from ..web.forms import Form
+from . import documents
+from .labels import DOCUMENT_CATEGORIES
 
 bp = Blueprint("uploads", __name__)
 

@@ -1,4 +1,4 @@
-"""Column types shared by the models."""
+"""Column types shared by the models, and what Alembic must know about them."""
 
 from __future__ import annotations
 
@@ -48,9 +48,12 @@ def render_item(type_: str, obj, autogen_context) -> str | bool:
     return False
 
 
+#: Indexes that exist only on PostgreSQL (the schema comparison skips them elsewhere).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_case_file_search_text_trgm"})
+
+
 def include_object_for(dialect: str):
     """Alembic ``include_object``: leave out what only exists on another database."""
-    from .models.cases import POSTGRESQL_ONLY_INDEXES
 
     def include_object(obj, name, type_, reflected, compare_to) -> bool:
         return not (

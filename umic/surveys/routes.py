@@ -28,12 +28,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
-from . import clock
-from .extensions import db
-from .i18n import Form
-from .i18n import locale_name
-from .stats import surveys
-from .text import clean
+from .. import clock
+from ..core.text import clean
+from ..extensions import db
+from ..stats import surveys
+from ..web.forms import Form
+from ..web.i18n import locale_name
 
 bp = Blueprint("surveys", __name__)
 

@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
-from . import clock
-from .calendar_mail import CalendarMessage
-from .extensions import db
-from .models import Booking
-from .models import BookingStatus
-from .models import OutboxMessage
-from .models import OutboxStatus
+from .. import clock
+from ..extensions import db
+from ..models import Booking
+from ..models import BookingStatus
+from ..models import OutboxMessage
+from ..models import OutboxStatus
+from .mime import CalendarMessage
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +297,8 @@ def queue_due_reminders(now: datetime | None = None) -> int:
     afternoon has just had the confirmation). The conditional UPDATE on
     ``reminder_sent_at IS NULL`` makes two workers queue it once.
     """
-    from .booking.service import issue_manage_token
-    from .mail import notify_reminder
+    from ..booking.service import issue_manage_token
+    from .compose import notify_reminder
 
     now = now or clock.now()
     lead = timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
@@ -338,9 +338,9 @@ def queue_due_reminders(now: datetime | None = None) -> int:
 
 def run_worker(stop_after: int | None = None) -> None:
     """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
-    from .booking.service import purge_expired_drafts
-    from .casefiles.documents import queue_document_reminders
-    from .stats.surveys import queue_due_surveys
+    from ..booking.service import purge_expired_drafts
+    from ..casefiles.documents import queue_document_reminders
+    from ..stats.surveys import queue_due_surveys
 
     worker = worker_name()
     poll = current_app.config["WORKER_POLL_SECONDS"]

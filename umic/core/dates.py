@@ -1,6 +1,6 @@
 """Dates and times as people read them, in their language (Babel, CLDR data).
 
-Pure: takes the locale as an argument. ``umic.i18n`` binds it to the current request.
+Pure: takes the locale as an argument. ``umic.web.i18n`` binds it to the current request.
 """
 
 from __future__ import annotations

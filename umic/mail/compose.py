@@ -1,7 +1,7 @@
 """E-mail through a persistent outbox.
 
 Every message is written to ``outbox_message`` in the same transaction as the change that
-caused it; ``umic.outbox`` sends them later. So a booking succeeds with the mail server down,
+caused it; ``umic.mail.outbox`` sends them later. So a booking succeeds with the mail server down,
 and nothing is lost. Each message is rendered once, with its invitation bytes, and those
 exact bytes are what every attempt sends (ICS.md B6: a retry repeats the same SEQUENCE).
 """
@@ -19,16 +19,16 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from . import clock
-from . import ics
-from .extensions import db
-from .i18n import link_language
-from .i18n import when_text
-from .models import Booking
-from .models import OutboxMessage
-from .models import OutboxStatus
-from .models import StaffUser
-from .urls import external_url
+from .. import clock
+from ..core import ics
+from ..extensions import db
+from ..models import Booking
+from ..models import OutboxMessage
+from ..models import OutboxStatus
+from ..models import StaffUser
+from ..web.i18n import link_language
+from ..web.i18n import when_text
+from ..web.urls import external_url
 
 
 def organizer() -> ics.Person:

@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import AccessToken
-from .models import Booking
-from .models import CaseFile
-from .models import TokenPurpose
-from .tokens import hash_token
-from .tokens import new_token
+from ..core.tokens import hash_token
+from ..core.tokens import new_token
+from ..extensions import db
+from ..models import AccessToken
+from ..models import Booking
+from ..models import CaseFile
+from ..models import TokenPurpose
 
 #: Longer strings are not tokens of ours; they are refused before any query.
 MAX_TOKEN_LENGTH = 100

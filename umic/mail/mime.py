@@ -36,7 +36,7 @@ class CalendarMessage(Message):
 
     ``body`` and ``html`` are required: they create the ``multipart/alternative`` that the
     ``text/calendar`` part joins as the last alternative (C4). ``ics`` is the exact output
-    of :func:`umic.ics.invitation` and ``method`` its ``METHOD`` (C1).
+    of :func:`umic.core.ics.invitation` and ``method`` its ``METHOD`` (C1).
 
     Refused with ``ValueError`` (each one breaks a client, ICS.md §1 and §6):
 

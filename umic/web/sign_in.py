@@ -20,14 +20,14 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
-from . import clock
+from .. import clock
+from ..core.text import clean
+from ..extensions import db
+from ..models import StaffUser
 from .auth import record_sign_in
 from .auth import sign_in_throttled
-from .extensions import db
-from .i18n import Form
+from .forms import Form
 from .i18n import clear_session
-from .models import StaffUser
-from .text import clean
 from .urls import local_path
 
 bp = Blueprint("auth", __name__)
@@ -80,7 +80,7 @@ def login():
         "auth/login.html", form=form, failed=failed, throttled=throttled, wait_minutes=wait_minutes
     )
     if throttled:
-        # As the address-wide rate limit does (umic.limits): scripts learn when to come back.
+        # As the address-wide rate limit does (umic.web.limits): scripts learn when to come back.
         return page, 429, {"Retry-After": str(wait_minutes * 60)}
     return page
 

@@ -20,13 +20,13 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 
-from . import clock
-from .extensions import db
-from .extensions import login_manager
+from .. import clock
+from ..extensions import db
+from ..extensions import login_manager
+from ..models import Role
+from ..models import SignInAttempt
+from ..models import StaffUser
 from .htmx import hx_redirect
-from .models import Role
-from .models import SignInAttempt
-from .models import StaffUser
 
 
 @login_manager.user_loader

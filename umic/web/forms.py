@@ -1,8 +1,11 @@
-"""Form fields about a person, shared by the citizen's and the staff's forms.
+"""What every form of the app is built from: the base ``Form`` and the fields about a person.
 
-Each factory returns a new field with the same cleaning and limits wherever a name, an
-e-mail, a phone or an address is asked for; only the label and, for required fields, the
-message differ (a citizen reads "your name", staff read "the person's name").
+``Form`` is the base of every form: the language switch never submits it (``umic.web.i18n``).
+
+The field factories are shared by the citizen's and the staff's forms: each returns a new field
+with the same cleaning and limits wherever a name, an e-mail, a phone or an address is asked
+for; only the label and, for required fields, the message differ (a citizen reads "your
+name", staff read "the person's name").
 """
 
 from __future__ import annotations
@@ -10,21 +13,38 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms import StringField
 from wtforms import TelField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
-from .text import clean
+from ..core.text import clean
+from .i18n import switching_language
+
+
+class Form(FlaskForm):
+    """The base of every form: the language switch never submits it.
+
+    Posted by the switch, the fields still take what was typed, but ``is_submitted()`` (and so
+    ``validate_on_submit()``) is False: the view shows the form again, unchecked and unsaved.
+    """
+
+    def is_submitted(self) -> bool:
+        return super().is_submitted() and not switching_language()
+
 
 NAME_MAX = 120
 EMAIL_MAX = 254
 PHONE_MAX = 40
 ADDRESS_MAX = 200
+#: The longest description of a problem, whoever writes it (the citizen or staff).
+DESCRIPTION_MAX = 1000
 
 _PHONE_SEPARATORS = re.compile(r"[\s().\-]")
 _PHONE = re.compile(r"\+?\d{9,15}")
@@ -99,5 +119,19 @@ def address_field(label) -> StringField:
         filters=[line],
         validators=[
             Length(max=ADDRESS_MAX, message=_l("L'adreça ha de tenir 200 caràcters o menys"))
+        ],
+    )
+
+
+def description_field(label) -> TextAreaField:
+    """The person's problem in their own words (optional, several lines)."""
+    return TextAreaField(
+        label,
+        filters=[text],
+        validators=[
+            Length(
+                max=DESCRIPTION_MAX,
+                message=_l("La descripció ha de tenir 1.000 caràcters o menys"),
+            )
         ],
     )

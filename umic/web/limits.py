@@ -15,7 +15,7 @@ configuration (``RATELIMIT_*``, e.g. ``"20 per minute;200 per day"``):
   ones are not counted, so an office behind one address is never locked out by its own staff.
 
 The same views registered under a second name (the embedded booking) share the bucket. The
-language switch, which posts a page's form only to show it again (``umic.i18n``), is neither
+language switch, which posts a page's form only to show it again (``umic.web.i18n``), is neither
 a send nor a sign-in attempt: it is not counted there (it is on manage and token links, where
 anything might be a guess).
 

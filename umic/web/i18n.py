@@ -9,7 +9,7 @@ The switch keeps what the user typed: on a page whose form posts back to the sam
 each language is a submit button of that form (``_language_switch.html``, with the page's
 ``language_form``) carrying ``_idioma`` and ``?lang=xx``; the view sees
 ``switching_language()`` and shows the form again, in the new language, with what was typed,
-without checking or saving it. Every form of the app is an ``i18n.Form``, which is never
+without checking or saving it. Every form of the app is a ``umic.web.forms.Form``, which is never
 "submitted" by the switch, so the switch cannot save, send or cancel anything by mistake.
 """
 
@@ -32,11 +32,10 @@ from flask import request
 from flask import session
 from flask_babel import get_locale
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
-from . import clock
-from . import dates
+from .. import clock
+from ..core import dates
 from .urls import local_path
 
 #: The query parameter that switches language, and the session key that remembers it.
@@ -72,17 +71,6 @@ def select_locale() -> str:
 def switching_language() -> bool:
     """True when the language switch posted the page's form: show it again, do not save it."""
     return has_request_context() and request.method == "POST" and SWITCH_FIELD in request.form
-
-
-class Form(FlaskForm):
-    """The base of every form: the language switch never submits it.
-
-    Posted by the switch, the fields still take what was typed, but ``is_submitted()`` (and so
-    ``validate_on_submit()``) is False: the view shows the form again, unchecked and unsaved.
-    """
-
-    def is_submitted(self) -> bool:
-        return super().is_submitted() and not switching_language()
 
 
 def remember_language() -> None:
