@@ -44,8 +44,8 @@ from umic.models import TokenPurpose
 from umic.municipalities import MUNICIPALITIES_CSV
 from umic.municipalities import OMICS_CSV
 from umic.municipalities import import_municipalities
-from umic.stats.surveys import find_survey_link
-from umic.stats.surveys import new_response
+from umic.surveys.service import find_survey_link
+from umic.surveys.service import new_response
 
 #: The gate (T4): WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

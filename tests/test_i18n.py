@@ -44,7 +44,7 @@ from umic.models import OutboxMessage
 from umic.models import Role
 from umic.models import SignInAttempt
 from umic.models import SurveyResponse
-from umic.stats import surveys as survey_mail
+from umic.surveys import service as survey_mail
 from umic.web.forms import Form
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "umic" / "templates"

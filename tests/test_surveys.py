@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
-from umic.surveys.routes import bp as surveys_bp
 
 from concurrency import at_once
 from concurrency import in_app_at_once
@@ -49,7 +48,8 @@ from umic.models import OutboxStatus
 from umic.models import Role
 from umic.models import SurveyResponse
 from umic.models import TokenPurpose
-from umic.stats.surveys import queue_due_surveys
+from umic.surveys.routes import bp as surveys_bp
+from umic.surveys.service import queue_due_surveys
 
 MADRID = ZoneInfo("Europe/Madrid")
 ATTENTION_ERROR = "Trieu una valoració de l'atenció rebuda, de 0 a 10"

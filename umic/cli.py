@@ -91,7 +91,7 @@ def outbox_send_command() -> None:
     from .casefiles.documents import queue_document_reminders
     from .mail.outbox import queue_due_reminders
     from .mail.outbox import send_pending
-    from .stats.surveys import queue_due_surveys
+    from .surveys.service import queue_due_surveys
 
     reminders = queue_due_reminders()
     reminders += queue_document_reminders()

@@ -1,4 +1,4 @@
-"""Unit tests of the pure parts of umic.stats.surveys: rounding, wording, the period form.
+"""Unit tests of the pure parts of umic.stats.survey_results: rounding, wording, the period form.
 
 No app, no database. The Catalan decimal comma ("9,4") and "70 %" are what the seed shows.
 """
@@ -11,16 +11,16 @@ from decimal import Decimal
 import pytest
 
 from umic.stats.requests import Period
-from umic.stats.surveys import average_text
-from umic.stats.surveys import choose_period
-from umic.stats.surveys import count_text
-from umic.stats.surveys import default_period
-from umic.stats.surveys import month_text
-from umic.stats.surveys import months_before
-from umic.stats.surveys import parse_date
-from umic.stats.surveys import percent
-from umic.stats.surveys import percent_text
-from umic.stats.surveys import rounded
+from umic.stats.survey_results import average_text
+from umic.stats.survey_results import choose_period
+from umic.stats.survey_results import count_text
+from umic.stats.survey_results import default_period
+from umic.stats.survey_results import month_text
+from umic.stats.survey_results import months_before
+from umic.stats.survey_results import parse_date
+from umic.stats.survey_results import percent
+from umic.stats.survey_results import percent_text
+from umic.stats.survey_results import rounded
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 For a period (a GET form with two dates; by default the last twelve months): surveys sent,
 answered and the response rate; the average ratings and how many gave each rating; whether
 the query was resolved; the same per month, per town and per technician; the comments. Every
-figure comes from ``umic.stats.surveys`` (SQL aggregates, a fixed number of queries).
+figure comes from ``umic.stats.survey_results`` (SQL aggregates, a fixed number of queries).
 
 Each table is built once, as the rows of text the page shows, and the CSV export of a table
 writes exactly those rows. Charts come from ``umic.stats.charts`` (SVG ``data:`` images, no
@@ -26,13 +26,15 @@ from flask_babel import gettext as _
 
 from ..models import Resolved
 from ..models import Role
-from ..stats import surveys
+from ..stats import survey_results as stats
 from ..stats.charts import CHART_HEIGHT
 from ..stats.charts import CHART_WIDTH
 from ..stats.charts import bar_chart
 from ..stats.charts import line_chart
 from ..stats.charts import number_formatter
 from ..stats.requests import Period
+from ..surveys.service import RESOLVED_LABELS
+from ..surveys.service import SCORES
 from ..web.auth import role_required
 from ..web.i18n import locale_name
 from ..web.i18n import service_today
@@ -79,51 +81,51 @@ def _group_headers(first: str) -> list[str]:
     ]
 
 
-def _group_row(name: str, group: surveys.Group, locale: str) -> list[str]:
+def _group_row(name: str, group: stats.Group, locale: str) -> list[str]:
     scores = group.scores
     return [
         name,
-        surveys.count_text(group.sent, locale),
-        surveys.percent_text(group.response_rate, locale),
-        surveys.count_text(scores.answers, locale),
-        surveys.average_text(scores.attention, locale),
-        surveys.average_text(scores.competence, locale),
+        stats.count_text(group.sent, locale),
+        stats.percent_text(group.response_rate, locale),
+        stats.count_text(scores.answers, locale),
+        stats.average_text(scores.attention, locale),
+        stats.average_text(scores.competence, locale),
         *(
-            surveys.percent_text(scores.resolved_percent(answer), locale)
+            stats.percent_text(scores.resolved_percent(answer), locale)
             for answer in (Resolved.FULLY, Resolved.PARTLY, Resolved.NO)
         ),
     ]
 
 
-def build_tables(results: surveys.SurveyResults, locale: str) -> dict[str, DataTable]:
+def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTable]:
     """Every table of the page, by its CSV key, as text in the reader's language."""
     total, scores = results.total, results.total.scores
-    resolved_names = {answer: str(text) for answer, text in surveys.RESOLVED_LABELS.items()}
+    resolved_names = {answer: str(text) for answer, text in RESOLVED_LABELS.items()}
     out_of_ten = _("de 0 a 10")
     summary = [
-        [_("Enquestes enviades"), surveys.count_text(total.sent, locale)],
+        [_("Enquestes enviades"), stats.count_text(total.sent, locale)],
         [
             _("Enquestes enviades que s'han respost"),
-            surveys.count_text(total.sent_answered, locale),
+            stats.count_text(total.sent_answered, locale),
         ],
-        [_("Taxa de resposta"), surveys.percent_text(total.response_rate, locale)],
-        [_("Respostes rebudes en el període"), surveys.count_text(scores.answers, locale)],
+        [_("Taxa de resposta"), stats.percent_text(total.response_rate, locale)],
+        [_("Respostes rebudes en el període"), stats.count_text(scores.answers, locale)],
         [
             _("Valoració mitjana de l'atenció rebuda (%(scale)s)", scale=out_of_ten),
-            surveys.average_text(scores.attention, locale),
+            stats.average_text(scores.attention, locale),
         ],
         [
             _("Valoració mitjana de la competència del tècnic (%(scale)s)", scale=out_of_ten),
-            surveys.average_text(scores.competence, locale),
+            stats.average_text(scores.competence, locale),
         ],
         *(
             [
                 _("S'ha resolt la consulta: %(answer)s", answer=resolved_names[answer].lower()),
-                surveys.percent_text(scores.resolved_percent(answer), locale),
+                stats.percent_text(scores.resolved_percent(answer), locale),
             ]
             for answer in (Resolved.FULLY, Resolved.PARTLY, Resolved.NO)
         ),
-        [_("Respostes amb comentari"), surveys.count_text(results.comments_total, locale)],
+        [_("Respostes amb comentari"), stats.count_text(results.comments_total, locale)],
     ]
     tables = [
         DataTable("resum", _("Resum del període"), [_("Indicador"), _("Valor")], summary),
@@ -134,10 +136,10 @@ def build_tables(results: surveys.SurveyResults, locale: str) -> dict[str, DataT
             [
                 [
                     str(score),
-                    surveys.count_text(results.attention[score], locale),
-                    surveys.count_text(results.competence[score], locale),
+                    stats.count_text(results.attention[score], locale),
+                    stats.count_text(results.competence[score], locale),
                 ]
-                for score in surveys.SCORES
+                for score in SCORES
             ],
         ),
         DataTable(
@@ -147,8 +149,8 @@ def build_tables(results: surveys.SurveyResults, locale: str) -> dict[str, DataT
             [
                 [
                     resolved_names[answer],
-                    surveys.count_text(scores.resolved_counts[answer], locale),
-                    surveys.percent_text(scores.resolved_percent(answer), locale),
+                    stats.count_text(scores.resolved_counts[answer], locale),
+                    stats.percent_text(scores.resolved_percent(answer), locale),
                 ]
                 for answer in (Resolved.FULLY, Resolved.PARTLY, Resolved.NO)
             ],
@@ -158,7 +160,7 @@ def build_tables(results: surveys.SurveyResults, locale: str) -> dict[str, DataT
             _("Per mes"),
             _group_headers(_("Mes")),
             [
-                _group_row(surveys.month_text(group.key, locale), group, locale)
+                _group_row(stats.month_text(group.key, locale), group, locale)
                 for group in results.months
             ],
         ),
@@ -214,14 +216,14 @@ def build_tables(results: surveys.SurveyResults, locale: str) -> dict[str, DataT
 # --- Charts ---------------------------------------------------------------------------------------
 
 
-def _ratings_chart(results: surveys.SurveyResults, locale: str) -> Chart:
+def _ratings_chart(results: stats.SurveyResults, locale: str) -> Chart:
     title = _("Respostes per puntuació")
     src = bar_chart(
         title,
-        [str(score) for score in surveys.SCORES],
+        [str(score) for score in SCORES],
         [
-            (_("Atenció rebuda"), [results.attention[score] for score in surveys.SCORES]),
-            (_("Competència del tècnic"), [results.competence[score] for score in surveys.SCORES]),
+            (_("Atenció rebuda"), [results.attention[score] for score in SCORES]),
+            (_("Competència del tècnic"), [results.competence[score] for score in SCORES]),
         ],
         locale=locale,
         y_title=_("Respostes"),
@@ -236,11 +238,11 @@ def _ratings_chart(results: surveys.SurveyResults, locale: str) -> Chart:
     return Chart(src, alt, CHART_WIDTH, CHART_HEIGHT)
 
 
-def _resolved_chart(results: surveys.SurveyResults, locale: str) -> Chart:
+def _resolved_chart(results: stats.SurveyResults, locale: str) -> Chart:
     title = _("S'ha resolt la consulta?")
     answers = (Resolved.FULLY, Resolved.PARTLY, Resolved.NO)
     shares = {answer: results.total.scores.resolved_percent(answer) for answer in answers}
-    names = [str(surveys.RESOLVED_LABELS[answer]) for answer in answers]
+    names = [str(RESOLVED_LABELS[answer]) for answer in answers]
     height = 300
     src = bar_chart(
         title,
@@ -248,19 +250,19 @@ def _resolved_chart(results: surveys.SurveyResults, locale: str) -> Chart:
         [(_("Percentatge de respostes"), [float(shares[answer] or 0) for answer in answers])],
         horizontal=True,
         locale=locale,
-        value_formatter=lambda value: surveys.percent_text(surveys.rounded(value), locale),
+        value_formatter=lambda value: stats.percent_text(stats.rounded(value), locale),
         integers=False,
         height=height,
     )
     described = "; ".join(
-        f"{name}: {surveys.percent_text(shares[answer], locale)}"
+        f"{name}: {stats.percent_text(shares[answer], locale)}"
         for name, answer in zip(names, answers, strict=True)
     )
     alt = _("%(title)s %(shares)s.", title=title, shares=described)
     return Chart(src, alt, CHART_WIDTH, height)
 
 
-def _months_chart(results: surveys.SurveyResults, locale: str) -> Chart:
+def _months_chart(results: stats.SurveyResults, locale: str) -> Chart:
     title = _("Valoració mitjana per mes")
 
     def averages(attribute: str) -> list[float | None]:
@@ -302,25 +304,25 @@ def _problem_text(name: str, code: str) -> str:
         else _("Escriviu la data final com a dia/mes/any, per exemple 31/3/2025"),
         "out_of_range": _(
             "La data d'inici ha de ser entre els anys %(first)s i %(last)s",
-            first=surveys.FIRST_YEAR,
-            last=surveys.LAST_YEAR,
+            first=stats.FIRST_YEAR,
+            last=stats.LAST_YEAR,
         )
         if start
         else _(
             "La data final ha de ser entre els anys %(first)s i %(last)s",
-            first=surveys.FIRST_YEAR,
-            last=surveys.LAST_YEAR,
+            first=stats.FIRST_YEAR,
+            last=stats.LAST_YEAR,
         ),
         "before_start": _("La data final ha de ser igual o posterior a la data d'inici"),
         "too_long": _(
-            "El període pot ser de %(years)s anys com a màxim", years=surveys.MAX_PERIOD_YEARS
+            "El període pot ser de %(years)s anys com a màxim", years=stats.MAX_PERIOD_YEARS
         ),
     }[code]
 
 
-def _choice() -> surveys.PeriodChoice:
+def _choice() -> stats.PeriodChoice:
     today = service_today()
-    return surveys.choose_period(request.args.get("desde"), request.args.get("fins"), today)
+    return stats.choose_period(request.args.get("desde"), request.args.get("fins"), today)
 
 
 def _period_args(period: Period) -> dict[str, str]:
@@ -342,9 +344,7 @@ def survey_results():
         "results": None,
     }
     if choice.period is not None:
-        results = surveys.survey_results(
-            choice.period, service_tz(), comment_limit=COMMENTS_ON_PAGE
-        )
+        results = stats.survey_results(choice.period, service_tz(), comment_limit=COMMENTS_ON_PAGE)
         answered = results.total.scores.answers > 0
         context.update(
             results=results,
@@ -388,7 +388,7 @@ def survey_results_csv():
     choice = _choice()
     if choice.period is None:
         abort(400)
-    results = surveys.survey_results(
+    results = stats.survey_results(
         choice.period,
         service_tz(),
         comment_limit=None if key == "comentaris" else COMMENTS_ON_PAGE,

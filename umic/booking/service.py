@@ -46,7 +46,7 @@ from ..models import OpeningHours
 from ..models import Service
 from ..models import StaffUser
 from ..models import TokenPurpose
-from ..stats.surveys import survey_after_mark
+from ..surveys.service import survey_after_mark
 from ..web.access import find_token
 from ..web.access import issue_token
 

@@ -340,7 +340,7 @@ def run_worker(stop_after: int | None = None) -> None:
     """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
     from ..booking.service import purge_expired_drafts
     from ..casefiles.documents import queue_document_reminders
-    from ..stats.surveys import queue_due_surveys
+    from ..surveys.service import queue_due_surveys
 
     worker = worker_name()
     poll = current_app.config["WORKER_POLL_SECONDS"]

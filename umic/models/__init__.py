@@ -32,8 +32,8 @@ from .core import SignInAttempt
 from .core import StaffUser
 from .core import TokenPurpose
 from .stats import ChannelCount
-from .stats import Resolved
-from .stats import SurveyResponse
+from .surveys import Resolved
+from .surveys import SurveyResponse
 
 __all__ = [
     "ACTIVE_STATUSES",

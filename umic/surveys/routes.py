@@ -9,7 +9,8 @@ even two at the same moment, can never add a second row: the loser's INSERT is r
 it goes where the winner goes. A second visit says it was already answered; an expired link
 says so (410), an unknown one is a 404.
 
-Sending the e-mail and the results are in ``umic.stats.surveys``.
+Sending the e-mail and recording the answer are in ``umic.surveys.service``; the results,
+in ``umic.stats.survey_results``.
 """
 
 from __future__ import annotations
@@ -31,18 +32,19 @@ from wtforms.validators import ValidationError
 from .. import clock
 from ..core.text import clean
 from ..extensions import db
-from ..stats import surveys
+from ..stats.survey_results import count_text
 from ..web.forms import Form
 from ..web.i18n import locale_name
+from . import service
 
 bp = Blueprint("surveys", __name__)
 
 #: The hint tied to each rating's fieldset: a screen reader hears what the ends mean (P19).
 RATING_HINT = _l("0 vol dir gens satisfet i 10 molt satisfet.")
 RESOLVED_CHOICES = [
-    SelectChoice(answer.value, text) for answer, text in surveys.RESOLVED_LABELS.items()
+    SelectChoice(answer.value, text) for answer, text in service.RESOLVED_LABELS.items()
 ]
-RATING_CHOICES = [SelectChoice(str(n), str(n)) for n in surveys.SCORES]
+RATING_CHOICES = [SelectChoice(str(n), str(n)) for n in service.SCORES]
 
 
 def _one_of(values: set[str], message):
@@ -69,7 +71,7 @@ class SurveyForm(Form):
         validate_choice=False,
         validators=[
             _one_of(
-                {str(n) for n in surveys.SCORES},
+                {str(n) for n in service.SCORES},
                 _l("Trieu una valoració de l'atenció rebuda, de 0 a 10"),
             )
         ],
@@ -80,7 +82,7 @@ class SurveyForm(Form):
         validate_choice=False,
         validators=[
             _one_of(
-                {str(n) for n in surveys.SCORES},
+                {str(n) for n in service.SCORES},
                 _l("Trieu una valoració de la competència del tècnic, de 0 a 10"),
             )
         ],
@@ -101,7 +103,7 @@ class SurveyForm(Form):
         filters=[_text],
         validators=[
             Length(
-                max=surveys.COMMENT_MAX,
+                max=service.COMMENT_MAX,
                 message=_l("El comentari ha de tenir 1.000 caràcters o menys"),
             )
         ],
@@ -121,7 +123,7 @@ def _summary(form: SurveyForm) -> list[tuple[str, str]]:
 
 def _link_or_page(token: str):
     """The open link, or the page to show instead (404 unknown, 410 expired or closed)."""
-    link = surveys.find_survey_link(token, clock.now())
+    link = service.find_survey_link(token, clock.now())
     if link.state == "unknown":
         return None, (render_template("surveys/unknown.html"), 404)
     if link.state == "answered":
@@ -142,7 +144,7 @@ def survey(token: str):
         return page
     form = SurveyForm()
     if form.validate_on_submit():
-        surveys.new_response(
+        service.new_response(
             link,
             attention=int(form.attention.data),
             competence=int(form.competence.data),
@@ -165,14 +167,14 @@ def survey(token: str):
         booking=link.booking,
         errors=_summary(form),
         rating_hint=RATING_HINT,
-        comment_max=surveys.count_text(surveys.COMMENT_MAX, locale_name()),
+        comment_max=count_text(service.COMMENT_MAX, locale_name()),
     )
 
 
 @bp.get("/enquesta/<token>/gracies")
 def thanks(token: str):
     """After answering. Before answering it sends to the questions."""
-    link = surveys.find_survey_link(token, clock.now())
+    link = service.find_survey_link(token, clock.now())
     if link.state == "unknown":
         return render_template("surveys/unknown.html"), 404
     if link.state != "answered":
