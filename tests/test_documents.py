@@ -48,7 +48,7 @@ from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
 from umic.core.tokens import hash_token
 from umic.extensions import db
-from umic.mail.outbox import run_worker
+from umic.jobs import run_worker
 from umic.mail.outbox import send_pending
 from umic.models import AccessToken
 from umic.models import CaseDocument
@@ -975,5 +975,5 @@ def test_the_worker_and_outbox_send_queue_document_reminders(app, runner, world)
     ask_for_documents(second, today() + timedelta(days=1), now=clock.now() - timedelta(days=7))
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("1 reminders queued")
+    assert result.output.startswith("reminders: 0; document reminders: 1; surveys: 0;")
     assert [e.case_id for e in _reminders()] == [first_id, second_id]

@@ -32,6 +32,7 @@ from journey import Citizen
 from mimecheck import check_imip
 from smtpserver import Received
 from umic import clock
+from umic.booking.reminders import queue_due_reminders
 from umic.booking.service import find_by_token
 from umic.booking.service import open_slots
 from umic.booking.service import reschedule as reschedule_booking
@@ -39,7 +40,6 @@ from umic.booking.service import rules
 from umic.extensions import db
 from umic.mail import compose as mail
 from umic.mail.outbox import _release_stale_claims
-from umic.mail.outbox import queue_due_reminders
 from umic.mail.outbox import retry
 from umic.mail.outbox import send_pending
 from umic.models import Booking

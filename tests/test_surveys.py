@@ -38,7 +38,7 @@ from umic import clock
 from umic.admin import survey_results
 from umic.booking import service as booking_service
 from umic.extensions import db
-from umic.mail.outbox import run_worker
+from umic.jobs import run_worker
 from umic.mail.outbox import send_pending
 from umic.models import AccessToken
 from umic.models import Booking

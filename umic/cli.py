@@ -71,8 +71,8 @@ def load_demo_command(if_empty: bool) -> None:
 @click.command("worker")
 @click.option("--passes", type=int, default=None, help="Stop after this many passes.")
 def worker_command(passes: int | None) -> None:
-    """Send the outbox and the reminders, forever (one per server is fine)."""
-    from .mail.outbox import run_worker
+    """Run the periodic jobs (umic.jobs) and send the outbox, forever (one per server is fine)."""
+    from .jobs import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if current_app.config.get("MAIL_SUPPRESS_SEND"):
@@ -87,20 +87,13 @@ def outbox_cli() -> None:
 
 @outbox_cli.command("send")
 def outbox_send_command() -> None:
-    """One pass: queue due reminders and surveys, and send what is due."""
-    from .casefiles.documents import queue_document_reminders
-    from .mail.outbox import queue_due_reminders
-    from .mail.outbox import send_pending
-    from .surveys.service import queue_due_surveys
+    """One pass: every periodic job (reminders, surveys, clean-ups), then send what is due."""
+    from .jobs import run_pass
 
-    reminders = queue_due_reminders()
-    reminders += queue_document_reminders()
-    surveys = queue_due_surveys()
-    report = send_pending()
-    click.echo(
-        f"{reminders} reminders queued; {surveys} surveys queued; {report.sent} sent, "
-        f"{report.retrying} to retry, {report.failed} failed"
-    )
+    report = run_pass()
+    click.echo(report.describe())
+    if report.failed_jobs:
+        raise click.ClickException("failed: " + ", ".join(report.failed_jobs))
 
 
 @outbox_cli.command("retry")

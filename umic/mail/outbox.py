@@ -1,4 +1,4 @@
-"""The mail worker: sends outbox messages over SMTP, retries with backoff, sends reminders.
+"""Sending the outbox: claims due messages, sends them over SMTP, retries with backoff.
 
 Several workers may run at once (one per server). A message is *claimed* with a conditional
 UPDATE (``... WHERE id = :id AND status = 'pending'``): the database lets exactly one worker
@@ -13,7 +13,6 @@ import logging
 import os
 import smtplib
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +28,6 @@ from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..extensions import db
-from ..models import Booking
-from ..models import BookingStatus
 from ..models import OutboxMessage
 from ..models import OutboxStatus
 from .mime import CalendarMessage
@@ -288,78 +285,3 @@ def retry(message_id: int) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
-
-
-def queue_due_reminders(now: datetime | None = None) -> int:
-    """Queue the reminder e-mail for bookings that start within REMINDER_HOURS_BEFORE.
-
-    Only for bookings confirmed well before that (someone who booked this morning for this
-    afternoon has just had the confirmation). The conditional UPDATE on
-    ``reminder_sent_at IS NULL`` makes two workers queue it once.
-    """
-    from ..booking.service import issue_manage_token
-    from .compose import notify_reminder
-
-    now = now or clock.now()
-    lead = timedelta(hours=current_app.config["REMINDER_HOURS_BEFORE"])
-    due = db.session.scalars(
-        select(Booking.id).where(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.reminder_sent_at.is_(None),
-            Booking.start_utc > now,
-            Booking.start_utc <= now + lead,
-        )
-    ).all()
-    queued = 0
-    for booking_id in due:
-        taken = db.session.execute(
-            update(Booking)
-            .where(
-                Booking.id == booking_id,
-                Booking.reminder_sent_at.is_(None),
-                Booking.status == BookingStatus.CONFIRMED,
-            )
-            .values(reminder_sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
-            db.session.rollback()
-            continue
-        booking = db.session.get(Booking, booking_id)
-        db.session.refresh(booking)
-        if booking.confirmed_at > booking.start_utc - lead:
-            db.session.commit()  # marked, but too recent to need a reminder
-            continue
-        notify_reminder(booking, issue_manage_token(booking))
-        db.session.commit()
-        queued += 1
-    return queued
-
-
-def run_worker(stop_after: int | None = None) -> None:
-    """Loop forever (or ``stop_after`` passes): reminders, drafts clean-up, sending."""
-    from ..booking.service import purge_expired_drafts
-    from ..casefiles.documents import queue_document_reminders
-    from ..surveys.service import queue_due_surveys
-
-    worker = worker_name()
-    poll = current_app.config["WORKER_POLL_SECONDS"]
-    passes = 0
-    log.info("mail worker %s started", worker)
-    while stop_after is None or passes < stop_after:
-        try:
-            queue_due_reminders()
-            queue_document_reminders()
-            queue_due_surveys()
-            purge_expired_drafts(clock.now())
-            report = send_pending(worker=worker)
-            if report.sent or report.retrying or report.failed:
-                log.info("outbox: %s", report)
-        except Exception:  # keep the worker alive; the next pass tries again
-            db.session.rollback()
-            log.exception("mail worker pass failed")
-        finally:
-            db.session.remove()
-        passes += 1
-        if stop_after is None or passes < stop_after:
-            time.sleep(poll)
