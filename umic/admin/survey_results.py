@@ -13,8 +13,6 @@ anyone whose image fails, gets every number.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from babel.dates import format_date
@@ -24,6 +22,7 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 
+from ..core.spreadsheet import csv_text
 from ..models import Resolved
 from ..models import Role
 from ..stats import survey_results as stats
@@ -362,22 +361,6 @@ def survey_results():
     return render_template("admin/survey_results.html", **context)
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """A leading ' stops a spreadsheet from running text as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def table_csv(table: DataTable) -> str:
-    """UTF-8 with a byte order mark (Excel reads the accents), comma separated, CRLF."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow([_spreadsheet_safe(cell) for cell in row])
-    return buffer.getvalue()
-
-
 @bp.get("/enquestes/export.csv")
 @role_required(Role.COORDINATOR)
 def survey_results_csv():
@@ -394,7 +377,7 @@ def survey_results_csv():
         comment_limit=None if key == "comentaris" else COMMENTS_ON_PAGE,
     )
     table = build_tables(results, locale_name())[key]
-    response = Response(table_csv(table), mimetype="text/csv")
+    response = Response(csv_text(table.headers, table.rows), mimetype="text/csv")
     name = f"enquestes-{key}-{choice.period.first.isoformat()}-{choice.period.last.isoformat()}"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.headers["Cache-Control"] = "no-store"

@@ -11,8 +11,6 @@ reported back so the page can say what was wrong); nothing here raises on user i
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Callable
@@ -36,6 +34,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core import spreadsheet
 from ..core.text import fold
 from ..models import CaseFile
 from ..models import CaseStatus
@@ -512,11 +511,6 @@ def row_cells(row, tz: ZoneInfo, status_label: Callable[[str], str]) -> list[str
     ]
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """A leading ' stops a spreadsheet from running text as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_chunks(
     rows: Iterable,
     tz: ZoneInfo,
@@ -526,17 +520,11 @@ def csv_chunks(
 ) -> Iterator[str]:
     """The export, a piece at a time: BOM, the tracker's headers, then one line per case.
 
-    UTF-8 with a byte order mark so that Excel reads the accents right; comma separated,
-    CRLF line ends (RFC 4180).
+    The shape and the guard against formulas are ``umic.core.spreadsheet``'s, as for every
+    file the app writes.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write("\ufeff")
-    writer.writerow(CSV_HEADERS)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([_spreadsheet_safe(cell) for cell in row_cells(row, tz, status_label)])
-        if count % rows_per_chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return spreadsheet.csv_chunks(
+        CSV_HEADERS,
+        (row_cells(row, tz, status_label) for row in rows),
+        rows_per_chunk=rows_per_chunk,
+    )

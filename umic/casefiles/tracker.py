@@ -29,6 +29,8 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from ..core.casenumbers import parse_number
+from ..core.spreadsheet import plain_cell
+from ..core.spreadsheet import safe_row
 from ..core.text import clean
 from ..core.text import fold
 
@@ -451,7 +453,10 @@ def _trim(cells: list[str]) -> list[str]:
 
 
 def _cell(cells: list[str], position: int, *, multiline: bool = False) -> str:
-    return clean(cells[position], multiline=multiline) if position < len(cells) else ""
+    """A cell's text, tidied, without the apostrophe our own export puts before a formula."""
+    if position >= len(cells):
+        return ""
+    return clean(plain_cell(cells[position]), multiline=multiline)
 
 
 def parse_row(
@@ -573,11 +578,15 @@ def export_cells(line: ExportLine, tz: ZoneInfo) -> list[str]:
 
 
 def write(lines: Iterable[ExportLine], out: TextIO, tz: ZoneInfo) -> int:
-    """Write the header and one line per case, tab-separated; returns how many cases."""
+    """Write the header and one line per case, tab-separated; returns how many cases.
+
+    Every cell goes through ``spreadsheet.safe_cell``: the file is opened in spreadsheets, and
+    names and details are what citizens typed. ``parse`` takes the apostrophe off again.
+    """
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(HEADER)
     count = 0
     for line in lines:
-        writer.writerow(export_cells(line, tz))
+        writer.writerow(safe_row(export_cells(line, tz)))
         count += 1
     return count
