@@ -21,6 +21,7 @@ from factories import make_staff
 from factories import make_town
 from htmlutil import csrf_token
 from htmlutil import soup
+from umic.casefiles import tracker
 from umic.casefiles.service import create_case
 from umic.extensions import db
 from umic.models import CaseFile
@@ -29,23 +30,7 @@ from umic.models import Role
 LIST = "/espai/expedients/"
 CSV = "/espai/expedients/export.csv"
 MADRID = ZoneInfo("Europe/Madrid")
-HEADERS = [
-    "ID",
-    "Nom tràmit",
-    "Registre",
-    "Expedient",
-    "Classificació",
-    "Convocatòria",
-    "Data petició",
-    "Data actualització",
-    "Estat Petició",
-    "Detall estat",
-    "Estat intern",
-    "Detall estat intern",
-    "Usuari assignat",
-    "Orgànic",
-    "Nom interessat",
-]
+HEADERS = list(tracker.HEADER)  # the seed's 15 columns (pinned by test_tracker_cli)
 HTMX = {"HX-Request": "true"}
 
 

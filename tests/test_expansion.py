@@ -169,7 +169,7 @@ def line(row: dict[str, str]) -> tuple:
         row["Posició"],
         row["Municipi"],
         row["Població"],
-        row["Peticions (12 mesos)"],
+        row["Peticions (any fins avui)"],
         row["Peticions per 1.000 habitants"],
         row["Més de 12 l'any"],
     )
@@ -236,7 +236,7 @@ def test_the_ranking_matches_the_hand_computed_figures(client, towns, requests, 
         ("4", "Alella", "10.262", "12", "1,2", "No"),
     ]
     # Every other candidate has no request: they share the next rank.
-    assert {(row["Posició"], row["Peticions (12 mesos)"]) for row in rows[4:]} == {("5", "0")}
+    assert {(row["Posició"], row["Peticions (any fins avui)"]) for row in rows[4:]} == {("5", "0")}
     # Candidates: the 303 towns without an OMIC, less the enrolled one (Gelida).
     assert len(rows) == 302
     names = {row["Municipi"] for row in rows}
@@ -319,13 +319,13 @@ def test_coverage_with_nobody_enrolled_yet(client, towns, coordinator):
         "0 de 303 municipis sense OMIC atesos (0,0 %)"
     )
     assert "Encara no hi ha cap municipi adherit." in html
-    assert soup(html).select_one("#coverage-months") is None
+    assert soup(html).select_one("#taula-cobertura") is None
 
 
 def test_coverage_month_by_month_since_the_first_enrolment(client, towns, coordinator):
     enrol_pilot_and_second_wave(towns)
     html = plan(client)
-    table = soup(html).select_one("#coverage-months")
+    table = soup(html).select_one("#taula-cobertura")
     assert table.caption.get_text(strip=True) == "Cobertura a final de cada mes"
     assert [th["scope"] for th in table.select("thead th")] == ["col"] * 4
     rows = [[c.get_text(" ", strip=True) for c in tr.select("th, td")] for tr in table.tbody("tr")]
@@ -358,7 +358,7 @@ def test_the_progress_chart_is_a_self_contained_image_with_its_table(client, tow
     assert "Cobertura dels municipis sense OMIC, per mes" in svg
     assert "Objectiu (100 %)" in svg
     # The table with the same numbers follows the image.
-    assert soup(html).select_one("figure.chart").find_next("table")["id"] == "coverage-months"
+    assert soup(html).select_one("figure.chart").find_next("table")["id"] == "taula-cobertura"
 
 
 # --- Enrolling from the plan ------------------------------------------------------------------
@@ -455,7 +455,7 @@ def test_the_ranking_exports_as_csv(client, towns, requests, coordinator):
         "Municipi",
         "Comarca",
         "Població",
-        "Peticions (12 mesos)",
+        "Peticions (any fins avui)",
         "Peticions per 1.000 habitants",
         "Més de 12 l'any",
     ]

@@ -741,20 +741,20 @@ def test_the_default_period_is_the_last_twelve_months(app, client, login):
 @pytest.mark.parametrize(
     ("args", "field", "message"),
     [
-        ({"desde": "ahir"}, "desde", "Escriviu la data d'inici com a dia/mes/any"),
-        ({"fins": "2025-02-30"}, "fins", "Escriviu la data final com a dia/mes/any"),
-        ({"desde": "31/13/2025"}, "desde", "Escriviu la data d'inici"),
-        ({"desde": "1800-01-01"}, "desde", "La data d'inici ha de ser entre els anys 2000 i 2100"),
-        ({"fins": "9999-12-31"}, "fins", "La data final ha de ser entre els anys 2000 i 2100"),
+        ({"desde": "ahir"}, "desde", "La data «Des de» ha de ser una data real"),
+        ({"fins": "2025-02-30"}, "fins", "La data «Fins a» ha de ser una data real"),
+        ({"desde": "31/13/2025"}, "desde", "La data «Des de» ha de ser una data real"),
+        ({"desde": "1800-01-01"}, "desde", "La data «Des de» ha de ser entre els anys 2000 i 2100"),
+        ({"fins": "9999-12-31"}, "fins", "La data «Fins a» ha de ser entre els anys 2000 i 2100"),
         (
             {"desde": "2025-03-01", "fins": "2025-02-01"},
             "fins",
-            "La data final ha de ser igual o posterior a la data d'inici",
+            "La data «Fins a» ha de ser el mateix dia o posterior a la data «Des de»",
         ),
         (
             {"desde": "2001-01-01", "fins": "2025-01-01"},
             "desde",
-            "El període pot ser de 10 anys com a màxim",
+            "El període no pot ser de més de 10 anys",
         ),
     ],
 )

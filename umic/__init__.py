@@ -168,7 +168,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Globals every template may use."""
     from .casefiles.labels import register as register_labels
-    from .casefiles.tracker import council_name
+    from .core.text import council_name
     from .web.htmx import is_htmx
     from .web.i18n import locale_name
     from .web.i18n import register_template_helpers as register_dates

@@ -1,4 +1,5 @@
-"""Unit tests of umic.core.dates: the date and time wording every page and e-mail uses.
+"""Unit tests of umic.core.dates: the one parser of typed days, and the date and time wording
+every page and e-mail uses.
 
 The Catalan wording "dimarts, 25 de març de 2025, 16:30-17:00" is the spec (as Bookings
 wrote it), not CLDR's "del 2025". Babel writes the elided article with a typographic
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from umic.core.dates import day_text
+from umic.core.dates import parse_day
 from umic.core.dates import range_text
 from umic.core.dates import time_text
 from umic.core.dates import when_text
@@ -131,3 +133,39 @@ def test_hyphenated_locales_are_accepted():
     start = datetime(2025, 3, 25, 15, 30, tzinfo=UTC)
     end = start + timedelta(minutes=30)
     assert when_text(start, end, MADRID, "es-ES") == "martes, 25 de marzo de 2025, 16:30-17:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-31", date(2025, 3, 31)),  # what a date input sends
+        (" 2025-03-31 ", date(2025, 3, 31)),
+        ("31/3/2025", date(2025, 3, 31)),  # typed where there is no date picker
+        ("01/03/2025", date(2025, 3, 1)),
+        ("15-05-2025", date(2025, 5, 15)),
+        ("15.05.2025", date(2025, 5, 15)),
+        ("", None),
+        (None, None),
+        ("2025-02-30", None),
+        ("31/02/2025", None),
+        ("31/13/2025", None),
+        ("1/3/25", None),
+        ("2025-5-1", None),
+        ("20250331", None),
+        ("ahir", None),
+        ("1/2", None),
+        ("2025-03-31T10:00", None),
+        ("9" * 50, None),
+        ("0001-01-01", None),  # outside the plausible years
+        ("9999-12-31", None),
+    ],
+)
+def test_one_parser_reads_every_typed_day(text, expected):
+    assert parse_day(text) == expected
+
+
+def test_the_years_a_caller_accepts():
+    assert parse_day("1800-01-01") is None
+    assert parse_day("1800-01-01", years=None) == date(1800, 1, 1)
+    assert parse_day("2025-01-01", years=range(2000, 2101)) == date(2025, 1, 1)
+    assert parse_day("2101-01-01", years=range(2000, 2101)) is None

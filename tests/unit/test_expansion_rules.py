@@ -17,7 +17,6 @@ from umic.stats.expansion import Candidate
 from umic.stats.expansion import EnrolmentProblem
 from umic.stats.expansion import coverage_percent
 from umic.stats.expansion import enrolment_problems
-from umic.stats.expansion import last_twelve_months
 from umic.stats.expansion import monthly_coverage
 from umic.stats.expansion import one_decimal
 from umic.stats.expansion import per_thousand
@@ -249,24 +248,3 @@ def test_the_date_of_a_town_that_is_not_enrolled_is_not_checked():
         has_omic=False, enrolled=False, enrolled_on=date(2099, 1, 1), today=TODAY
     )
     assert problems == {}
-
-
-# --- The last twelve months -------------------------------------------------------------------
-
-
-def test_the_last_twelve_months_end_today_and_hold_twelve_monthly_counts():
-    period = last_twelve_months(date(2026, 11, 15))
-    assert (period.first, period.last) == (date(2025, 11, 16), date(2026, 11, 15))
-    # Monthly counts (first day of each month) inside the period: exactly twelve.
-    assert len([m for m in period.months() if m >= period.first]) == 12
-
-
-def test_the_last_twelve_months_from_the_first_of_a_month_hold_twelve_monthly_counts():
-    period = last_twelve_months(date(2026, 3, 1))
-    assert (period.first, period.last) == (date(2025, 3, 2), date(2026, 3, 1))
-    assert len([m for m in period.months() if m >= period.first]) == 12
-
-
-def test_the_last_twelve_months_from_29_february():
-    period = last_twelve_months(date(2028, 2, 29))
-    assert (period.first, period.last) == (date(2027, 3, 1), date(2028, 2, 29))

@@ -1,4 +1,4 @@
-"""Unit tests of the pure parts of umic.stats.survey_results: rounding, wording, the period form.
+"""Unit tests of the pure parts of umic.stats.survey_results: rounding and wording.
 
 No app, no database. The Catalan decimal comma ("9,4") and "70 %" are what the seed shows.
 """
@@ -10,14 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from umic.stats.requests import Period
 from umic.stats.survey_results import average_text
-from umic.stats.survey_results import choose_period
 from umic.stats.survey_results import count_text
-from umic.stats.survey_results import default_period
 from umic.stats.survey_results import month_text
-from umic.stats.survey_results import months_before
-from umic.stats.survey_results import parse_date
 from umic.stats.survey_results import percent
 from umic.stats.survey_results import percent_text
 from umic.stats.survey_results import rounded
@@ -74,93 +69,3 @@ def test_month_names_in_catalan():
     assert month_text(date(2025, 1, 1), "ca") == "Gener de 2025"
     assert month_text(date(2025, 3, 1), "ca") == "Març de 2025"
     assert month_text(date(2025, 4, 1), "ca") == "Abril de 2025"
-
-
-@pytest.mark.parametrize(
-    ("today", "first"),
-    [
-        (date(2025, 3, 15), date(2024, 4, 1)),
-        (date(2025, 12, 31), date(2025, 1, 1)),
-        (date(2025, 11, 1), date(2024, 12, 1)),
-        (date(2024, 2, 29), date(2023, 3, 1)),
-    ],
-)
-def test_the_default_period_is_twelve_whole_months_up_to_today(today, first):
-    period = default_period(today)
-    assert period == Period(first, today)
-    assert len(period.months()) == 12
-
-
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (date(2025, 3, 31), 1, date(2025, 2, 28)),
-        (date(2024, 3, 31), 1, date(2024, 2, 29)),
-        (date(2025, 1, 15), 1, date(2024, 12, 15)),
-        (date(2025, 1, 15), 120, date(2015, 1, 15)),
-    ],
-)
-def test_months_before(day, months, expected):
-    assert months_before(day, months) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2025-03-31", date(2025, 3, 31)),
-        (" 2025-03-31 ", date(2025, 3, 31)),
-        ("31/3/2025", date(2025, 3, 31)),
-        ("01/03/2025", date(2025, 3, 1)),
-        ("", None),
-        (None, None),
-        ("2025-02-30", None),
-        ("31/13/2025", None),
-        ("1/3/25", None),
-        ("ahir", None),
-        ("1/2", None),
-        ("2025-03-31T10:00", None),
-        ("9" * 50, None),
-    ],
-)
-def test_dates_from_a_picker_or_typed_by_hand(text, expected):
-    assert parse_date(text) == expected
-
-
-TODAY = date(2025, 6, 15)
-
-
-def test_an_empty_form_gives_the_last_twelve_months():
-    choice = choose_period("", None, TODAY)
-    assert choice.problems == {}
-    assert choice.period == Period(date(2024, 7, 1), TODAY)
-
-
-def test_one_date_alone_completes_the_other():
-    assert choose_period("2025-01-01", "", TODAY).period == Period(date(2025, 1, 1), TODAY)
-    assert choose_period("", "2025-03-31", TODAY).period == Period(
-        date(2024, 4, 1), date(2025, 3, 31)
-    )
-
-
-@pytest.mark.parametrize(
-    ("desde", "fins", "problems"),
-    [
-        ("abc", "", {"desde": "invalid"}),
-        ("abc", "xyz", {"desde": "invalid", "fins": "invalid"}),
-        ("1999-12-31", "", {"desde": "out_of_range"}),
-        ("", "2101-01-01", {"fins": "out_of_range"}),
-        ("2025-03-02", "2025-03-01", {"fins": "before_start"}),
-        ("2015-06-14", "2025-06-15", {"desde": "too_long"}),
-    ],
-)
-def test_problems_with_the_dates_are_reported_per_field(desde, fins, problems):
-    choice = choose_period(desde, fins, TODAY)
-    assert choice.period is None
-    assert choice.problems == problems
-
-
-def test_a_single_day_and_ten_whole_years_are_fine():
-    assert choose_period("2025-03-01", "2025-03-01", TODAY).period == Period(
-        date(2025, 3, 1), date(2025, 3, 1)
-    )
-    assert choose_period("2015-06-15", "2025-06-15", TODAY).problems == {}

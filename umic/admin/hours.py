@@ -38,6 +38,7 @@ from wtforms.validators import Length
 from .. import clock
 from ..booking import service as booking_service
 from ..core import scheduling
+from ..core.dates import parse_day
 from ..core.text import clean
 from ..extensions import db
 from ..models import Booking
@@ -290,22 +291,6 @@ def technician_hours(staff_id: int):
 # --- Closures and absences -------------------------------------------------------------------
 
 
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_day(text: str) -> date:
-    """'2026-06-24' (what browsers send for type=date) or '24/06/2026' -> date."""
-    text = text.strip()
-    match = _DMY.fullmatch(text)
-    if match:
-        day, month, year = (int(part) for part in match.groups())
-        return date(year, month, day)
-    if not _ISO_DAY.fullmatch(text):
-        raise ValueError(text)
-    return date.fromisoformat(text)
-
-
 class ClosureForm(Form):
     """A closure of the whole service or one person's absence, for one day or a range."""
 
@@ -326,11 +311,10 @@ def _read_day(field, missing: str | None) -> date | None:
         if missing:
             field.errors = [*field.errors, missing]
         return None
-    try:
-        return parse_day(text)
-    except ValueError:
+    day = parse_day(text)
+    if day is None:
         field.errors = [*field.errors, _("Escriviu una data real, com ara 24/06/2026")]
-        return None
+    return day
 
 
 def _checked_closure(

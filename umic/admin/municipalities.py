@@ -1,34 +1,26 @@
-"""The municipality registry and the expansion plan (coordinators only).
+"""The municipality registry (coordinators only).
 
 - ``/admin/municipis/``: every town of the province with its INE code, comarca, population,
   OMIC and enrolment; search, filters and sort in a GET form (the state is in the URL), htmx
   only swaps the results in place. Each enrolled town's booking link, ready to copy.
 - ``/admin/municipis/<id>``: a town's OMIC and enrolment (name, comarca and population come
-  from the INE file and are not edited here).
-- ``/admin/ampliacio/``: the towns to enrol next, ranked by the seed's criteria, the coverage
-  against the 100 % goal and its progress per month; enrol a town from the ranking; CSV.
+  from the INE file and are not edited here), and how to embed its booking.
 
-The rules (ranking, coverage, who may be enrolled) are in ``umic.stats.expansion``; this
-module reads the request, calls them and renders.
+Who may be enrolled is a rule of ``umic.stats.expansion``; the plan of which towns to enrol
+next is ``admin/expansion.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from babel.dates import format_date
-from flask import Response
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -39,8 +31,7 @@ from wtforms import BooleanField
 from wtforms import StringField
 
 from .. import embed
-from ..casefiles.queries import parse_day
-from ..core.spreadsheet import csv_text
+from ..core.dates import parse_day
 from ..core.text import clean
 from ..core.text import fold
 from ..extensions import db
@@ -51,28 +42,11 @@ from ..web.auth import role_required
 from ..web.forms import Form
 from ..web.htmx import is_htmx
 from ..web.htmx import render_page_or_fragment
-from ..web.i18n import locale_name
 from ..web.i18n import service_today
-from ..web.i18n import service_tz
 from ..web.urls import external_url
+from .reports import number
+from .reports import short_day
 from .routes import bp
-
-# --- Formatting -------------------------------------------------------------------------------
-
-
-def number_text(value: int | None) -> str:
-    """'13.227' (Catalan thousands separator); empty when unknown."""
-    return "" if value is None else format_decimal(value)
-
-
-def decimal_text(value: Decimal | None) -> str:
-    """'8,3': one decimal, already rounded by the rules."""
-    return "" if value is None else format_decimal(value, format="#,##0.0")
-
-
-def short_day(day: date | None) -> str:
-    """'01/03/2025', as the tracker writes dates."""
-    return "" if day is None else day.strftime("%d/%m/%Y")
 
 
 def booking_link(town: Municipality) -> str:
@@ -177,14 +151,14 @@ def count_text(shown: int, total: int) -> str:
             "Es mostra %(shown)s municipi",
             "Es mostren els %(shown)s municipis",
             total,
-            shown=number_text(total),
+            shown=number(total),
         )
     return ngettext(
         "Es mostra %(shown)s municipi de %(total)s",
         "Es mostren %(shown)s municipis de %(total)s",
         shown,
-        shown=number_text(shown),
-        total=number_text(total),
+        shown=number(shown),
+        total=number(total),
     )
 
 
@@ -213,7 +187,7 @@ def municipalities():
         states=STATES,
         sorts=SORTS,
         comarques=comarques,
-        number_text=number_text,
+        number_text=number,
         short_day=short_day,
     )
     if is_htmx():
@@ -321,7 +295,7 @@ def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> s
         town=town,
         form=form,
         link=booking_link(town) if town.enrolled else None,
-        number_text=number_text,
+        number_text=number,
         short_day=short_day,
         **embed.registry_context(town, embed_form),
     )
@@ -351,198 +325,3 @@ def municipality_embed(town_id: int):
         return redirect(url_for("admin.municipality", town_id=town.id) + "#incrusta", 303)
     form = _town_form(town)
     return _edit_page(town, form, embed_form)
-
-
-# --- Expansion plan ---------------------------------------------------------------------------
-
-
-def _plan(today: date):
-    """Everything the plan shows, in a fixed number of queries."""
-    period = expansion.last_twelve_months(today)
-    threshold = current_app.config["EXPANSION_MIN_REQUESTS_PER_YEAR"]
-    ranking = expansion.rank_towns(expansion.load_candidates(period, service_tz()), threshold)
-    coverage, enrolments = expansion.load_coverage()
-    months = expansion.monthly_coverage(enrolments, coverage.without_omic, today)
-    return period, threshold, ranking, coverage, months
-
-
-def coverage_text(coverage: expansion.Coverage) -> str:
-    """'25 de 303 municipis sense OMIC atesos (8,3 %)'."""
-    return ngettext(
-        "%(served)s de %(total)s municipi sense OMIC atès (%(percent)s %%)",
-        "%(served)s de %(total)s municipis sense OMIC atesos (%(percent)s %%)",
-        coverage.without_omic,
-        served=number_text(coverage.served),
-        total=number_text(coverage.without_omic),
-        percent=decimal_text(coverage.percent),
-    )
-
-
-def percent_text(value) -> str:
-    """'8,3 %', and '100 %' for a whole number (the chart's axis)."""
-    if value is None:
-        return ""
-    pattern = "#,##0" if float(value).is_integer() else "#,##0.0"
-    return f"{format_decimal(value, format=pattern)} %"
-
-
-def chart_labels(months: list[date], most: int = 8) -> list[str]:
-    """About ``most`` month names spread along the axis ('març 2025'), blanks between them.
-
-    Every month still has its point; the table below names each one.
-    """
-    step = -(-len(months) // most)
-    return [
-        format_date(month, "LLL y", locale=locale_name()) if index % step == 0 else ""
-        for index, month in enumerate(months)
-    ]
-
-
-def _coverage_chart(months: list[expansion.CoverageMonth]) -> str:
-    # Imported here: pygal adds a legacy import hook to sys.meta_path when it loads, which
-    # makes later imports warn (ImportWarning); only pages that draw charts need it.
-    from ..stats.charts import line_chart
-
-    return line_chart(
-        _("Cobertura dels municipis sense OMIC, per mes"),
-        chart_labels([line.month for line in months]),
-        [
-            (_("Cobertura"), [float(line.percent or 0) for line in months]),
-            (_("Objectiu (%(percent)s %%)", percent=100), [100.0] * len(months)),
-        ],
-        locale=locale_name(),
-        value_formatter=percent_text,
-        integers=False,
-    )
-
-
-@bp.get("/ampliacio/", endpoint="expansion")
-@role_required(Role.COORDINATOR)
-def expansion_plan():
-    """Which towns to enrol next, and how far the service reaches."""
-    period, threshold, ranking, coverage, months = _plan(service_today())
-    return render_template(
-        "admin/expansion.html",
-        period=period,
-        threshold=threshold,
-        ranking=ranking,
-        above=sum(line.above_threshold for line in ranking),
-        coverage=coverage,
-        coverage_text=coverage_text(coverage),
-        months=months,
-        chart=_coverage_chart(months) if months else None,
-        form=Form(),
-        number_text=number_text,
-        decimal_text=decimal_text,
-        short_day=short_day,
-    )
-
-
-@bp.post("/ampliacio/<int:town_id>/adhereix")
-@role_required(Role.COORDINATOR)
-def expansion_enrol(town_id: int):
-    """Enrol a town of the ranking from today; back to the plan with a message."""
-    if not Form().validate_on_submit():
-        abort(400)
-    today = service_today()
-    result = expansion.enrol(town_id, today)
-    if result is expansion.EnrolResult.NOT_FOUND:
-        abort(404)
-    db.session.commit()
-    town = db.session.get(Municipality, town_id)
-    if result is expansion.EnrolResult.ENROLLED:
-        flash(
-            _(
-                "%(town)s s'ha adherit al servei des d'avui: els seus veïns ja poden reservar. "
-                "Enllaç de reserva: %(link)s",
-                town=town.name,
-                link=booking_link(town),
-            ),
-            "success",
-        )
-    elif result is expansion.EnrolResult.HAS_OMIC:
-        flash(str(ENROLMENT_MESSAGES[expansion.EnrolmentProblem.HAS_OMIC]), "error")
-    else:
-        flash(
-            _(
-                "%(town)s ja estava adherit al servei des del %(day)s.",
-                town=town.name,
-                day=short_day(town.enrolled_on),
-            ),
-            "success",
-        )
-    return redirect(url_for("admin.expansion"), 303)
-
-
-# --- CSV --------------------------------------------------------------------------------------
-
-
-def csv_response(filename: str, headers: list[str], rows: Iterable[list[str]]) -> Response:
-    """UTF-8 with a byte order mark (Excel reads the accents), commas, CRLF (RFC 4180)."""
-    response = Response(csv_text(headers, rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def yes_no(value: bool) -> str:
-    return _("Sí") if value else _("No")
-
-
-@bp.get("/ampliacio/municipis.csv")
-@role_required(Role.COORDINATOR)
-def expansion_ranking_csv():
-    """The ranking as on the page (numbers without thousands separators)."""
-    today = service_today()
-    _period, threshold, ranking, _coverage, _months = _plan(today)
-    headers = [
-        _("Posició"),
-        _("Codi INE"),
-        _("Municipi"),
-        _("Comarca"),
-        _("Població"),
-        _("Peticions (12 mesos)"),
-        _("Peticions per 1.000 habitants"),
-        _("Més de %(num)s l'any", num=threshold),
-    ]
-    rows = [
-        [
-            line.rank,
-            line.town.ine_code,
-            line.town.name,
-            line.town.comarca,
-            "" if line.town.population is None else line.town.population,
-            line.town.requests,
-            decimal_text(line.rate_rounded),
-            yes_no(line.above_threshold),
-        ]
-        for line in ranking
-    ]
-    return csv_response(f"ampliacio-municipis-{today.isoformat()}.csv", headers, rows)
-
-
-@bp.get("/ampliacio/cobertura.csv")
-@role_required(Role.COORDINATOR)
-def expansion_coverage_csv():
-    """The coverage at the end of each month."""
-    today = service_today()
-    coverage, enrolments = expansion.load_coverage()
-    months = expansion.monthly_coverage(enrolments, coverage.without_omic, today)
-    headers = [
-        _("Mes"),
-        _("Adhesions del mes"),
-        _("Municipis adherits"),
-        _("Municipis sense OMIC"),
-        _("Cobertura (%(unit)s)", unit="%"),
-    ]
-    rows = [
-        [
-            line.month.strftime("%Y-%m"),
-            line.enrolled,
-            line.served,
-            coverage.without_omic,
-            decimal_text(line.percent),
-        ]
-        for line in months
-    ]
-    return csv_response(f"ampliacio-cobertura-{today.isoformat()}.csv", headers, rows)

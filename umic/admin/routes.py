@@ -153,6 +153,7 @@ def outbox_retry(message_id: int):
 
 
 from . import channel_counts  # noqa: E402,F401
+from . import expansion  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
 from . import municipalities  # noqa: E402,F401
 from . import statistics  # noqa: E402,F401

@@ -14,125 +14,43 @@ and both the page and the CSV are written from it, so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field
-from datetime import date
-from decimal import Decimal
 from functools import cached_property
 
-from flask import Response
 from flask import abort
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import format_currency
-from flask_babel import format_date
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ..casefiles.labels import CASE_TYPES
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..casefiles.labels import OUTCOMES
 from ..casefiles.sectors import sector_name
-from ..casefiles.tracker import council_name
-from ..core.spreadsheet import csv_text
+from ..core.periods import Period
+from ..core.text import council_name
 from ..models import Outcome
 from ..models import Role
 from ..stats import charts
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
-from ..stats.requests import Period
 from ..web.auth import role_required
 from ..web.i18n import locale_name
 from ..web.i18n import month_text
 from ..web.i18n import service_today
 from ..web.i18n import service_tz
+from . import reports
+from .reports import Chart
+from .reports import Table
+from .reports import chart
+from .reports import euros
+from .reports import number
+from .reports import percent_of
+from .reports import rate
+from .reports import short_month
 from .routes import bp
-
-PROBLEMS = {
-    ("desde", "invalid"): _l("La data «Des de» ha de ser una data real, per exemple 01/03/2025"),
-    ("fins", "invalid"): _l("La data «Fins a» ha de ser una data real, per exemple 31/05/2025"),
-    ("fins", "before"): _l(
-        "La data «Fins a» ha de ser el mateix dia o posterior a la data «Des de»"
-    ),
-    ("fins", "too_long"): _l("El període no pot ser de més de 10 anys"),
-}
-
-
-# --- Formatting ---------------------------------------------------------------------------
-
-
-def number(value: int | float) -> str:
-    """'1.234' in Catalan."""
-    return format_decimal(value, format="#,##0")
-
-
-def percent(part: int, whole: int) -> str:
-    """'87,5 %' (one decimal), or an empty cell when there is nothing to divide by."""
-    if not whole:
-        return ""
-    return f"{format_decimal(100 * part / whole, format='#,##0.0')} %"
-
-
-def rate(value: float | None) -> str:
-    return "" if value is None else f"{format_decimal(100 * value, format='#,##0.0')} %"
-
-
-def euros(value: Decimal) -> str:
-    """'1.234,50 €' (Catalan: thousands with a dot, a decimal comma, the sign after)."""
-    return format_currency(value, "EUR")
-
-
-def short_month(month: date) -> str:
-    """'març 2025', 'abr. 2025': chart labels."""
-    return format_date(month, "LLL y")
-
-
-#: A day without its weekday: "1 de març de 2025" (CLDR's Catalan would say "del 2025").
-_DAY = {"ca": "d MMMM 'de' y", "es": "d 'de' MMMM 'de' y"}
-
-
-def plain_day(day: date) -> str:
-    return format_date(day, _DAY.get(locale_name().split("_")[0], "long"))
-
-
-def period_text(period: Period) -> str:
-    """'Període: 1 de març de 2025 – 31 de maig de 2025'."""
-    return _(
-        "Període: %(first)s – %(last)s",
-        first=plain_day(period.first),
-        last=plain_day(period.last),
-    )
-
-
-# --- Tables -------------------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    """A table as text cells: the page shows it, the CSV export writes exactly the same."""
-
-    name: str  # the ``taula`` parameter of the CSV export
-    caption: str
-    headers: list[str]
-    rows: list[list[str]]
-    foot: list[list[str]] = field(default_factory=list)
-
-    def csv_rows(self) -> list[list[str]]:
-        return [self.headers, *self.rows, *self.foot]
-
-
-@dataclass
-class Chart:
-    title: str
-    uri: str
-
-    @property
-    def alt(self) -> str:
-        return _("%(title)s. Les xifres són a la taula que segueix el gràfic.", title=self.title)
 
 
 def _channel_headers() -> list[str]:
@@ -256,8 +174,8 @@ class Statistics:
             name,
             caption,
             [heading, _("Expedients"), _("Percentatge")],
-            [[label, number(n), percent(n, whole)] for label, n in counts.items()],
-            [[_("Total"), number(whole), percent(whole, whole)]],
+            [[label, number(n), percent_of(n, whole)] for label, n in counts.items()],
+            [[_("Total"), number(whole), percent_of(whole, whole)]],
         )
 
     def _type_counts(self) -> dict[str, int]:
@@ -325,7 +243,7 @@ class Statistics:
         title = _("Peticions per ens local i canal")
         labels = [council_name(r.name) if r.name else _("Municipi desconegut") for r in self.towns]
         series = [(str(CHANNEL_LABELS[c]), [row.counts[c] for row in self.towns]) for c in CHANNELS]
-        return Chart(
+        return chart(
             title,
             charts.bar_chart(title, labels, series, horizontal=True, locale=self.locale),
         )
@@ -342,20 +260,20 @@ class Statistics:
             uri = charts.bar_chart(title, labels, series, locale=self.locale)
         else:
             uri = charts.line_chart(title, labels, series, locale=self.locale, label_every=every)
-        return Chart(title, uri)
+        return chart(title, uri)
 
     def chart_appointments(self) -> Chart:
         a = self.appointments
         title = _("Cites amb data dins del període")
         labels = [_("Ateses"), _("No presentades"), _("Anul·lades"), _("Pendents")]
         values = [a.attended, a.no_show, a.cancelled, a.unmarked]
-        return Chart(
+        return chart(
             title,
             charts.bar_chart(title, labels, [(_("Cites"), values)], locale=self.locale),
         )
 
     def _share_chart(self, title: str, counts: dict[str, int], horizontal: bool) -> Chart:
-        return Chart(
+        return chart(
             title,
             charts.bar_chart(
                 title,
@@ -390,39 +308,18 @@ TABLES: dict[str, Callable[[Statistics], Table]] = {
 }
 
 
-def quick_periods(today: date) -> list[tuple[str, Period]]:
-    """The shortcuts offered above the form."""
-    return [
-        (_("Últims 12 mesos"), stats.last_twelve_months(today)),
-        (str(today.year), stats.current_year(today)),
-        (str(today.year - 1), stats.previous_year(today)),
-    ]
-
-
-def period_args(period: Period) -> dict[str, str]:
-    return {"desde": period.first.isoformat(), "fins": period.last.isoformat()}
-
-
 @bp.get("/estadistiques/")
 @role_required(Role.COORDINATOR)
 def statistics():
     """The service's figures for a period (the last 12 months unless another is asked for)."""
     today = service_today()
-    period, problems = stats.parse_period(request.args, today)
-    errors = [(f"#{name}", str(PROBLEMS[name, code])) for name, code in problems.items()]
-    context = {
-        "errors": errors,
-        "field_errors": {href[1:]: message for href, message in errors},
-        "raw": {name: request.args.get(name, "").strip()[:40] for name in ("desde", "fins")},
-        "quick": [(text, p, period_args(p)) for text, p in quick_periods(today)],
-        "period": period,
-    }
-    if period is not None:
-        figures = Statistics(period)
+    choice = reports.chosen_period(today)
+    context = reports.period_context(choice, today)
+    if choice.period is not None:
+        figures = Statistics(choice.period)
         context.update(
             figures=figures,
-            period_text=period_text(period),
-            args=period_args(period),
+            period_text=reports.period_text(choice.period),
             totals_line=figures.totals_line(),
             sections=_sections(figures),
         )
@@ -489,18 +386,15 @@ def _sections(figures: Statistics) -> list[dict]:
 @bp.get("/estadistiques/taula.csv")
 @role_required(Role.COORDINATOR)
 def statistics_csv():
-    """One table of the page as CSV: UTF-8 with BOM, comma separated, exactly its rows."""
+    """One table of the page as CSV, exactly its rows."""
     build = TABLES.get(request.args.get("taula", ""))
     if build is None:
         abort(404)
-    period, problems = stats.parse_period(request.args, service_today())
+    period = reports.chosen_period(service_today()).period
     if period is None:
         # The page explains what is wrong with the dates, beside the fields.
         dates = {name: request.args.get(name, "")[:40] for name in ("desde", "fins")}
         return redirect(url_for("admin.statistics", **dates), 303)
     table = build(Statistics(period))
-    response = Response(csv_text(table.headers, [*table.rows, *table.foot]), mimetype="text/csv")
     filename = f"estadistiques-{table.name}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return reports.csv_response(filename, table)

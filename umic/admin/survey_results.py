@@ -13,16 +13,12 @@ anyone whose image fails, gets every number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from babel.dates import format_date
-from flask import Response
 from flask import abort
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 
-from ..core.spreadsheet import csv_text
 from ..models import Resolved
 from ..models import Role
 from ..stats import survey_results as stats
@@ -31,36 +27,20 @@ from ..stats.charts import CHART_WIDTH
 from ..stats.charts import bar_chart
 from ..stats.charts import line_chart
 from ..stats.charts import number_formatter
-from ..stats.requests import Period
 from ..surveys.service import RESOLVED_LABELS
 from ..surveys.service import SCORES
 from ..web.auth import role_required
 from ..web.i18n import locale_name
 from ..web.i18n import service_today
 from ..web.i18n import service_tz
+from . import reports
+from .reports import Chart
+from .reports import Table
 from .routes import bp
 
 TABLES = ("resum", "valoracions", "resolta", "mesos", "municipis", "tecnics", "comentaris")
 #: The comments the page lists; the CSV has them all.
 COMMENTS_ON_PAGE = 100
-
-
-@dataclass(frozen=True)
-class DataTable:
-    """One table as the page shows it: the first cell of each row is its header."""
-
-    key: str  # taula=... in the CSV link
-    caption: str
-    headers: list[str]
-    rows: list[list[str]]
-
-
-@dataclass(frozen=True)
-class Chart:
-    src: str  # data:image/svg+xml;base64,...
-    alt: str
-    width: int
-    height: int
 
 
 # --- Tables ---------------------------------------------------------------------------------------
@@ -96,7 +76,7 @@ def _group_row(name: str, group: stats.Group, locale: str) -> list[str]:
     ]
 
 
-def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTable]:
+def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, Table]:
     """Every table of the page, by its CSV key, as text in the reader's language."""
     total, scores = results.total, results.total.scores
     resolved_names = {answer: str(text) for answer, text in RESOLVED_LABELS.items()}
@@ -127,8 +107,8 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
         [_("Respostes amb comentari"), stats.count_text(results.comments_total, locale)],
     ]
     tables = [
-        DataTable("resum", _("Resum del període"), [_("Indicador"), _("Valor")], summary),
-        DataTable(
+        Table("resum", _("Resum del període"), [_("Indicador"), _("Valor")], summary),
+        Table(
             "valoracions",
             _("Respostes per puntuació"),
             [_("Puntuació"), _("Atenció rebuda"), _("Competència del tècnic")],
@@ -141,7 +121,7 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
                 for score in SCORES
             ],
         ),
-        DataTable(
+        Table(
             "resolta",
             _("S'ha resolt la consulta?"),
             [_("Resposta"), _("Respostes"), _("Percentatge")],
@@ -154,7 +134,7 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
                 for answer in (Resolved.FULLY, Resolved.PARTLY, Resolved.NO)
             ],
         ),
-        DataTable(
+        Table(
             "mesos",
             _("Per mes"),
             _group_headers(_("Mes")),
@@ -163,7 +143,7 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
                 for group in results.months
             ],
         ),
-        DataTable(
+        Table(
             "municipis",
             _("Per municipi"),
             _group_headers(_("Municipi")),
@@ -172,7 +152,7 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
                 for group in results.towns
             ],
         ),
-        DataTable(
+        Table(
             "tecnics",
             _("Per tècnic"),
             _group_headers(_("Tècnic")),
@@ -181,7 +161,7 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
                 for group in results.technicians
             ],
         ),
-        DataTable(
+        Table(
             "comentaris",
             _("Comentaris"),
             [
@@ -209,7 +189,10 @@ def build_tables(results: stats.SurveyResults, locale: str) -> dict[str, DataTab
             ],
         ),
     ]
-    return {table.key: table for table in tables}
+    for table in tables:  # each has a heading of its own on the page
+        table.caption_hidden = True
+    tables[-1].numeric = False  # the comments: text
+    return {table.name: table for table in tables}
 
 
 # --- Charts ---------------------------------------------------------------------------------------
@@ -234,7 +217,7 @@ def _ratings_chart(results: stats.SurveyResults, locale: str) -> Chart:
         "la taula següent.",
         title=title,
     )
-    return Chart(src, alt, CHART_WIDTH, CHART_HEIGHT)
+    return Chart(src, alt, width=CHART_WIDTH, height=CHART_HEIGHT)
 
 
 def _resolved_chart(results: stats.SurveyResults, locale: str) -> Chart:
@@ -258,7 +241,7 @@ def _resolved_chart(results: stats.SurveyResults, locale: str) -> Chart:
         for name, answer in zip(names, answers, strict=True)
     )
     alt = _("%(title)s %(shares)s.", title=title, shares=described)
-    return Chart(src, alt, CHART_WIDTH, height)
+    return Chart(src, alt, width=CHART_WIDTH, height=height)
 
 
 def _months_chart(results: stats.SurveyResults, locale: str) -> Chart:
@@ -289,60 +272,22 @@ def _months_chart(results: stats.SurveyResults, locale: str) -> Chart:
         "0 a 10, mes a mes. Les xifres són a la taula següent.",
         title=title,
     )
-    return Chart(src, alt, CHART_WIDTH, CHART_HEIGHT)
+    return Chart(src, alt, width=CHART_WIDTH, height=CHART_HEIGHT)
 
 
 # --- Views ----------------------------------------------------------------------------------------
-
-
-def _problem_text(name: str, code: str) -> str:
-    start = name == "desde"
-    return {
-        "invalid": _("Escriviu la data d'inici com a dia/mes/any, per exemple 1/3/2025")
-        if start
-        else _("Escriviu la data final com a dia/mes/any, per exemple 31/3/2025"),
-        "out_of_range": _(
-            "La data d'inici ha de ser entre els anys %(first)s i %(last)s",
-            first=stats.FIRST_YEAR,
-            last=stats.LAST_YEAR,
-        )
-        if start
-        else _(
-            "La data final ha de ser entre els anys %(first)s i %(last)s",
-            first=stats.FIRST_YEAR,
-            last=stats.LAST_YEAR,
-        ),
-        "before_start": _("La data final ha de ser igual o posterior a la data d'inici"),
-        "too_long": _(
-            "El període pot ser de %(years)s anys com a màxim", years=stats.MAX_PERIOD_YEARS
-        ),
-    }[code]
-
-
-def _choice() -> stats.PeriodChoice:
-    today = service_today()
-    return stats.choose_period(request.args.get("desde"), request.args.get("fins"), today)
-
-
-def _period_args(period: Period) -> dict[str, str]:
-    return {"desde": period.first.isoformat(), "fins": period.last.isoformat()}
 
 
 @bp.get("/enquestes/")
 @role_required(Role.COORDINATOR)
 def survey_results():
     """The results for the chosen period: figures, charts, tables, comments."""
-    choice = _choice()
-    locale = locale_name()
-    errors = {name: _problem_text(name, code) for name, code in choice.problems.items()}
-    context = {
-        "errors": errors,
-        "summary": [(f"#{name}", errors[name]) for name in ("desde", "fins") if name in errors],
-        "raw": {name: request.args.get(name, "")[:20] for name in ("desde", "fins")},
-        "period": choice.period,
-        "results": None,
-    }
+    today = service_today()
+    choice = reports.chosen_period(today)
+    context = reports.period_context(choice, today)
+    context["results"] = None
     if choice.period is not None:
+        locale = locale_name()
         results = stats.survey_results(choice.period, service_tz(), comment_limit=COMMENTS_ON_PAGE)
         answered = results.total.scores.answers > 0
         context.update(
@@ -355,8 +300,8 @@ def survey_results():
             }
             if answered
             else {},
-            period_args=_period_args(choice.period),
             comments_on_page=COMMENTS_ON_PAGE,
+            period_text=reports.period_text(choice.period),
         )
     return render_template("admin/survey_results.html", **context)
 
@@ -368,17 +313,11 @@ def survey_results_csv():
     key = request.args.get("taula", "")
     if key not in TABLES:
         abort(404)
-    choice = _choice()
-    if choice.period is None:
+    period = reports.chosen_period(service_today()).period
+    if period is None:
         abort(400)
     results = stats.survey_results(
-        choice.period,
-        service_tz(),
-        comment_limit=None if key == "comentaris" else COMMENTS_ON_PAGE,
+        period, service_tz(), comment_limit=None if key == "comentaris" else COMMENTS_ON_PAGE
     )
     table = build_tables(results, locale_name())[key]
-    response = Response(csv_text(table.headers, table.rows), mimetype="text/csv")
-    name = f"enquestes-{key}-{choice.period.first.isoformat()}-{choice.period.last.isoformat()}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return reports.csv_response(f"enquestes-{key}-{period.first}-{period.last}.csv", table)

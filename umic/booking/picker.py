@@ -11,13 +11,6 @@ from ..core import scheduling
 from . import service as booking_service
 
 
-def parse_day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def parse_slot(value: str | None) -> datetime | None:
     """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00."""
     if not value or len(value) > 40:

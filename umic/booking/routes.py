@@ -29,6 +29,7 @@ from sqlalchemy import select
 from .. import clock
 from ..core import ics
 from ..core import scheduling
+from ..core.dates import parse_day
 from ..core.text import fold
 from ..extensions import db
 from ..mail import compose as mail
@@ -45,7 +46,6 @@ from .forms import CancelForm
 from .forms import ConfirmForm
 from .forms import DetailsForm
 from .picker import day_picker_context
-from .picker import parse_day
 from .picker import parse_slot
 
 bp = Blueprint("booking", __name__)

@@ -12,7 +12,6 @@ reported back so the page can say what was wrong); nothing here raises on user i
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
@@ -35,6 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core import spreadsheet
+from ..core.dates import parse_day
+from ..core.text import council_name
 from ..core.text import fold
 from ..models import CaseFile
 from ..models import CaseStatus
@@ -42,34 +42,35 @@ from ..models import CaseType
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
+from . import tracker
 
 #: Longest search text kept, and how many of its words are used.
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 10
 #: The ``assignat`` value for cases nobody is responsible for yet.
 UNASSIGNED = "cap"
-#: Dates outside these years are typing mistakes (and would overflow date arithmetic).
-MIN_YEAR, MAX_YEAR = 1900, 2999
 
-#: The tracker's columns, in its order: (sort key used in URLs, header as the tracker wrote it).
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "ID"),
-    ("tramit", "Nom tràmit"),
-    ("registre", "Registre"),
-    ("expedient", "Expedient"),
-    ("classificacio", "Classificació"),
-    ("convocatoria", "Convocatòria"),
-    ("peticio", "Data petició"),
-    ("actualitzacio", "Data actualització"),
-    ("estat", "Estat Petició"),
-    ("detall_estat", "Detall estat"),
-    ("estat_intern", "Estat intern"),
-    ("detall_intern", "Detall estat intern"),
-    ("assignat", "Usuari assignat"),
-    ("organic", "Orgànic"),
-    ("interessat", "Nom interessat"),
+#: The key each of the tracker's columns sorts by in URLs (``?ordre=``), in its order.
+_SORT_KEYS = (
+    "id",
+    "tramit",
+    "registre",
+    "expedient",
+    "classificacio",
+    "convocatoria",
+    "peticio",
+    "actualitzacio",
+    "estat",
+    "detall_estat",
+    "estat_intern",
+    "detall_intern",
+    "assignat",
+    "organic",
+    "interessat",
 )
-CSV_HEADERS = tuple(header for _key, header in COLUMNS)
+#: (sort key, header as the tracker wrote it), in the tracker's order.
+COLUMNS: tuple[tuple[str, str], ...] = tuple(zip(_SORT_KEYS, tracker.HEADER, strict=True))
+CSV_HEADERS = tracker.HEADER
 
 #: What each column sorts by. The town sorts by its folded name, so "L'Ametlla" is under L
 #: and accents do not push a name to the end.
@@ -99,8 +100,6 @@ DEFAULT_SORT = "peticio"
 STATUSES = frozenset(s.value for s in CaseStatus)
 CASE_TYPES = frozenset(t.value for t in CaseType)
 CHANNELS = frozenset(c.value for c in Channel)
-
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
 # --- Reading the URL ------------------------------------------------------------------------
@@ -184,22 +183,6 @@ def _positive_int(value: str | None, *, digits: int = 9) -> int | None:
         return None
     number = int(value)
     return number if number > 0 else None
-
-
-def parse_day(value: str | None) -> date | None:
-    """A day from ``2025-05-15`` (date inputs) or ``15/05/2025`` (typed); None if not real."""
-    value = (value or "").strip()
-    try:
-        match = _DAY_FIRST.fullmatch(value)
-        if match:
-            day = date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-        elif len(value) == 10:
-            day = date.fromisoformat(value)
-        else:
-            return None
-    except ValueError:
-        return None
-    return day if MIN_YEAR <= day.year <= MAX_YEAR else None
 
 
 def parse_args(args: Mapping[str, str]) -> tuple[CaseListQuery, dict[str, str]]:
@@ -460,36 +443,6 @@ def staff_choices(session: Session) -> list[tuple[int, str, str]]:
 # --- How the tracker writes values ----------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)  # ~311 towns; the export asks once per row
-def council_name(town: str | None) -> str:
-    """The Classificació column: "Ajuntament de Gelida", "Ajuntament d'Abrera", "del Bruc".
-
-    The council's official name, as the tracker wrote it, with Catalan contractions.
-    """
-    if not town:
-        return ""
-    for article, contracted in (("Els ", "dels "), ("El ", "del ")):
-        if town.startswith(article):
-            return f"Ajuntament {contracted}{town[len(article) :]}"
-    if town.startswith(("L'", "La ", "Les ")):
-        return f"Ajuntament de {town[0].lower()}{town[1:]}"
-    first = fold(town[:2])
-    vowels = ("a", "e", "i", "o", "u")
-    if first[:1] in vowels or (first[:1] == "h" and first[1:2] in vowels):
-        return f"Ajuntament d'{town}"
-    return f"Ajuntament de {town}"
-
-
-def tracker_datetime(moment: datetime | None, tz: ZoneInfo) -> str:
-    """Data petició: ``15/05/2025 16:48:06``, local time."""
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S") if moment else ""
-
-
-def tracker_date(moment: datetime | None, tz: ZoneInfo) -> str:
-    """Data actualització: ``16/05/2025``, the local day."""
-    return moment.astimezone(tz).strftime("%d/%m/%Y") if moment else ""
-
-
 def row_cells(row, tz: ZoneInfo, status_label: Callable[[str], str]) -> list[str]:
     """The 15 values of a row as the list and the export show them."""
     return [
@@ -499,8 +452,8 @@ def row_cells(row, tz: ZoneInfo, status_label: Callable[[str], str]) -> list[str
         row.number,
         council_name(row.town),
         row.call,
-        tracker_datetime(row.requested_at, tz),
-        tracker_date(row.updated_at, tz),
+        tracker.format_local_datetime(row.requested_at, tz),
+        tracker.format_local_date(row.updated_at, tz),
         status_label(row.status),
         row.status_detail,
         row.internal_status,

@@ -32,6 +32,7 @@ from ..core.casenumbers import parse_number
 from ..core.spreadsheet import plain_cell
 from ..core.spreadsheet import safe_row
 from ..core.text import clean
+from ..core.text import council_name
 from ..core.text import fold
 
 #: The tracker's header line, in its order and spelling.
@@ -319,14 +320,14 @@ def parse_local(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     return local.replace(tzinfo=tz).astimezone(UTC), "hour" in parts
 
 
-def format_local_datetime(moment: datetime, tz: ZoneInfo) -> str:
-    """``15/05/2025 16:48:06`` (the tracker's Data petició)."""
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S")
+def format_local_datetime(moment: datetime | None, tz: ZoneInfo) -> str:
+    """``15/05/2025 16:48:06`` (the tracker's Data petició), local time; "" for none."""
+    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M:%S") if moment else ""
 
 
-def format_local_date(moment: datetime, tz: ZoneInfo) -> str:
-    """``16/05/2025`` (the tracker's Data actualització)."""
-    return moment.astimezone(tz).strftime("%d/%m/%Y")
+def format_local_date(moment: datetime | None, tz: ZoneInfo) -> str:
+    """``16/05/2025`` (the tracker's Data actualització), the local day; "" for none."""
+    return moment.astimezone(tz).strftime("%d/%m/%Y") if moment else ""
 
 
 def enotum_deadline(detail: str, updated_on: date) -> date | None:
@@ -377,22 +378,6 @@ def town_keys(text: str) -> list[str]:
         else:
             keys.append(rest)
     return keys
-
-
-def council_name(town: str) -> str:
-    """How the tracker names a town's council: "Ajuntament de Gelida", "Ajuntament del Bruc",
-    "Ajuntament d'Abrera", "Ajuntament de l'Hospitalet de Llobregat"."""
-    if not town:
-        return ""
-    folded = fold(town)
-    for article, contracted in (("el ", "del "), ("els ", "dels ")):
-        if folded.startswith(article):
-            return f"Ajuntament {contracted}{town[len(article) :]}"
-    if folded.startswith(("la ", "les ", "l ")):  # "de la Garriga": the article in lower case
-        return f"Ajuntament de {town[:1].lower()}{town[1:]}"
-    if folded[:1] in set("aeiouh"):
-        return f"Ajuntament d'{town}"
-    return f"Ajuntament de {town}"
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -1,16 +1,50 @@
-"""Dates and times as people read them, in their language (Babel, CLDR data).
+"""Dates as people write and read them: the one parser of typed days, and dates and times in
+the reader's language (Babel, CLDR data).
 
 Pure: takes the locale as an argument. ``umic.web.i18n`` binds it to the current request.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.dates import format_time
+
+#: Years a typed date may plausibly have; anything else is a typing mistake (0001, 9999).
+PLAUSIBLE_YEARS = range(1900, 3000)
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TYPED_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def parse_day(text: str | None, *, years: range | None = PLAUSIBLE_YEARS) -> date | None:
+    """The day in ``text``, or None when it is not a real one.
+
+    What a date input sends (``2025-05-15``) or what people type where there is none
+    (``15/05/2025``, ``15/5/2025``, ``15-05-2025``, ``15.05.2025``: day first, four-digit
+    year). Surrounding spaces are fine; ``31/02/2025``, ``2025-5-1``, ``1/3/25`` and times are
+    not. ``years`` bounds the year (None: any four-digit year, for callers that explain an
+    out-of-range year themselves). Every form, filter and link of the app reads days here.
+    """
+    text = (text or "").strip()
+    if len(text) > 10:
+        return None
+    try:
+        typed = _TYPED_DAY.fullmatch(text)
+        if typed:
+            day = date(int(typed.group(3)), int(typed.group(2)), int(typed.group(1)))
+        elif _ISO_DAY.fullmatch(text):
+            day = date.fromisoformat(text)
+        else:
+            return None
+    except ValueError:
+        return None
+    return day if years is None or day.year in years else None
+
 
 # CLDR's Catalan "full" date now reads "dimarts, 25 de març del 2025"; the service writes
 # "de 2025" (as Bookings did in the seed), so the patterns are explicit per language.

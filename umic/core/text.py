@@ -1,9 +1,10 @@
-"""Small text helpers: accent folding for search, slugs for URLs. Pure."""
+"""Small text helpers: accent folding for search, slugs for URLs, councils' names. Pure."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 # Control characters other than tab and newline: PostgreSQL refuses NUL in text, and the
@@ -31,3 +32,22 @@ def clean(value: str | None, *, multiline: bool = False) -> str:
     if not multiline:
         value = " ".join(value.split())
     return value.strip()
+
+
+@lru_cache(maxsize=1024)  # a province has a few hundred towns; exports ask once per row
+def council_name(town: str | None) -> str:
+    """A town's council as the service writes it (the tracker's Classificació, the seed's
+    results table): "Ajuntament de Gelida", "Ajuntament del Bruc" (for "El Bruc" or "el
+    Bruc"), "Ajuntament dels Prats de Rei", "Ajuntament d'Abrera", "Ajuntament d'Hostalric",
+    "Ajuntament de l'Hospitalet de Llobregat", "Ajuntament de la Garriga"."""
+    if not town:
+        return ""
+    folded = fold(town)
+    for article, contracted in (("el ", "del "), ("els ", "dels ")):
+        if folded.startswith(article):
+            return f"Ajuntament {contracted}{town[len(article) :]}"
+    if folded.startswith(("la ", "les ", "l ")):  # "de la Garriga": the article in lower case
+        return f"Ajuntament de {town[:1].lower()}{town[1:]}"
+    if folded[:1] in set("aeiouh"):
+        return f"Ajuntament d'{town}"
+    return f"Ajuntament de {town}"

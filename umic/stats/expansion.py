@@ -30,10 +30,10 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..core.periods import Period
 from ..core.text import fold
 from ..extensions import db
 from ..models import Municipality
-from .requests import Period
 from .requests import requests_by_town
 
 #: An enrolment date earlier than this is a typing mistake (the service began in 2025).
@@ -204,19 +204,6 @@ def enrolment_problems(
         elif enrolled_on < EARLIEST_ENROLMENT:
             problems["enrolled_on"] = EnrolmentProblem.TOO_EARLY
     return problems
-
-
-def last_twelve_months(today: date) -> Period:
-    """The year that ends today: from the day after the same date a year ago, to today.
-
-    Monthly counts entered by hand count when their month's first day falls inside, so
-    exactly twelve of them do.
-    """
-    try:
-        a_year_ago = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        a_year_ago = today.replace(year=today.year - 1, day=28)
-    return Period(first=a_year_ago + timedelta(days=1), last=today)
 
 
 # --- Loaders ----------------------------------------------------------------------------------

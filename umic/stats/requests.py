@@ -17,12 +17,10 @@ queries is fixed whatever the period.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_
@@ -31,6 +29,8 @@ from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
 
+from ..core.periods import Period
+from ..core.periods import add_months
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
@@ -41,35 +41,12 @@ from ..models import ChannelCount
 CHANNELS = (Channel.TELEMATICA, Channel.BUSTIA, Channel.UMIC)
 
 
-@dataclass(frozen=True)
-class Period:
-    """From ``first`` to ``last``, both local days included."""
-
-    first: date
-    last: date
-
-    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        """The UTC instants of local midnight at the start and just after the end."""
-        start = datetime.combine(self.first, time(0), tzinfo=tz).astimezone(UTC)
-        end = datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=tz)
-        return start, end.astimezone(UTC)
-
-    def months(self) -> list[date]:
-        """The first day of every month the period touches."""
-        month = self.first.replace(day=1)
-        months = []
-        while month <= self.last:
-            months.append(month)
-            month = (month + timedelta(days=32)).replace(day=1)
-        return months
-
-
 def month_bucket(column, period: Period, tz: ZoneInfo):
     """A SQL expression giving the month ('YYYY-MM-01') of a UTC column, in local time."""
     whens = []
     for month in period.months():
         start = datetime.combine(month, time(0), tzinfo=tz).astimezone(UTC)
-        following = (month + timedelta(days=32)).replace(day=1)
+        following = add_months(month, 1)
         end = datetime.combine(following, time(0), tzinfo=tz).astimezone(UTC)
         whens.append((and_(column >= start, column < end), literal(month.isoformat())))
     return case(*whens, else_=literal(""))

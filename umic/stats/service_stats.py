@@ -43,7 +43,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
-from ..casefiles.queries import parse_day as parse_any_day
+from ..core.periods import Period
 from ..core.text import fold
 from ..extensions import db
 from ..models import Booking
@@ -53,70 +53,11 @@ from ..models import Channel
 from ..models import ChannelCount
 from ..models import Municipality
 from .requests import CHANNELS
-from .requests import Period
 from .requests import requests_by_month
 from .requests import requests_by_town
 
-#: The longest period the statistics accept (the monthly buckets are one CASE branch each).
-MAX_PERIOD_MONTHS = 120
-#: Dates outside these years are typing mistakes.
+#: Months outside these years are typing mistakes.
 MIN_YEAR, MAX_YEAR = 2000, 2100
-
-
-# --- Periods ----------------------------------------------------------------------------------
-
-
-def add_months(month: date, months: int) -> date:
-    """The first day of the month ``months`` after (or before) ``month``'s."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def last_twelve_months(today: date) -> Period:
-    """The current month and the eleven before it, up to today."""
-    return Period(add_months(today.replace(day=1), -11), today)
-
-
-def current_year(today: date) -> Period:
-    """From 1 January to today."""
-    return Period(date(today.year, 1, 1), today)
-
-
-def previous_year(today: date) -> Period:
-    """The whole of last year."""
-    return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
-
-
-def parse_day(value: str | None) -> date | None:
-    """A day from ``2025-05-15`` (date inputs) or ``15/05/2025`` (typed); None if not real."""
-    day = parse_any_day(value)
-    return day if day is not None and MIN_YEAR <= day.year <= MAX_YEAR else None
-
-
-def parse_period(args: Mapping[str, str], today: date) -> tuple[Period | None, dict[str, str]]:
-    """The period asked for in ``desde`` and ``fins``, and problems: ``{"fins": "before"}``.
-
-    Both empty: the last twelve months. One empty: from the start of that year, or up to
-    today. Problem codes: ``missing``/``invalid`` (a field), ``before`` (end before start),
-    ``too_long`` (more than ten years). With any problem the period is None.
-    """
-    texts = {name: (args.get(name) or "").strip()[:40] for name in ("desde", "fins")}
-    if not texts["desde"] and not texts["fins"]:
-        return last_twelve_months(today), {}
-    problems: dict[str, str] = {}
-    days = {name: parse_day(text) for name, text in texts.items()}
-    for name, text in texts.items():
-        if text and days[name] is None:
-            problems[name] = "invalid"
-    if problems:
-        return None, problems
-    first = days["desde"] or date((days["fins"] or today).year, 1, 1)
-    last = days["fins"] or max(today, first)
-    if last < first:
-        return None, {"fins": "before"}
-    if add_months(first.replace(day=1), MAX_PERIOD_MONTHS) <= last:
-        return None, {"fins": "too_long"}
-    return Period(first, last), {}
 
 
 # --- Requests per town and per month -----------------------------------------------------------

@@ -9,13 +9,13 @@ percentages are rounded here, half up, to one decimal. The definitions:
 - *answers* and everything computed from them (averages, distributions, resolved, comments):
   survey answers given in the period.
 
-The small functions at the top are pure (no database, no Flask) and unit-tested. Sending the
+The small functions at the top (rounding and wording) are pure and unit-tested; the period
+form is ``umic.core.periods``'s, as on every report. Sending the
 survey and recording an answer are in ``umic.surveys.service``.
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -30,6 +30,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from ..core import dates
+from ..core.periods import Period
 from ..extensions import db
 from ..models import Booking
 from ..models import Municipality
@@ -37,12 +38,7 @@ from ..models import Resolved
 from ..models import StaffUser
 from ..models import SurveyResponse
 from ..surveys.service import SCORES
-from .requests import Period
 from .requests import month_bucket
-
-#: Periods of results: from/to dates must fall in these years, and span at most this long.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-MAX_PERIOD_YEARS = 10
 
 _ONE_DECIMAL = Decimal("0.1")
 
@@ -95,74 +91,6 @@ def month_text(month: date, locale: str) -> str:
 
 def _babel_locale(locale: str) -> str:
     return str(locale).replace("-", "_")
-
-
-def default_period(today: date) -> Period:
-    """The last twelve months: from the first day of the month eleven months ago to today."""
-    month = today.month - 11
-    year = today.year
-    if month < 1:
-        month += 12
-        year -= 1
-    return Period(date(year, month, 1), today)
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
-    total = day.year * 12 + day.month - 1 - months
-    year, month = divmod(total, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def parse_date(text: str) -> date | None:
-    """A date typed or sent by a date picker: '2025-03-31' or '31/3/2025'; None if neither."""
-    text = (text or "").strip()
-    if not text or len(text) > 10:
-        return None
-    try:
-        if "/" in text:
-            day, month, year = (int(part) for part in text.split("/"))
-            if year < 1000:
-                return None
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class PeriodChoice:
-    """What the period form asked for: the period, or problems per field (``desde``, ``fins``)."""
-
-    period: Period | None
-    problems: dict[str, str]
-
-
-def choose_period(desde: str | None, fins: str | None, today: date) -> PeriodChoice:
-    """The results' period from the form's two dates, either of which may be empty.
-
-    Problems are codes (``invalid``, ``out_of_range``, ``before_start``, ``too_long``); the
-    page words them. Nothing here raises on user input.
-    """
-    raw = {"desde": (desde or "").strip(), "fins": (fins or "").strip()}
-    parsed: dict[str, date | None] = {}
-    problems: dict[str, str] = {}
-    for name, text in raw.items():
-        parsed[name] = parse_date(text)
-        if text and parsed[name] is None:
-            problems[name] = "invalid"
-        elif parsed[name] is not None and not FIRST_YEAR <= parsed[name].year <= LAST_YEAR:
-            problems[name] = "out_of_range"
-    if problems:
-        return PeriodChoice(None, problems)
-    last = parsed["fins"] or today
-    first = parsed["desde"] or default_period(last).first
-    if last < first:
-        return PeriodChoice(None, {"fins": "before_start"})
-    if first < months_before(last, 12 * MAX_PERIOD_YEARS):
-        return PeriodChoice(None, {"desde": "too_long"})
-    return PeriodChoice(Period(first, last), {})
 
 
 # --- Results ------------------------------------------------------------------------------------

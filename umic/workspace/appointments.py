@@ -22,9 +22,9 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..booking import service as booking_service
 from ..booking.picker import day_picker_context
-from ..booking.picker import parse_day
 from ..booking.picker import parse_slot
 from ..casefiles.service import case_from_booking
+from ..core.dates import parse_day
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
