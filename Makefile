@@ -83,7 +83,7 @@ upgrade: setup ## Apply migrations to the configured database
 # Catalan is the source language: the msgids are Catalan, so there is no ca catalogue.
 # The compiled .mo files are committed (pip install . and production need them); after
 # editing a .po, run `make translations-compile` and commit both (a test checks they match).
-BABEL_EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --add-location=file \
+BABEL_EXTRACT := $(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l -k N_ --add-location=file \
 	--sort-by-file --project=umic --copyright-holder="Diputació de Barcelona"
 
 translations-extract: setup ## Collect every translatable string into umic/translations/messages.pot

@@ -907,7 +907,7 @@ def test_a_file_with_bad_rows_changes_nothing_and_lists_every_bad_line(client, l
     assert problems == [
         "Línia 3: el mes «2025-3x» no té el format AAAA-MM",
         "Línia 4: cap municipi té el codi INE «99999»",
-        "Línia 5: el canal «fax» ha de ser telematica, bustia o umic",
+        "Línia 5: el canal «fax» ha de ser un d'aquests: telematica, bustia, umic",
         "Línia 6: el nombre «-2» ha de ser un enter de 0 o més",
         "Línia 7: calen 4 columnes: mes, codi INE, canal i nombre",
         f"Línia 8: el mes {NEXT_MONTH:%Y-%m} encara no ha començat",

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from umic.casefiles import tracker
-from umic.casefiles.labels import PROCEDURE_NAMES
 from umic.casefiles.tracker import HEADER
 from umic.casefiles.tracker import ExportLine
 from umic.casefiles.tracker import TrackerFileError
@@ -270,12 +269,6 @@ def test_every_status_spelling_maps_to_its_code(word, code):
 def test_unknown_statuses_are_refused(word):
     with pytest.raises(ValueError, match="unknown status"):
         tracker.parse_status(word)
-
-
-def test_the_status_and_procedure_codes_are_the_models():
-    assert set(tracker.STATUS_WORDS) == {status.value for status in CaseStatus}
-    assert tracker.PROCEDURE_NAMES == {str(k): v for k, v in PROCEDURE_NAMES.items()}
-    assert set(tracker.PROCEDURE_NAMES) == {case_type.value for case_type in CaseType}
 
 
 def test_export_words_read_back_as_the_same_status():

@@ -43,6 +43,9 @@ from ..web.i18n import service_today
 from ..web.i18n import switching_language
 from .routes import bp
 
+#: The channels' codes, as a file of counts writes them: 'telematica, bustia, umic'.
+CHANNEL_CODES = ", ".join(CHANNELS)
+
 #: Rows offered at once to add towns that have no counts yet that month.
 NEW_ROWS = 3
 
@@ -56,7 +59,7 @@ IMPORT_MESSAGES = {
     "month": _l("Línia %(line)s: el mes «%(value)s» no té el format AAAA-MM"),
     "future": _l("Línia %(line)s: el mes %(value)s encara no ha començat"),
     "town": _l("Línia %(line)s: cap municipi té el codi INE «%(value)s»"),
-    "channel": _l("Línia %(line)s: el canal «%(value)s» ha de ser telematica, bustia o umic"),
+    "channel": _l("Línia %(line)s: el canal «%(value)s» ha de ser un d'aquests: %(channels)s"),
     "count": _l("Línia %(line)s: el nombre «%(value)s» ha de ser un enter de 0 o més"),
     "repeated": _l("Línia %(line)s: %(value)s ja apareix en una línia anterior"),
     "empty": _l("El fitxer no té cap línia de dades"),
@@ -216,6 +219,7 @@ def _page(**context) -> str:
         choices=choices,
         channels=[(c, CHANNEL_LABELS[c]) for c in CHANNELS],
         channel_names={c: str(CHANNEL_LABELS[c]) for c in CHANNELS},
+        channel_codes=CHANNEL_CODES,
         number=lambda n: format_decimal(n, format="#,##0"),
         **context,
     )
@@ -270,7 +274,8 @@ def channel_counts_import():
     if not result.ok:
         db.session.rollback()
         problems = [
-            str(IMPORT_MESSAGES[p.code]) % {"line": p.line, "value": p.value}
+            str(IMPORT_MESSAGES[p.code])
+            % {"line": p.line, "value": p.value, "channels": CHANNEL_CODES}
             for p in result.problems
         ]
         current_app.logger.info("counts import refused: %s problems", len(problems))

@@ -31,6 +31,7 @@ from ..casefiles.labels import OUTCOMES
 from ..casefiles.sectors import sector_name
 from ..core.periods import Period
 from ..core.text import council_name
+from ..models import Channel
 from ..models import Outcome
 from ..models import Role
 from ..stats import charts
@@ -51,6 +52,24 @@ from .reports import percent_of
 from .reports import rate
 from .reports import short_month
 from .routes import bp
+
+
+def _channel_total(channel: Channel, count: int) -> str:
+    # %(count)s, not ngettext's %(num)s: the number written the Catalan way ("1.234").
+    if channel == Channel.TELEMATICA:
+        return ngettext(
+            "%(count)s assistència virtual",
+            "%(count)s assistències virtuals",
+            count,
+            count=number(count),
+        )
+    if channel == Channel.UMIC:
+        return ngettext(
+            "%(count)s assistència UMIC", "%(count)s assistències UMIC", count, count=number(count)
+        )
+    if channel == Channel.BUSTIA:
+        return _("%(count)s en bústia", count=number(count))
+    return _("%(channel)s: %(count)s", channel=_(channel.label), count=number(count))
 
 
 def _channel_headers() -> list[str]:
@@ -96,24 +115,12 @@ class Statistics:
         return stats.channel_totals(self.towns)
 
     def totals_line(self) -> list[str]:
-        """The seed's words: '21 assistències virtuals', '20 assistències UMIC', '0 en bústia'."""
+        """The seed's words: '21 assistències virtuals', '20 assistències UMIC', '0 en bústia',
+        then any other channel by its label."""
         totals = self.town_totals
-        # %(count)s, not ngettext's %(num)s: the number written the Catalan way ("1.234").
-        return [
-            ngettext(
-                "%(count)s assistència virtual",
-                "%(count)s assistències virtuals",
-                totals["telematica"],
-                count=number(totals["telematica"]),
-            ),
-            ngettext(
-                "%(count)s assistència UMIC",
-                "%(count)s assistències UMIC",
-                totals["umic"],
-                count=number(totals["umic"]),
-            ),
-            _("%(count)s en bústia", count=number(totals["bustia"])),
-        ]
+        seed_order = [Channel.TELEMATICA, Channel.UMIC, Channel.BUSTIA]
+        channels = sorted(CHANNELS, key=lambda c: seed_order.index(c) if c in seed_order else 9)
+        return [_channel_total(channel, totals[channel]) for channel in channels]
 
     # The tables ---------------------------------------------------------------------------
 

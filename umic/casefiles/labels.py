@@ -1,65 +1,33 @@
-"""The words staff and citizens read for each code (translatable)."""
+"""The words staff and citizens read for each code, in their language.
+
+The words themselves are written once, beside each code, in ``umic.core.codes``; this module
+looks them up as translatable text for pages and forms, and gives templates ``label()``.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..models import BookingStatus
-from ..models import CaseStatus
-from ..models import CaseType
-from ..models import Channel
-from ..models import DocumentCategory
-from ..models import Outcome
+from ..core.codes import BookingStatus
+from ..core.codes import CaseStatus
+from ..core.codes import CaseType
+from ..core.codes import Channel
+from ..core.codes import DocumentCategory
+from ..core.codes import Outcome
+from ..core.codes import Vocabulary
 
-CASE_TYPES = {
-    CaseType.CONSULTA: _l("Consulta"),
-    CaseType.QUEIXA: _l("Queixa"),
-    CaseType.RECLAMACIO: _l("Reclamació"),
-    CaseType.DENUNCIA: _l("Denúncia"),
-    CaseType.MEDIACIO: _l("Mediació"),
-}
-# "Nom tràmit" in the tracker: the procedure, in the plural.
-PROCEDURE_NAMES = {
-    CaseType.CONSULTA: "Consultes",
-    CaseType.QUEIXA: "Queixes",
-    CaseType.RECLAMACIO: "Reclamacions",
-    CaseType.DENUNCIA: "Denúncies",
-    CaseType.MEDIACIO: "Mediacions",
-}
-CHANNELS = {
-    Channel.TELEMATICA: _l("Assistència telemàtica"),
-    Channel.BUSTIA: _l("Bústia"),
-    Channel.UMIC: _l("UMIC"),
-}
-CASE_STATUSES = {
-    CaseStatus.PENDENT: _l("Pendent"),
-    CaseStatus.EN_TRAMIT: _l("En tràmit"),
-    CaseStatus.DOCUMENTACIO: _l("Documentació requerida"),
-    CaseStatus.RESOLT: _l("Resolt"),
-    CaseStatus.TANCAT: _l("Tancat"),
-    CaseStatus.ARXIVAT: _l("Arxivat"),
-    CaseStatus.DESISTIT: _l("Desistit"),
-}
-OUTCOMES = {
-    "": _l("Encara no"),
-    Outcome.FAVOURABLE: _l("Favorable"),
-    Outcome.PARTIAL: _l("Parcialment favorable"),
-    Outcome.UNFAVOURABLE: _l("Desfavorable"),
-    Outcome.WITHDRAWN: _l("Desistiment"),
-}
-DOCUMENT_CATEGORIES = {
-    DocumentCategory.FACTURA: _l("Factura"),
-    DocumentCategory.CONTRACTE: _l("Contracte"),
-    DocumentCategory.DNI: _l("DNI"),
-    DocumentCategory.CORRESPONDENCIA: _l("Correspondència"),
-    DocumentCategory.ALTRES: _l("Altres"),
-}
-BOOKING_STATUSES = {
-    BookingStatus.CONFIRMED: _l("Confirmada"),
-    BookingStatus.CANCELLED: _l("Anul·lada"),
-    BookingStatus.ATTENDED: _l("Atesa"),
-    BookingStatus.NO_SHOW: _l("No s'hi ha presentat"),
-}
+
+def _labels(kind: type[Vocabulary]) -> dict:
+    """code -> its label, translated into the reader's language when shown."""
+    return {member: _l(member.label) for member in kind}
+
+
+CASE_TYPES = _labels(CaseType)
+CHANNELS = _labels(Channel)
+CASE_STATUSES = _labels(CaseStatus)
+OUTCOMES = {"": _l("Encara no"), **_labels(Outcome)}
+DOCUMENT_CATEGORIES = _labels(DocumentCategory)
+BOOKING_STATUSES = _labels(BookingStatus)
 # The names of the fields as the history shows them.
 FIELDS = {
     "case_type": _l("Tipus"),

@@ -34,7 +34,7 @@ from ..models import CaseType
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
-from .labels import PROCEDURE_NAMES
+from .tracker import PROCEDURE_NAMES
 
 
 class StaleCase(Exception):

@@ -9,8 +9,8 @@ requereida" (sic), "En tramit"...
 
 Nothing here touches Flask or the database: ``parse`` turns bytes into ``TrackerRow``s and a
 list of ``RowProblem``s, ``write`` turns ``ExportLine``s back into text; ``tracker_db`` looks
-up towns and staff and writes the cases. Codes are plain strings equal to the values of
-``umic.models.CaseStatus`` and ``CaseType`` (a unit test keeps them in step).
+up towns and staff and writes the cases. The tracker's words for statuses and case types, and
+the other spellings its files use, are written beside each code in ``umic.core.codes``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from ..core.casenumbers import parse_number
+from ..core.codes import CaseStatus
+from ..core.codes import CaseType
 from ..core.spreadsheet import plain_cell
 from ..core.spreadsheet import safe_row
 from ..core.text import clean
@@ -54,70 +56,11 @@ HEADER = (
     "Nom interessat",
 )
 
-#: Status codes (``CaseStatus`` values) and the tracker's word for each, as export writes it.
-STATUS_WORDS = {
-    "pendent": "Pendent",
-    "en_tramit": "En tràmit",
-    "documentacio_requerida": "Documentació requerida",
-    "resolt": "Resolt",
-    "tancat": "Tancat",
-    "arxivat": "Arxivat",
-    "desistit": "Desistit",
-}
-DOCUMENTS_REQUESTED = "documentacio_requerida"
-
-# What the import accepts, folded (lower case, no accents): the tracker's own spellings,
-# including its typo, and the Spanish words some exports use.
-_STATUS_SPELLINGS = {
-    "pendent": "pendent",
-    "pendiente": "pendent",
-    "en tramit": "en_tramit",
-    "en tramite": "en_tramit",
-    "tramitant": "en_tramit",
-    "documentacio requerida": "documentacio_requerida",
-    "documentacio requereida": "documentacio_requerida",
-    "documentacio requirida": "documentacio_requerida",
-    "documentacion requerida": "documentacio_requerida",
-    "requeriment de documentacio": "documentacio_requerida",
-    "resolt": "resolt",
-    "resuelto": "resolt",
-    "tancat": "tancat",
-    "cerrado": "tancat",
-    "arxivat": "arxivat",
-    "archivado": "arxivat",
-    "desistit": "desistit",
-    "desistido": "desistit",
-    "desistiment": "desistit",
-}
-
-#: Case type codes (``CaseType`` values) and the tracker's "Nom tràmit" (a plural).
-PROCEDURE_NAMES = {
-    "consulta": "Consultes",
-    "queixa": "Queixes",
-    "reclamacio": "Reclamacions",
-    "denuncia": "Denúncies",
-    "mediacio": "Mediacions",
-}
-_PROCEDURE_SPELLINGS = {
-    "consultes": "consulta",
-    "consulta": "consulta",
-    "consultas": "consulta",
-    "queixes": "queixa",
-    "queixa": "queixa",
-    "quejas": "queixa",
-    "queja": "queixa",
-    "reclamacions": "reclamacio",
-    "reclamacio": "reclamacio",
-    "reclamaciones": "reclamacio",
-    "reclamacion": "reclamacio",
-    "denuncies": "denuncia",
-    "denuncia": "denuncia",
-    "denuncias": "denuncia",
-    "mediacions": "mediacio",
-    "mediacio": "mediacio",
-    "mediaciones": "mediacio",
-    "mediacion": "mediacio",
-}
+#: Status code -> the tracker's word for it, as the export writes it (``core.codes``).
+STATUS_WORDS = {status.value: status.tracker for status in CaseStatus}
+DOCUMENTS_REQUESTED = CaseStatus.DOCUMENTACIO.value
+#: Case type code -> the tracker's "Nom tràmit" (a plural: "Reclamacions").
+PROCEDURE_NAMES = {case_type.value: case_type.tracker for case_type in CaseType}
 
 _DATE = re.compile(
     r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})"
@@ -282,19 +225,20 @@ def _header_positions(cells: list[str]) -> list[int]:
 
 
 def parse_status(text: str) -> str:
-    """The status code for the tracker's word; ValueError for an unknown one."""
-    code = _STATUS_SPELLINGS.get(fold(text))
-    if code is None:
+    """The status code for the tracker's word (any spelling of ``core.codes``); ValueError
+    for an unknown one."""
+    status = CaseStatus.from_word(text)
+    if status is None:
         raise ValueError(f"unknown status {text.strip()!r}")
-    return code
+    return status.value
 
 
 def parse_procedure(text: str) -> str:
     """The case type code for a "Nom tràmit" ("Reclamacions" -> "reclamacio")."""
-    code = _PROCEDURE_SPELLINGS.get(fold(text))
-    if code is None:
+    case_type = CaseType.from_word(text)
+    if case_type is None:
         raise ValueError(f"unknown procedure (Nom tràmit) {text.strip()!r}")
-    return code
+    return case_type.value
 
 
 def parse_local(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:

@@ -3,24 +3,28 @@
 Times are stored in UTC (``UTCDateTime``) and shown in Europe/Madrid. Opening hours and
 closures are local wall-clock values (a time of day, a calendar day) because that is how
 people state them.
+
+The codes the rows hold (statuses, channels, case types...) are the vocabulary of
+``umic.core.codes``; they are re-exported here, so ``from umic.models import CaseStatus`` works.
 """
 
-from .cases import FINAL_STATUSES
+from ..core.codes import ACTIVE_STATUSES
+from ..core.codes import FINAL_STATUSES
+from ..core.codes import BookingStatus
+from ..core.codes import CaseStatus
+from ..core.codes import CaseType
+from ..core.codes import Channel
+from ..core.codes import DocumentCategory
+from ..core.codes import Outcome
+from ..core.codes import Resolved
 from .cases import CaseCounter
 from .cases import CaseDocument
 from .cases import CaseEvent
 from .cases import CaseFile
-from .cases import CaseStatus
-from .cases import CaseType
-from .cases import Channel
-from .cases import DocumentCategory
-from .cases import Outcome
-from .core import ACTIVE_STATUSES
 from .core import AccessToken
 from .core import Booking
 from .core import BookingClaim
 from .core import BookingDraft
-from .core import BookingStatus
 from .core import Closure
 from .core import Municipality
 from .core import OpeningHours
@@ -32,7 +36,6 @@ from .core import SignInAttempt
 from .core import StaffUser
 from .core import TokenPurpose
 from .stats import ChannelCount
-from .surveys import Resolved
 from .surveys import SurveyResponse
 
 __all__ = [

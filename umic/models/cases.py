@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
@@ -21,66 +20,17 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .. import clock
+from ..core.codes import CaseStatus
+from ..core.codes import CaseType
+from ..core.codes import Channel
+from ..core.codes import DocumentCategory
+from ..core.codes import Outcome
+from ..core.codes import values
 from ..extensions import db
 from .core import Booking
 from .core import Municipality
 from .core import StaffUser
 from .types import UTCDateTime
-
-
-class CaseType(enum.StrEnum):
-    """Tipus: what the citizen asks for."""
-
-    CONSULTA = "consulta"
-    QUEIXA = "queixa"
-    RECLAMACIO = "reclamacio"
-    DENUNCIA = "denuncia"
-    MEDIACIO = "mediacio"
-
-
-class Channel(enum.StrEnum):
-    """Canal: how the request arrived."""
-
-    TELEMATICA = "telematica"  # assistència telemàtica (video call)
-    BUSTIA = "bustia"  # bústia del consumidor (web mailbox)
-    UMIC = "umic"  # a visit of the mobile units
-
-
-class CaseStatus(enum.StrEnum):
-    """Estat petició: what the citizen is told."""
-
-    PENDENT = "pendent"
-    EN_TRAMIT = "en_tramit"
-    DOCUMENTACIO = "documentacio_requerida"  # with a deadline
-    RESOLT = "resolt"
-    TANCAT = "tancat"
-    ARXIVAT = "arxivat"  # filed without a resolution (no answer, out of scope)
-    DESISTIT = "desistit"  # the citizen withdrew
-
-
-#: Statuses after which the case is over (a resolution date is recorded).
-FINAL_STATUSES = (CaseStatus.RESOLT, CaseStatus.TANCAT, CaseStatus.ARXIVAT, CaseStatus.DESISTIT)
-
-
-class Outcome(enum.StrEnum):
-    """How it ended for the consumer."""
-
-    FAVOURABLE = "favorable"
-    PARTIAL = "parcial"
-    UNFAVOURABLE = "desfavorable"
-    WITHDRAWN = "desistit"
-
-
-class DocumentCategory(enum.StrEnum):
-    FACTURA = "factura"
-    CONTRACTE = "contracte"
-    DNI = "dni"
-    CORRESPONDENCIA = "correspondencia"
-    ALTRES = "altres"
-
-
-def _values(kind: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in kind)
 
 
 class CaseCounter(db.Model):
@@ -158,10 +108,10 @@ class CaseFile(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("year", "sequence"),
-        CheckConstraint(f"case_type IN ({_values(CaseType)})", name="type_known"),
-        CheckConstraint(f"channel IN ({_values(Channel)})", name="channel_known"),
-        CheckConstraint(f"status IN ({_values(CaseStatus)})", name="status_known"),
-        CheckConstraint(f"outcome IN ('', {_values(Outcome)})", name="outcome_known"),
+        CheckConstraint(f"case_type IN ({values(CaseType)})", name="type_known"),
+        CheckConstraint(f"channel IN ({values(Channel)})", name="channel_known"),
+        CheckConstraint(f"status IN ({values(CaseStatus)})", name="status_known"),
+        CheckConstraint(f"outcome IN ({values(Outcome, '')})", name="outcome_known"),
         # Every list filter and sort has an index (the list must stay fast at 100,000 cases).
         Index("ix_case_file_status", "status"),
         Index("ix_case_file_case_type", "case_type"),
@@ -228,7 +178,7 @@ class CaseDocument(db.Model):
     uploaded_by: Mapped[StaffUser | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"category IN ({_values(DocumentCategory)})", name="category_known"),
+        CheckConstraint(f"category IN ({values(DocumentCategory)})", name="category_known"),
         CheckConstraint("source IN ('staff', 'citizen')", name="source_known"),
         Index("ix_case_document_case_id", "case_id"),
         Index("ix_case_document_seen_at", "seen_at"),

@@ -32,6 +32,8 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from .. import clock
+from ..core.codes import BookingStatus
+from ..core.codes import values
 from ..extensions import db
 from .types import UTCDateTime
 
@@ -122,7 +124,7 @@ class StaffUser(UserMixin, db.Model):
         back_populates="staff", cascade="all, delete-orphan", order_by="OpeningHours.weekday"
     )
 
-    __table_args__ = (CheckConstraint("role IN ('technician', 'coordinator')", name="role_known"),)
+    __table_args__ = (CheckConstraint(f"role IN ({values(Role)})", name="role_known"),)
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -180,17 +182,6 @@ class Closure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class BookingStatus(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"
-    ATTENDED = "attended"  # marked by staff after the call
-    NO_SHOW = "no_show"  # the citizen did not come
-
-
-#: Statuses that keep the technician's time taken (a cancelled booking frees it).
-ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
-
-
 class Booking(db.Model):
     """A citizen's video appointment with one technician."""
 
@@ -241,9 +232,7 @@ class Booking(db.Model):
 
     __table_args__ = (
         CheckConstraint("start_utc < end_utc", name="start_before_end"),
-        CheckConstraint(
-            "status IN ('confirmed', 'cancelled', 'attended', 'no_show')", name="status_known"
-        ),
+        CheckConstraint(f"status IN ({values(BookingStatus)})", name="status_known"),
         Index("ix_booking_start_utc", "start_utc"),
         Index("ix_booking_technician_id_start_utc", "technician_id", "start_utc"),
         Index("ix_booking_status_start_utc", "status", "start_utc"),

@@ -17,8 +17,9 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .. import clock
+from ..core.codes import Channel
+from ..core.codes import values
 from ..extensions import db
-from .cases import Channel
 from .core import Municipality
 from .types import UTCDateTime
 
@@ -45,9 +46,7 @@ class ChannelCount(db.Model):
     __table_args__ = (
         UniqueConstraint("month", "municipality_id", "channel"),
         CheckConstraint("count >= 0", name="count_positive"),
-        CheckConstraint(
-            f"channel IN ({', '.join(repr(c.value) for c in Channel)})", name="channel_known"
-        ),
+        CheckConstraint(f"channel IN ({values(Channel)})", name="channel_known"),
         Index("ix_channel_count_month", "month"),
         Index("ix_channel_count_municipality_id", "municipality_id"),
     )

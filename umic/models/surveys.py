@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint
@@ -16,18 +15,12 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .. import clock
+from ..core.codes import Resolved
+from ..core.codes import values
 from ..extensions import db
 from .core import Booking
 from .core import Municipality
 from .types import UTCDateTime
-
-
-class Resolved(enum.StrEnum):
-    """S'ha resolt la consulta?"""
-
-    FULLY = "totalment"  # Sí, totalment
-    PARTLY = "parcialment"  # Sí, parcialment
-    NO = "no"
 
 
 class SurveyResponse(db.Model):
@@ -58,7 +51,7 @@ class SurveyResponse(db.Model):
     __table_args__ = (
         CheckConstraint("attention BETWEEN 0 AND 10", name="attention_range"),
         CheckConstraint("competence BETWEEN 0 AND 10", name="competence_range"),
-        CheckConstraint("resolved IN ('totalment', 'parcialment', 'no')", name="resolved_known"),
+        CheckConstraint(f"resolved IN ({values(Resolved)})", name="resolved_known"),
         Index("ix_survey_response_answered_at", "answered_at"),
         Index("ix_survey_response_technician_id", "technician_id"),
         Index("ix_survey_response_municipality_id", "municipality_id"),

@@ -2,9 +2,10 @@
 
 The file has the columns ``month,ine_code,channel,count`` (a header line is optional; comma
 or semicolon separated; UTF-8 or Windows-1252): month ``YYYY-MM``, the town's INE code,
-channel ``telematica``, ``bustia`` or ``umic`` (or their Catalan words), and the number of
-requests. Every line is checked first: one bad line and nothing is imported. Importing the
-same file again changes nothing; a count of 0 removes what was entered.
+channel (its code, ``telematica``, ``bustia``, ``umic``..., or any of its words in
+``umic.core.codes.Channel``), and the number of requests. Every line is checked first: one
+bad line and nothing is imported. Importing the same file again changes nothing; a count of 0
+removes what was entered.
 """
 
 from __future__ import annotations

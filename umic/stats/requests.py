@@ -5,7 +5,8 @@ One definition for the statistics and the expansion plan:
 - **Assistència telemàtica**: video calls that took place (bookings marked attended), plus
   video-channel case files not linked to a booking (imported from the old tracker, or
   entered by hand).
-- **Bústia** and **UMIC**: case files with that channel.
+- **Bústia**, **UMIC** and any other channel of ``core.codes.Channel``: case files with that
+  channel.
 - Plus the monthly counts coordinators entered for months before the app existed
   (``ChannelCount``); a month counts when its first day is in the period.
 
@@ -38,7 +39,8 @@ from ..models import CaseFile
 from ..models import Channel
 from ..models import ChannelCount
 
-CHANNELS = (Channel.TELEMATICA, Channel.BUSTIA, Channel.UMIC)
+#: Every channel, in the order of the statistics' columns (``core.codes``).
+CHANNELS = tuple(Channel)
 
 
 def month_bucket(column, period: Period, tz: ZoneInfo):
@@ -75,9 +77,9 @@ def _recorded(period: Period, tz: ZoneInfo, by_month: bool) -> list[tuple]:
     case_key = (
         month_bucket(CaseFile.requested_at, period, tz) if by_month else CaseFile.municipality_id
     )
-    counted = CaseFile.channel.in_([Channel.BUSTIA, Channel.UMIC]) | (
-        (CaseFile.channel == Channel.TELEMATICA) & CaseFile.booking_id.is_(None)
-    )
+    # Every channel's case files count, except a video call's own file: its booking counted
+    # it already (a new channel is counted without touching this line).
+    counted = (CaseFile.channel != Channel.TELEMATICA) | CaseFile.booking_id.is_(None)
     rows += list(
         db.session.execute(
             select(case_key, CaseFile.channel, func.count())

@@ -301,19 +301,10 @@ def parse_month(value: str | None) -> date | None:
     return date(year, month, 1)
 
 
-#: Channel words accepted in files, folded (lower case, no accents): code or Catalan words.
-CHANNEL_WORDS = {
-    "telematica": Channel.TELEMATICA,
-    "assistencia telematica": Channel.TELEMATICA,
-    "videotrucada": Channel.TELEMATICA,
-    "bustia": Channel.BUSTIA,
-    "bustia del consumidor": Channel.BUSTIA,
-    "umic": Channel.UMIC,
-}
-
-
 def parse_channel(value: str | None) -> str | None:
-    return CHANNEL_WORDS.get(fold(value or ""))
+    """The channel a file names, by its code or any of its words (``core.codes.Channel``)."""
+    channel = Channel.from_word(value)
+    return channel.value if channel is not None else None
 
 
 def parse_count(value: str | None) -> int | None:
@@ -458,7 +449,7 @@ class RowProblem:
             "month": f"month {self.value!r} is not YYYY-MM",
             "future": f"month {self.value} has not begun yet",
             "town": f"no town has INE code {self.value!r}",
-            "channel": f"channel {self.value!r} is not telematica, bustia or umic",
+            "channel": f"channel {self.value!r} is not one of {', '.join(CHANNELS)}",
             "count": f"count {self.value!r} is not a whole number of 0 or more",
             "repeated": f"{self.value} appears earlier in the file",
             "empty": "the file has no rows",

@@ -59,11 +59,7 @@ COMMENT_MAX = 1000
 DEFAULT_MAX_AGE_DAYS = 14
 
 #: "S'ha resolt la consulta?": the answers as the citizen and the results read them.
-RESOLVED_LABELS = {
-    Resolved.FULLY: _l("Sí, totalment"),
-    Resolved.PARTLY: _l("Sí, parcialment"),
-    Resolved.NO: _l("No"),
-}
+RESOLVED_LABELS = {answer: _l(answer.label) for answer in Resolved}
 
 
 # --- Sending ------------------------------------------------------------------------------------

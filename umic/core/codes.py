@@ -1,0 +1,178 @@
+"""The service's vocabulary: every code a case file, a booking or a survey answer can hold.
+
+One place per code, and beside it everything the app says or reads about it:
+
+- its **label**, in Catalan, as people read it (marked with :func:`N_`, so ``make
+  translations-update`` collects it; each page translates it when it shows it);
+- its **tracker word**: how the old case tracker writes it (the seed's table: "En tràmit",
+  "Reclamacions"), which the tracker export writes and its import reads;
+- the other **spellings** an imported file may use (the tracker's typo "Documentació
+  requereida", Spanish words, "videotrucada"); the code itself, its label and its tracker
+  word are always accepted too, compared without accents or case.
+
+So a new status or channel is one member here, then a migration (the CHECK constraints are
+built from these lists), the translations, and, for a status, a badge colour in ``app.css``;
+``tests/unit/test_codes.py`` fails while any of those is missing. Statistics count a new
+channel's requests by default (``umic.stats.requests``).
+
+Codes are English or Catalan words without accents, stored as they are; never rename one
+without a migration of the rows that hold it. Pure: the standard library and ``core.text``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from .text import fold
+
+
+def N_(text: str) -> str:
+    """Marks a label to be translated where it is shown (gettext's "no-op" marker)."""
+    return text
+
+
+class Vocabulary(enum.StrEnum):
+    """A code that is also a string (stored and compared as its value), with its words."""
+
+    label: str
+    tracker: str
+    spellings: tuple[str, ...]
+
+    def __new__(cls, code: str, label: str, tracker: str = "", spellings: Iterable[str] = ()):
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.label = label
+        member.tracker = tracker
+        member.spellings = tuple(spellings)
+        return member
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every way a file may write this code, folded (lower case, no accents)."""
+        written = (self.value.replace("_", " "), self.label, self.tracker, *self.spellings)
+        return frozenset(fold(word) for word in written if word)
+
+    @classmethod
+    def from_word(cls, text: str | None):
+        """The member a word stands for (any of its spellings), or None."""
+        folded = fold(text or "")
+        return next((member for member in cls if folded in member.words), None)
+
+
+def values(kind: type[enum.StrEnum], *extra: str) -> str:
+    """``'a', 'b', 'c'``: the codes of ``kind`` (and ``extra`` ones) for a CHECK constraint."""
+    return ", ".join(f"'{code}'" for code in (*extra, *(member.value for member in kind)))
+
+
+# --- Case files -------------------------------------------------------------------------------
+
+
+class CaseType(Vocabulary):
+    """Tipus: what the citizen asks for. The tracker word is its "Nom tràmit" (a plural)."""
+
+    CONSULTA = ("consulta", N_("Consulta"), "Consultes", ("consultas",))
+    QUEIXA = ("queixa", N_("Queixa"), "Queixes", ("quejas", "queja"))
+    RECLAMACIO = (
+        "reclamacio",
+        N_("Reclamació"),
+        "Reclamacions",
+        ("reclamaciones", "reclamacion"),
+    )
+    DENUNCIA = ("denuncia", N_("Denúncia"), "Denúncies", ("denuncias",))
+    MEDIACIO = ("mediacio", N_("Mediació"), "Mediacions", ("mediaciones", "mediacion"))
+
+
+class Channel(Vocabulary):
+    """Canal: how the request arrived. Files of monthly counts may name it in any word."""
+
+    TELEMATICA = (
+        "telematica",
+        N_("Assistència telemàtica"),
+        "Assistència telemàtica",
+        ("videotrucada",),
+    )
+    BUSTIA = ("bustia", N_("Bústia"), "Bústia del consumidor")
+    UMIC = ("umic", N_("UMIC"), "UMIC")
+
+
+class CaseStatus(Vocabulary):
+    """Estat petició: what the citizen is told."""
+
+    PENDENT = ("pendent", N_("Pendent"), "Pendent", ("pendiente",))
+    EN_TRAMIT = ("en_tramit", N_("En tràmit"), "En tràmit", ("en tramite", "tramitant"))
+    DOCUMENTACIO = (  # with a deadline
+        "documentacio_requerida",
+        N_("Documentació requerida"),
+        "Documentació requerida",
+        (
+            "documentacio requereida",  # the tracker's own typo
+            "documentacio requirida",
+            "documentacion requerida",
+            "requeriment de documentacio",
+        ),
+    )
+    RESOLT = ("resolt", N_("Resolt"), "Resolt", ("resuelto",))
+    TANCAT = ("tancat", N_("Tancat"), "Tancat", ("cerrado",))
+    # Filed without a resolution (no answer, out of scope).
+    ARXIVAT = ("arxivat", N_("Arxivat"), "Arxivat", ("archivado",))
+    DESISTIT = ("desistit", N_("Desistit"), "Desistit", ("desistido", "desistiment"))
+
+
+#: Statuses after which the case is over (a resolution date is recorded).
+FINAL_STATUSES = (CaseStatus.RESOLT, CaseStatus.TANCAT, CaseStatus.ARXIVAT, CaseStatus.DESISTIT)
+
+
+class Outcome(Vocabulary):
+    """How it ended for the consumer (no code: not resolved yet)."""
+
+    FAVOURABLE = ("favorable", N_("Favorable"))
+    PARTIAL = ("parcial", N_("Parcialment favorable"))
+    UNFAVOURABLE = ("desfavorable", N_("Desfavorable"))
+    WITHDRAWN = ("desistit", N_("Desistiment"))
+
+
+class DocumentCategory(Vocabulary):
+    """What a document of a case file is."""
+
+    FACTURA = ("factura", N_("Factura"))
+    CONTRACTE = ("contracte", N_("Contracte"))
+    DNI = ("dni", N_("DNI"))
+    CORRESPONDENCIA = ("correspondencia", N_("Correspondència"))
+    ALTRES = ("altres", N_("Altres"))
+
+
+# --- Bookings and surveys ---------------------------------------------------------------------
+
+
+class BookingStatus(Vocabulary):
+    """Where an appointment stands."""
+
+    CONFIRMED = ("confirmed", N_("Confirmada"))
+    CANCELLED = ("cancelled", N_("Anul·lada"))
+    ATTENDED = ("attended", N_("Atesa"))  # marked by staff after the call
+    NO_SHOW = ("no_show", N_("No s'hi ha presentat"))  # the citizen did not come
+
+
+#: Bookings that hold their technician's time (a cancelled one frees it).
+ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+
+
+class Resolved(Vocabulary):
+    """The survey's "S'ha resolt la consulta?"."""
+
+    FULLY = ("totalment", N_("Sí, totalment"))
+    PARTLY = ("parcialment", N_("Sí, parcialment"))
+    NO = ("no", N_("No"))
+
+
+#: Every vocabulary, for the checks that each code has what it needs.
+VOCABULARIES = (
+    CaseType,
+    Channel,
+    CaseStatus,
+    Outcome,
+    DocumentCategory,
+    BookingStatus,
+    Resolved,
+)
