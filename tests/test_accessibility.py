@@ -623,7 +623,6 @@ def _(site, page):
 
 
 # Staff: administration (coordinators).
-state("staff home", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/")))
 state("hours", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/horaris/")))
 state("hours: a person", COORDINATOR)(
     lambda site, page: page.goto(site.url(f"/admin/horaris/{site.technicians[0].id}"))

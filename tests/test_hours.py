@@ -141,7 +141,7 @@ def test_a_technician_gets_403_on_every_hours_and_closures_route(app, client, lo
         "/admin/tancaments/1/esborra",
     }
     login("OPSSVEGAVN")
-    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    token = csrf_token(client.get("/espai/").get_data(as_text=True))
     for method, url in routes:
         response = client.open(url, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (method, url, response.status_code)

@@ -391,7 +391,7 @@ def test_outbox_pages_are_for_coordinators_only(app, client, login, smtp):
     assert response.status_code == 303
     assert technician.get("/admin/correu/").status_code == 403
     assert technician.get(f"/admin/correu/{message.id}").status_code == 403
-    home = technician.get("/admin/").get_data(as_text=True)
+    home = technician.get("/espai/").get_data(as_text=True)
     response = technician.post(
         f"/admin/correu/{message.id}/reintenta", data={"csrf_token": csrf_token(home)}
     )

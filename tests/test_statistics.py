@@ -614,7 +614,7 @@ def test_statistics_and_counts_are_for_coordinators_only(client, login, app):
     town = make_town()
     make_staff("OPSSVEGAVN")
     login("OPSSVEGAVN")
-    token = csrf_token(client.get("/admin/").get_data(as_text=True))
+    token = csrf_token(client.get("/espai/").get_data(as_text=True))
     for method, url in ROUTES:
         response = client.open(
             url,
@@ -640,7 +640,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, app):
 
 def test_the_staff_menu_offers_statistics_to_coordinators(client, login, app):
     coordinator(login)
-    html = client.get("/admin/").get_data(as_text=True)
+    html = client.get("/espai/").get_data(as_text=True)
     assert soup(html).select_one("nav.staff-nav a[href='/admin/estadistiques/']")
 
 

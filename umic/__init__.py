@@ -114,7 +114,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def register_blueprints(app: Flask) -> None:
     """Public booking, static pages, staff sign-in, administration."""
     from . import embed
-    from .admin.routes import bp as admin_bp
+    from .admin import bp as admin_bp
     from .booking.routes import bp as booking_bp
     from .casefiles.uploads import bp as uploads_bp
     from .pages import bp as pages_bp

@@ -28,15 +28,14 @@ from flask_babel import ngettext
 from ..core import periods
 from ..extensions import db
 from ..models import Municipality
-from ..models import Role
 from ..stats import expansion
 from ..stats.charts import line_chart
-from ..web.auth import role_required
 from ..web.forms import Form
 from ..web.i18n import locale_name
 from ..web.i18n import month_text
 from ..web.i18n import service_today
 from ..web.i18n import service_tz
+from . import bp
 from . import reports
 from .municipalities import ENROLMENT_MESSAGES
 from .municipalities import booking_link
@@ -44,7 +43,6 @@ from .reports import Table
 from .reports import decimal
 from .reports import number
 from .reports import short_day
-from .routes import bp
 
 
 def _plan(today: date):
@@ -119,7 +117,6 @@ def _coverage_table(months: list[expansion.CoverageMonth]) -> Table:
 
 
 @bp.get("/ampliacio/", endpoint="expansion")
-@role_required(Role.COORDINATOR)
 def expansion_plan():
     """Which towns to enrol next, and how far the service reaches."""
     period, threshold, ranking, coverage, months = _plan(service_today())
@@ -142,7 +139,6 @@ def expansion_plan():
 
 
 @bp.post("/ampliacio/<int:town_id>/adhereix")
-@role_required(Role.COORDINATOR)
 def expansion_enrol(town_id: int):
     """Enrol a town of the ranking from today; back to the plan with a message."""
     if not Form().validate_on_submit():
@@ -182,7 +178,6 @@ def yes_no(value: bool) -> str:
 
 
 @bp.get("/ampliacio/municipis.csv")
-@role_required(Role.COORDINATOR)
 def expansion_ranking_csv():
     """The ranking as on the page (numbers without thousands separators)."""
     today = service_today()
@@ -214,7 +209,6 @@ def expansion_ranking_csv():
 
 
 @bp.get("/ampliacio/cobertura.csv")
-@role_required(Role.COORDINATOR)
 def expansion_coverage_csv():
     """The coverage at the end of each month."""
     today = service_today()

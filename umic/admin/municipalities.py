@@ -36,17 +36,15 @@ from ..core.text import clean
 from ..core.text import fold
 from ..extensions import db
 from ..models import Municipality
-from ..models import Role
 from ..stats import expansion
-from ..web.auth import role_required
 from ..web.forms import Form
 from ..web.htmx import is_htmx
 from ..web.htmx import render_page_or_fragment
 from ..web.i18n import service_today
 from ..web.urls import external_url
+from . import bp
 from .reports import number
 from .reports import short_day
-from .routes import bp
 
 
 def booking_link(town: Municipality) -> str:
@@ -163,7 +161,6 @@ def count_text(shown: int, total: int) -> str:
 
 
 @bp.get("/municipis/")
-@role_required(Role.COORDINATOR)
 def municipalities():
     """Every town: search, filter by enrolment, OMIC and comarca, sort; booking links."""
     query = RegistryQuery.from_args(request.args)
@@ -257,7 +254,6 @@ def _saved_message(town: Municipality, was_enrolled: bool) -> str:
 
 
 @bp.route("/municipis/<int:town_id>", methods=["GET", "POST"])
-@role_required(Role.COORDINATOR)
 def municipality(town_id: int):
     """A town's data, its OMIC and its enrolment (with the date)."""
     town = db.session.get(Municipality, town_id)
@@ -302,7 +298,6 @@ def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> s
 
 
 @bp.post("/municipis/<int:town_id>/incrustacio")
-@role_required(Role.COORDINATOR)
 def municipality_embed(town_id: int):
     """The web origins allowed to frame the town's booking (ACCESSIBILITY E1, E2)."""
     town = db.session.get(Municipality, town_id)

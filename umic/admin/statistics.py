@@ -33,15 +33,14 @@ from ..core.periods import Period
 from ..core.text import council_name
 from ..models import Channel
 from ..models import Outcome
-from ..models import Role
 from ..stats import charts
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
-from ..web.auth import role_required
 from ..web.i18n import locale_name
 from ..web.i18n import month_text
 from ..web.i18n import service_today
 from ..web.i18n import service_tz
+from . import bp
 from . import reports
 from .reports import Chart
 from .reports import Table
@@ -51,7 +50,6 @@ from .reports import number
 from .reports import percent_of
 from .reports import rate
 from .reports import short_month
-from .routes import bp
 
 
 def _channel_total(channel: Channel, count: int) -> str:
@@ -316,7 +314,6 @@ TABLES: dict[str, Callable[[Statistics], Table]] = {
 
 
 @bp.get("/estadistiques/")
-@role_required(Role.COORDINATOR)
 def statistics():
     """The service's figures for a period (the last 12 months unless another is asked for)."""
     today = service_today()
@@ -391,7 +388,6 @@ def _sections(figures: Statistics) -> list[dict]:
 
 
 @bp.get("/estadistiques/taula.csv")
-@role_required(Role.COORDINATOR)
 def statistics_csv():
     """One table of the page as CSV, exactly its rows."""
     build = TABLES.get(request.args.get("taula", ""))

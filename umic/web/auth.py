@@ -102,7 +102,34 @@ def role_required(role: Role):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_role = role  # lets the route-walk test find every guarded view
+        wrapped.required_role = role  # read by ``required_role`` (the route-walk test)
         return wrapped
 
     return decorator
+
+
+def role_guard(role: Role):
+    """For a blueprint's ``before_request``: every view of it needs a signed-in ``role``."""
+
+    def guard():
+        refused = staff_required()
+        if refused is not None:
+            return refused
+        if current_user.role != role:
+            abort(403)
+        return None
+
+    guard.required_role = role
+    return guard
+
+
+def required_role(app, endpoint: str) -> str | None:
+    """The role a view needs, by its own decorator or its blueprint's guard (None: any staff).
+
+    The route-walk test asks this of every staff route, so a guard cannot be forgotten.
+    """
+    role = getattr(app.view_functions[endpoint], "required_role", None)
+    blueprint = endpoint.rpartition(".")[0]
+    for function in app.before_request_funcs.get(blueprint, ()):
+        role = role or getattr(function, "required_role", None)
+    return role

@@ -1,12 +1,12 @@
-"""Administration: for now the staff home and the e-mail outbox.
+"""The e-mail outbox, as coordinators see it: ``/admin/correu/``.
 
-Every route needs a signed-in member of staff (``before_request``); the outbox holds
-citizens' personal data, so it is for coordinators only.
+Every e-mail the app wrote, its status, attempts and last error; the text, the HTML (in a
+sandbox), the invitation and the whole message as sent; a failed message can be sent again.
+The messages hold citizens' personal data: like every admin page, coordinators only.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import current_app
@@ -24,13 +24,8 @@ from ..mail.outbox import build_message
 from ..mail.outbox import retry
 from ..models import OutboxMessage
 from ..models import OutboxStatus
-from ..models import Role
-from ..web.auth import role_required
-from ..web.auth import staff_required
 from ..web.forms import Form
-
-bp = Blueprint("admin", __name__)
-bp.before_request(staff_required)
+from . import bp
 
 
 @bp.app_template_global()
@@ -45,14 +40,7 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-@bp.get("/")
-def index():
-    """Staff home."""
-    return render_template("admin/index.html")
-
-
 @bp.get("/correu/")
-@role_required(Role.COORDINATOR)
 def outbox():
     """Every e-mail the app has written: status, attempts, last error; filter by status."""
     status = request.args.get("estat", "")
@@ -87,7 +75,6 @@ def _message_or_404(message_id: int) -> OutboxMessage:
 
 
 @bp.get("/correu/<int:message_id>")
-@role_required(Role.COORDINATOR)
 def outbox_message(message_id: int):
     """One e-mail: headers, text, a link to its HTML, its invitation."""
     message = _message_or_404(message_id)
@@ -100,7 +87,6 @@ def outbox_message(message_id: int):
 
 
 @bp.get("/correu/<int:message_id>/html")
-@role_required(Role.COORDINATOR)
 def outbox_html(message_id: int):
     """The HTML body, sandboxed: no scripts, no requests, no access to this site."""
     message = _message_or_404(message_id)
@@ -112,7 +98,6 @@ def outbox_html(message_id: int):
 
 
 @bp.get("/correu/<int:message_id>/invite.ics")
-@role_required(Role.COORDINATOR)
 def outbox_ics(message_id: int):
     """The invitation exactly as sent."""
     message = _message_or_404(message_id)
@@ -124,7 +109,6 @@ def outbox_ics(message_id: int):
 
 
 @bp.get("/correu/<int:message_id>/missatge.eml")
-@role_required(Role.COORDINATOR)
 def outbox_eml(message_id: int):
     """The whole MIME message, to open in any mail program."""
     message = _message_or_404(message_id)
@@ -134,7 +118,6 @@ def outbox_eml(message_id: int):
 
 
 @bp.post("/correu/<int:message_id>/reintenta")
-@role_required(Role.COORDINATOR)
 def outbox_retry(message_id: int):
     """Send a failed message again on the worker's next pass."""
     _message_or_404(message_id)
@@ -152,7 +135,6 @@ def outbox_retry(message_id: int):
     return redirect(url_for("admin.outbox_message", message_id=message_id), 303)
 
 
-from . import channel_counts  # noqa: E402,F401
 from . import expansion  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
 from . import municipalities  # noqa: E402,F401
