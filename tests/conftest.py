@@ -13,7 +13,6 @@ moments (holidays, daylight-saving changes, New Year's Eve, a leap day).
 
 from __future__ import annotations
 
-import contextvars
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,17 +21,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from jinja2 import BytecodeCache
 from sqlalchemy import text
 
-from htmlutil import csrf_token
-from smtpserver import LoopbackSMTP
+from support.apps import MIGRATIONS
+from support.apps import make_app
+from support.htmlutil import csrf_token
+from support.smtpserver import LoopbackSMTP
 from umic import clock
-from umic import create_app
-from umic.config import TestConfig
 from umic.extensions import db
 from umic.models import StaffUser
 
@@ -64,7 +61,6 @@ if TEST_NOW is not None:
 
 PG_URL = os.environ.get("UMIC_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
 
 
 def pytest_report_header(config) -> str:
@@ -103,54 +99,11 @@ def real_password_hashes(_cheap_password_hashes) -> Iterator[None]:
     _cheapen_password_hashes(_cheap_password_hashes)
 
 
-class _SharedBytecode(BytecodeCache):
-    """Compiled templates kept in memory for every test's app: each test builds a new app,
-    and compiling the same templates again was a fifth of the suite's time."""
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-_BYTECODE = _SharedBytecode()
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose every request gets its own application context, as in production.
-
-    Tests hold an app context for their own queries; without this, requests would reuse it and
-    share ``g`` (Flask-WTF caches the CSRF token there) and the database session with the test
-    and with other clients.
-    """
-
-    def open(self, *args, **kwargs):
-        def in_fresh_context():
-            _cv_app.set(None)  # only inside this copied context
-            return FlaskClient.open(self, *args, **kwargs)
-
-        return contextvars.copy_context().run(in_fresh_context)
-
-
-def _make_app(url: str, overrides: dict | None = None) -> Flask:
-    config = {"SQLALCHEMY_DATABASE_URI": url}
-    config.update(overrides or {})
-    app = create_app(TestConfig, overrides=config)
-    app.test_client_class = IsolatedClient
-    app.jinja_env.bytecode_cache = _BYTECODE
-    return app
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """An SQLite file migrated to head, copied for each test."""
     path = tmp_path_factory.mktemp("template") / "umic.db"
-    app = _make_app(f"sqlite:///{path}")
+    app = make_app(f"sqlite:///{path}")
     with app.app_context():
         upgrade(directory=MIGRATIONS)
         db.engine.dispose()
@@ -162,7 +115,7 @@ def postgres_ready() -> str:
     """The PostgreSQL test database, emptied and migrated to head once per session."""
     if not PG_URL:
         pytest.skip("UMIC_TEST_DATABASE_URL is not set")
-    app = _make_app(PG_URL)
+    app = make_app(PG_URL)
     with app.app_context():
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -203,7 +156,7 @@ def database_url(backend, request, tmp_path) -> str:
 @pytest.fixture
 def app(database_url, backend, app_config) -> Iterator[Flask]:
     """The application on a fresh, migrated database."""
-    app = _make_app(database_url, app_config)
+    app = make_app(database_url, app_config)
     with app.app_context():
         if backend == "postgresql":
             _truncate_all()
@@ -242,14 +195,3 @@ def smtp():
     server.start()
     yield server
     server.stop()
-
-
-def smtp_config(server: LoopbackSMTP, **extra) -> dict:
-    """App settings that send mail to ``server`` for real (override ``app_config`` with it)."""
-    return {
-        "MAIL_SUPPRESS_SEND": False,
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": server.port,
-        "MAIL_TIMEOUT_SECONDS": 5,
-        **extra,
-    }

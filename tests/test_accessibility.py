@@ -24,15 +24,15 @@ from itsdangerous import URLSafeTimedSerializer
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from a11y import PDF
-from a11y import Load
-from a11y import Site
-from a11y import check_state
-from a11y import first_load
-from a11y import invisible_focus
-from a11y import serve_site
-from browser import launched
-from days import today
+from support.a11y import PDF
+from support.a11y import Load
+from support.a11y import Site
+from support.a11y import check_state
+from support.a11y import first_load
+from support.a11y import invisible_focus
+from support.a11y import serve_site
+from support.browser import launched
+from support.days import today
 from umic import clock
 from umic.casefiles.service import update_case
 from umic.extensions import db

@@ -21,10 +21,10 @@ from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
 
-from conftest import MIGRATIONS
-from factories import make_staff
-from htmlutil import csrf_token
-from htmlutil import soup
+from support.apps import MIGRATIONS
+from support.factories import make_staff
+from support.htmlutil import csrf_token
+from support.htmlutil import soup
 from umic import create_app
 from umic.config import Config
 from umic.config import TestConfig
@@ -285,7 +285,7 @@ def test_wrong_password_shows_an_error_without_saying_which_part(client):
 def test_sign_in_never_redirects_to_another_site(client):
     make_staff("OPSSVEGAVN", role="coordinator")
     page = client.get("/entra").get_data(as_text=True)
-    from factories import PASSWORD
+    from support.factories import PASSWORD
 
     response = client.post(
         "/entra?next=//evil.example/",
@@ -386,7 +386,7 @@ def test_gunicorn_serves_the_app_with_several_workers(sqlite_template, tmp_path)
 
 def test_citizen_pages_set_only_the_session_cookie_and_only_once(client):
     """No analytics, no remember-me churn: one necessary cookie, so no cookie banner (P16)."""
-    from factories import make_world
+    from support.factories import make_world
 
     make_world()
     first = client.get("/reserva/gelida/").headers.getlist("Set-Cookie")

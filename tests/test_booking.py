@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from factories import make_booking
-from factories import make_staff
-from factories import make_town
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
-from journey import DETAILS
-from journey import Citizen
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_town
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.journey import DETAILS
+from support.journey import Citizen
 from umic import clock
 from umic.core.tokens import hash_token
 from umic.extensions import db
@@ -104,8 +104,8 @@ def test_unknown_town_is_404(client):
 
 
 def make_service_and_staff():
-    from factories import EVERY_DAY
-    from factories import make_service
+    from support.factories import EVERY_DAY
+    from support.factories import make_service
 
     make_service()
     make_staff(hours=EVERY_DAY)

@@ -9,13 +9,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from browser import PHONE
-from browser import launched
-from browser import served
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
+from support.browser import PHONE
+from support.browser import launched
+from support.browser import served
+from support.factories import PASSWORD
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
 from umic import clock
 from umic.casefiles.service import create_case
 from umic.extensions import db

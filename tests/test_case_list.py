@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from urllib.parse import parse_qs
@@ -14,13 +13,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
-from factories import PASSWORD
-from factories import make_staff
-from factories import make_town
-from htmlutil import csrf_token
-from htmlutil import soup
+from support.factories import PASSWORD
+from support.factories import make_staff
+from support.factories import make_town
+from support.htmlutil import csrf_token
+from support.htmlutil import soup
+from support.queries import counted_queries
 from umic.casefiles import tracker
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -674,20 +673,6 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, app, path):
 # --- Queries --------------------------------------------------------------------------------
 
 
-@contextmanager
-def counted_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def _queries(client, url: str) -> list[str]:
     with counted_queries() as statements:
         response = client.get(url)
@@ -730,7 +715,7 @@ def test_the_list_costs_the_same_queries_with_5_or_200_cases(client, staff):
 
 @pytest.fixture(scope="module")
 def chromium():
-    from browser import launched
+    from support.browser import launched
 
     with launched() as browser:
         yield browser
@@ -744,7 +729,7 @@ def test_searching_filtering_sorting_and_going_back_in_a_browser(
 ):
     from playwright.sync_api import expect
 
-    from browser import served
+    from support.browser import served
 
     with served(app) as site:
         context = chromium.new_context(java_script_enabled=javascript)

@@ -9,13 +9,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from concurrency import in_app_at_once
-from factories import PASSWORD
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
+from support.concurrency import in_app_at_once
+from support.factories import PASSWORD
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
 from umic import clock
 from umic.casefiles.service import StaleCase
 from umic.casefiles.service import create_case

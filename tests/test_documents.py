@@ -10,7 +10,6 @@ import io
 import re
 import struct
 import zlib
-from contextlib import contextmanager
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -19,7 +18,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -27,16 +25,17 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from concurrency import in_app_at_once
-from conftest import smtp_config
-from days import madrid
-from days import today
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
+from support.apps import smtp_config
+from support.concurrency import in_app_at_once
+from support.days import madrid
+from support.days import today
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.queries import counted_queries
 from umic import clock
 from umic.casefiles import documents
 from umic.casefiles.documents import add_document
@@ -246,20 +245,6 @@ def download(client, doc_id: int):
     response.get_data()
     response.close()
     return response
-
-
-@contextmanager
-def counted_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def sign_out(client, case: CaseFile) -> None:

@@ -16,16 +16,16 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from factories import World
-from factories import make_booking
-from factories import make_staff
-from factories import make_town
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
-from journey import DETAILS
+from support.factories import World
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_town
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.journey import DETAILS
 from umic import clock
 from umic import embed
 from umic.booking.service import find_by_token

@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from browser import PHONE
-from browser import launched
-from browser import served
-from factories import make_world
+from support.browser import PHONE
+from support.browser import launched
+from support.browser import served
+from support.factories import make_world
 from umic import embed
 from umic.extensions import db
 from umic.models import Booking

@@ -24,24 +24,23 @@ import base64
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import date
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import event
 from sqlalchemy import select
 
-from days import today
-from factories import EVERY_DAY
-from factories import make_booking
-from factories import make_service
-from factories import make_staff
-from htmlutil import csrf_token
-from htmlutil import soup
-from journey import Citizen
+from support.days import today
+from support.factories import EVERY_DAY
+from support.factories import make_booking
+from support.factories import make_service
+from support.factories import make_staff
+from support.htmlutil import csrf_token
+from support.htmlutil import soup
+from support.journey import Citizen
+from support.queries import counted_selects
 from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.casefiles.service import create_case
@@ -190,21 +189,6 @@ def read_csv(response) -> list[list[str]]:
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def enrol_pilot_and_second_wave(towns) -> list[Municipality]:

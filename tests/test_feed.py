@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -18,15 +17,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import event
 from sqlalchemy import select
 
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import soup
-from icstools import require_all
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import soup
+from support.icstools import require_all
+from support.queries import counted_selects
 from umic import clock
 from umic.core import ics
 from umic.core.tokens import hash_token
@@ -55,21 +54,6 @@ for ev in cal.contents.get("vevent", []):
     })
 print(json.dumps({"method": cal.method.value, "events": events}))
 """
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def vobject_events(path) -> dict:

@@ -6,28 +6,27 @@ free times a citizen sees right after a change.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 from datetime import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import select
 
-from days import madrid
-from days import today
-from days import working_days
-from factories import EVERY_DAY
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
-from journey import Citizen
+from support.days import madrid
+from support.days import today
+from support.days import working_days
+from support.factories import EVERY_DAY
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.journey import Citizen
+from support.queries import counted_selects
 from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.core.scheduling import public_holidays
@@ -98,21 +97,6 @@ def outside_ids(html: str) -> list[int]:
     if section is None:
         return []
     return [int(row["id"].removeprefix("fora-")) for row in section.select("tbody tr")]
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 # --- Access -----------------------------------------------------------------------------------

@@ -20,19 +20,19 @@ from icalendar import Calendar
 from sqlalchemy import func
 from sqlalchemy import select
 
-from browser import PHONE
-from browser import launched
-from browser import served
-from conftest import smtp_config
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from journey import DETAILS
-from journey import Citizen
+from support.apps import smtp_config
+from support.browser import PHONE
+from support.browser import launched
+from support.browser import served
+from support.factories import PASSWORD
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.journey import DETAILS
+from support.journey import Citizen
 from umic import clock
 from umic.extensions import db
 from umic.mail import compose as mail

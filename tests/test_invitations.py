@@ -3,7 +3,7 @@
 Book -> reschedule (/cita/<token>/planifica + confirma) -> cancel (/cita/<token>/anulla), with
 the CSRF tokens of the pages; the outbox worker sends to an aiosmtpd server on loopback; every
 received e-mail goes through the MIME check (ICS.md §8.3) and its invitation through icalendar
-and the three independent parsers of tests/icstools.py (vobject, ical.js, libical). The
+and the three independent parsers of tests/support/icstools.py (vobject, ical.js, libical). The
 expected times come from the database.
 """
 
@@ -26,15 +26,15 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-import icstools
-import managing
-from conftest import smtp_config
-from factories import make_booking
-from factories import make_world
-from journey import DETAILS
-from journey import Citizen
-from mimecheck import check_imip
-from smtpserver import Received
+from support import icstools
+from support import managing
+from support.apps import smtp_config
+from support.factories import make_booking
+from support.factories import make_world
+from support.journey import DETAILS
+from support.journey import Citizen
+from support.mimecheck import check_imip
+from support.smtpserver import Received
 from umic import clock
 from umic.booking.service import find_by_token
 from umic.extensions import db

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from conftest import smtp_config
-from factories import make_world
-from journey import Citizen
+from support.apps import smtp_config
+from support.factories import make_world
+from support.journey import Citizen
 from umic import clock
 from umic import jobs
 from umic.extensions import db

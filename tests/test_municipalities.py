@@ -7,23 +7,22 @@ Search, filters, sort and booking links on /admin/municipis/; a town's OMIC and 
 from __future__ import annotations
 
 import csv
-from contextlib import contextmanager
 from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import select
 
-from days import today
-from factories import EVERY_DAY
-from factories import make_service
-from factories import make_staff
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
-from journey import Citizen
+from support.days import today
+from support.factories import EVERY_DAY
+from support.factories import make_service
+from support.factories import make_staff
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.journey import Citizen
+from support.queries import counted_selects
 from umic.extensions import db
 from umic.models import Municipality
 from umic.models import Role
@@ -91,21 +90,6 @@ def csv_towns(**where) -> list[dict[str, str]]:
     with MUNICIPALITIES_CSV.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return [row for row in rows if all(row[k] == v for k, v in where.items())]
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 # --- The list ---------------------------------------------------------------------------------

@@ -19,18 +19,18 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
-import managing
-from concurrency import in_app_at_once
-from conftest import smtp_config
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from journey import DETAILS
-from journey import Citizen
-from mimecheck import check_imip
-from smtpserver import Received
+from support import managing
+from support.apps import smtp_config
+from support.concurrency import in_app_at_once
+from support.factories import PASSWORD
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.journey import DETAILS
+from support.journey import Citizen
+from support.mimecheck import check_imip
+from support.smtpserver import Received
 from umic import clock
 from umic.booking.reminders import queue_due_reminders
 from umic.booking.service import find_by_token

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event
-
-from factories import make_booking
-from factories import make_world
-from journey import Citizen
+from support.factories import make_booking
+from support.factories import make_world
+from support.journey import Citizen
+from support.queries import counted_queries
 from umic import clock
 from umic.extensions import db
-
-
-@contextmanager
-def counted_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _day_page_queries(client, day: str) -> list[str]:

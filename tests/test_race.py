@@ -12,11 +12,11 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from concurrency import at_once
-from factories import make_world
-from htmlutil import csrf_token
-from journey import Citizen
-from journey import confirm_ready
+from support.concurrency import at_once
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.journey import Citizen
+from support.journey import confirm_ready
 from umic.core import scheduling
 from umic.extensions import db
 from umic.models import Booking

@@ -19,19 +19,19 @@ from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
-from browser import launched
-from browser import served
-from concurrency import at_once
-from conftest import _make_app
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import soup
-from journey import DETAILS
-from journey import Citizen
-from journey import confirm_ready
+from support.apps import make_app as build_app
+from support.browser import launched
+from support.browser import served
+from support.concurrency import at_once
+from support.factories import PASSWORD
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import soup
+from support.journey import DETAILS
+from support.journey import Citizen
+from support.journey import confirm_ready
 from umic import clock
 from umic.extensions import db
 from umic.models import Booking
@@ -73,7 +73,7 @@ def make_app(app, database_url):
     made: list[Flask] = []
 
     def _make(**overrides) -> Flask:
-        other = _make_app(database_url, {**LIMITS, **overrides})
+        other = build_app(database_url, {**LIMITS, **overrides})
         made.append(other)
         return other
 

@@ -17,7 +17,6 @@ import base64
 import csv
 import io
 import uuid
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -26,18 +25,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
-from factories import make_booking
-from factories import make_service
-from factories import make_staff
-from factories import make_town
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
+from support.factories import make_booking
+from support.factories import make_service
+from support.factories import make_staff
+from support.factories import make_town
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.queries import counted_selects
 from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.casefiles.service import create_case
@@ -124,21 +123,6 @@ def csv_rows(client, name: str, **args) -> list[list[str]]:
     assert body.startswith("\ufeff".encode())
     text = body.decode("utf-8").removeprefix("\ufeff")
     return [[c.replace("\xa0", " ") for c in row] for row in csv.reader(io.StringIO(text))]
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def add_count(town, month: date, channel: str, count: int) -> None:

@@ -11,7 +11,6 @@ import csv
 import io
 import re
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -19,21 +18,21 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
-from concurrency import at_once
-from concurrency import in_app_at_once
-from conftest import smtp_config
-from factories import make_booking
-from factories import make_staff
-from factories import make_town
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
-from htmlutil import summary_links
+from support.apps import smtp_config
+from support.concurrency import at_once
+from support.concurrency import in_app_at_once
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_town
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
+from support.htmlutil import summary_links
+from support.queries import counted_selects
 from umic import clock
 from umic.admin import survey_results
 from umic.booking import service as booking_service
@@ -902,21 +901,6 @@ def test_a_period_without_answers_shows_no_charts_and_says_so(app, client, login
     assert as_dict(table(html, "resum"))["Taxa de resposta"] == [""]
 
 
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def test_the_results_cost_the_same_few_queries_whatever_the_answers(app, client, login):
     world = make_world(technicians=3)
     coordinator(login)
@@ -945,7 +929,7 @@ SMALL_PHONE = {"width": 320, "height": 640}
 
 @pytest.fixture(scope="module")
 def chromium():
-    from browser import launched
+    from support.browser import launched
 
     with launched() as browser:
         yield browser
@@ -954,7 +938,7 @@ def chromium():
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_survey_on_a_320px_phone_without_javascript(chromium, app):
-    from browser import served
+    from support.browser import served
 
     world = make_world(technicians=1)
     _booking, path = open_link(world)
@@ -988,9 +972,9 @@ def test_the_survey_on_a_320px_phone_without_javascript(chromium, app):
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_results_charts_load_under_the_csp_and_the_page_fits_a_phone(chromium, app):
-    from browser import PHONE
-    from browser import served
-    from factories import PASSWORD
+    from support.browser import PHONE
+    from support.browser import served
+    from support.factories import PASSWORD
 
     world = make_world(technicians=1)
     for day in range(1, 6):

@@ -7,7 +7,6 @@ each test creates them first, as the service's database would already have them.
 from __future__ import annotations
 
 import csv
-from contextlib import contextmanager
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -15,12 +14,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 
-from factories import make_staff
-from factories import make_town
+from support.factories import make_staff
+from support.factories import make_town
+from support.queries import counted_selects
 from umic.casefiles import tracker
 from umic.casefiles import tracker_db
 from umic.casefiles.service import create_case
@@ -587,21 +586,6 @@ def test_a_deadline_set_by_hand_survives_a_reimport_of_the_same_detail(runner, t
 
 
 # --- cost ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def counted_selects():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def numbered_file(tmp_path: Path, first: int, rows: int, status: str = "Pendent") -> Path:

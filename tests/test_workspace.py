@@ -12,13 +12,13 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_staff
-from factories import make_world
-from htmlutil import csrf_token
-from htmlutil import error_messages
-from htmlutil import soup
+from support.factories import PASSWORD
+from support.factories import make_booking
+from support.factories import make_staff
+from support.factories import make_world
+from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
+from support.htmlutil import soup
 from umic import clock
 from umic.extensions import db
 from umic.models import Booking

@@ -3,7 +3,7 @@
 Three kinds of assertion (ICS.md legend): ICS = on the bytes or ``Calendar.from_ical``;
 JS = on the ical.js inspector's JSON; LIB = libical's RFC 5546 check. vobject is the third
 independent parser for the UTC start (§8.4). The parser tests skip when a tool is missing,
-and fail instead with ``UMIC_REQUIRE_ALL_TESTS=1`` (tests/icstools.py).
+and fail instead with ``UMIC_REQUIRE_ALL_TESTS=1`` (tests/support/icstools.py).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from icstools import inspect_icaljs
-from icstools import libical_check
-from icstools import vobject_read
-from icstools import vobject_start_utc
+from support.icstools import inspect_icaljs
+from support.icstools import libical_check
+from support.icstools import vobject_read
+from support.icstools import vobject_start_utc
 from umic.core.ics import EventData
 from umic.core.ics import Person
 from umic.core.ics import download

@@ -1,8 +1,9 @@
 """The iMIP e-mail (ICS.md checklist C, D6) built by umic.mail.mime.CalendarMessage.
 
 Each message is rendered with Flask-Mail inside a minimal app (TESTING=True, so nothing
-reaches SMTP: T12) and its bytes go through the §8.3 checker, tests/mimecheck.py. The checker
-is itself tested: Flask-Mail's plain ``alts=`` and ``attach()`` outputs must fail it (T9, T10).
+reaches SMTP: T12) and its bytes go through the §8.3 checker, tests/support/mimecheck.py. The
+checker is itself tested: Flask-Mail's plain ``alts=`` and ``attach()`` outputs must fail it
+(T9, T10).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask
 from flask_mail import Mail
 from flask_mail import Message
 
-from mimecheck import check_imip
+from support.mimecheck import check_imip
 from umic.core.ics import EventData
 from umic.core.ics import Person
 from umic.core.ics import invitation

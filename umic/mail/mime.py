@@ -12,7 +12,7 @@ MIME tree of Google Calendar's own invitations (D6)::
     └─ application/ics; name="invite.ics"                 (attachment, same bytes: C1, C5)
 
 ``Flask-Mail==0.10.*`` is pinned because of the private override; the MIME test
-(``tests/unit/test_mime.py`` with ``tests/mimecheck.py``, ICS.md §8.3) is the guard.
+(``tests/unit/test_mime.py`` with ``tests/support/mimecheck.py``, ICS.md §8.3) is the guard.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from htmlutil import csrf_token
+from .htmlutil import csrf_token
 
 
 def days(client, manage: str) -> list[str]:

@@ -22,12 +22,6 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from browser import served
-from factories import EVERY_DAY
-from factories import PASSWORD
-from factories import make_booking
-from factories import make_service
-from factories import make_staff
 from umic import clock
 from umic.casefiles.documents import request_documents
 from umic.casefiles.service import create_case
@@ -46,6 +40,13 @@ from umic.municipalities import OMICS_CSV
 from umic.municipalities import import_municipalities
 from umic.surveys.service import find_survey_link
 from umic.surveys.service import new_response
+
+from .browser import served
+from .factories import EVERY_DAY
+from .factories import PASSWORD
+from .factories import make_booking
+from .factories import make_service
+from .factories import make_staff
 
 #: The gate (T4): WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -535,14 +536,14 @@ def serve_site(template: Path, folder: Path, browser) -> Iterator[Site]:
 
     The test thread keeps an application context for the module, to add rows as it goes.
     """
-    from conftest import _make_app
+    from support.apps import make_app
 
     path = folder / "umic.db"
     shutil.copy(template, path)
     upload_dir = folder / "fitxers"
     # The rate limits are on (to show their page) but out of reach; a state lowers one.
     limits = {key: "100000 per minute" for key in RATE_LIMITS}
-    app = _make_app(
+    app = make_app(
         f"sqlite:///{path}",
         {"UPLOAD_FOLDER": str(upload_dir), "RATELIMIT_ENABLED": True, **limits},
     )

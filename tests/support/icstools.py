@@ -26,7 +26,7 @@ from typing import NoReturn
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INSPECTOR = REPO / "tools" / "ics-inspect.mjs"
 LIBICAL_CHECK = REPO / "tools" / "libical_check.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
