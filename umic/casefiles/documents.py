@@ -61,6 +61,7 @@ from ..models import TokenPurpose
 from ..web.access import find_token
 from ..web.access import issue_token
 from ..web.i18n import link_language
+from ..web.i18n import locale_name
 from ..web.urls import external_url
 from .labels import DOCUMENT_CATEGORIES
 
@@ -190,8 +191,6 @@ class DocumentRejected(ValueError):
 
 
 def _locale() -> str:
-    from ..web.i18n import locale_name
-
     return locale_name()
 
 

@@ -15,6 +15,7 @@ from ..core.codes import Channel
 from ..core.codes import DocumentCategory
 from ..core.codes import Outcome
 from ..core.codes import Vocabulary
+from .sectors import sector_name
 
 
 def _labels(kind: type[Vocabulary]) -> dict:
@@ -84,8 +85,6 @@ def register(app) -> None:
         if field in coded and value:
             return label(field, value)
         if field == "sector" and value:
-            from .sectors import sector_name
-
             return sector_name(value)
         return value
 

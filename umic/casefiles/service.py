@@ -34,6 +34,7 @@ from ..models import CaseType
 from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
+from .documents import request_documents
 from .tracker import PROCEDURE_NAMES
 
 
@@ -244,7 +245,5 @@ def update_case(
         raise StaleCase(db.session.get(CaseFile, case.id)) from error
     requested = case.status == CaseStatus.DOCUMENTACIO and case.deadline is not None
     if requested and (old_status != case.status or old_deadline != case.deadline):
-        from .documents import request_documents
-
         request_documents(case, actor=actor, now=now)
     return events

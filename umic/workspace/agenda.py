@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
+from ..casefiles.documents import new_citizen_uploads
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
@@ -116,8 +117,6 @@ def agenda_context(user: StaffUser, technician_id: int | None, now: datetime) ->
 
 def _new_uploads(user: StaffUser) -> list:
     """Documents citizens sent and no one has looked at yet."""
-    from ..casefiles.documents import new_citizen_uploads
-
     return new_citizen_uploads(user)
 
 

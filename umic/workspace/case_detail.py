@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..casefiles import labels
+from ..casefiles.documents import mark_seen
 from ..casefiles.documents import request_documents
 from ..casefiles.sectors import sectors
 from ..casefiles.service import EDITABLE_FIELDS
@@ -114,8 +115,6 @@ def case_detail(case_id: int):
 
 def _mark_uploads_seen(case: CaseFile) -> None:
     """Opening the case is seeing what the citizen sent."""
-    from ..casefiles.documents import mark_seen
-
     mark_seen(case, clock.now())
 
 
