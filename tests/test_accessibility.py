@@ -1,4 +1,4 @@
-"""Accessibility proven in a real browser (ACCESSIBILITY.md T4, W1-W7, W13, B1, L1).
+"""Accessibility proven in a real browser (docs/accessibility.md, "How it is checked").
 
 Debian's Chromium (never downloaded) opens every page a citizen or a member of staff can reach,
 in its first, error and success states (``STATES``), also inside the town's embed, and checks
@@ -739,8 +739,9 @@ state("403", TECHNICIAN)(lambda site, page: page.goto(site.url("/admin/correu/")
 
 @pytest.mark.parametrize("name", list(STATES))
 def test_every_page_state_passes_axe_reflow_spacing_targets_statement_and_budget(site, name):
-    """T4 (zero serious or critical axe violations), W13 (reflow, text spacing), L1; on citizen
-    pages W4 (targets); on the citizen pages of ``WEIGHED`` the first visit's weight (B1)."""
+    """No serious or critical axe violation; no sideways scrolling at 320 px and nothing clipped,
+    also with the text-spacing overrides; a link to the accessibility statement; on citizen pages
+    24 px targets, and on those of ``WEIGHED`` the first visit's weight."""
     user, reach = STATES[name]
     with site.page(user=user) as page:
         reach(site, page)
@@ -782,7 +783,7 @@ def test_the_checks_find_what_a_broken_page_gets_wrong(site):
     assert focused == 4 and len(invisible) == 1 and invisible[0].startswith('a "Una paraula"')
 
 
-# --- Keyboard: skip link and visible focus (W3) ---------------------------------------------------
+# --- Keyboard: skip link and visible focus (WCAG 2.4.1, 2.4.7) ------------------------------------
 
 SKIP_LINK_PAGES = [
     "reserva",
@@ -834,7 +835,7 @@ FOCUS_PAGES = [
 
 @pytest.mark.parametrize("name", FOCUS_PAGES)
 def test_every_link_button_and_field_shows_its_focus(site, name):
-    """W3 (2.4.7): tabbing onto anything changes its outline, shadow or background."""
+    """WCAG 2.4.7: tabbing onto anything changes its outline, shadow or background."""
     user, reach = STATES[name]
     with site.page(user=user) as page:
         reach(site, page)
@@ -843,7 +844,7 @@ def test_every_link_button_and_field_shows_its_focus(site, name):
     assert invisible == [], "\n".join(invisible)
 
 
-# --- Forms: error summary, autocomplete, radio groups (W1, W2, W5) ------------------------------
+# --- Forms: error summary, autocomplete, radio groups -------------------------------------------
 
 ERROR_STATES = [
     "details: errors",
@@ -859,7 +860,8 @@ ERROR_STATES = [
 
 @pytest.mark.parametrize("name", ERROR_STATES)
 def test_a_failed_submit_focuses_the_error_summary_and_says_error_in_the_title(site, name):
-    """W2: the summary has the focus, the title starts "Error: ", each link finds its field."""
+    """WCAG 3.3.1: the summary has the focus, the title starts "Error: ", each link finds its
+    field."""
     user, reach = STATES[name]
     with site.page(user=user) as page:
         reach(site, page)
@@ -876,7 +878,7 @@ def test_a_failed_submit_focuses_the_error_summary_and_says_error_in_the_title(s
 
 
 def test_personal_fields_say_what_they_hold(site):
-    """W5 (1.3.5): the browser can fill them in, and they are of the right type."""
+    """WCAG 1.3.5: the browser can fill them in, and they are of the right type."""
     with site.page() as page:
         to_details(site, page)
         fields = page.evaluate(
@@ -912,7 +914,7 @@ def radio_groups(page) -> list[list]:
 
 
 def test_days_and_times_are_radio_groups_in_fieldsets_with_a_question_as_legend(site):
-    """W1 (1.3.1): the group's question is its legend, and the legend heads the page section."""
+    """WCAG 1.3.1: the group's question is its legend, and the legend heads the page section."""
     with site.page() as page:
         to_times(site, page)
         groups = {name: rest for name, *rest in radio_groups(page)}
@@ -929,7 +931,7 @@ def test_days_and_times_are_radio_groups_in_fieldsets_with_a_question_as_legend(
 
 
 def test_the_live_region_is_in_the_first_html_and_announces_the_free_times(site):
-    """W6, H5: #status exists before any script runs, and htmx fills it after choosing a day."""
+    """WCAG 4.1.3: #status exists before any script runs, and htmx fills it after choosing a day."""
     with site.page() as page:
         response = page.goto(site.url("/reserva/gelida/"))
         html = response.text()
@@ -944,7 +946,7 @@ def test_the_live_region_is_in_the_first_html_and_announces_the_free_times(site)
         assert page.evaluate("document.querySelectorAll('[role=status]').length") == 1
 
 
-# --- Slow form filling (W7, 2.2.1) ---------------------------------------------------------------
+# --- Slow form filling (WCAG 2.2.1) --------------------------------------------------------------
 
 
 class _LongAgo(TimestampSigner):
@@ -1011,7 +1013,7 @@ def test_an_old_token_from_another_session_gets_no_offer_to_resend(site):
             assert page.locator("text=Envia el formulari de nou").count() == 0
 
 
-# --- Page weight (B1, B2) -------------------------------------------------------------------
+# --- Page weight: a cheap phone on a poor connection ----------------------------------------
 
 #: Citizen pages reached by a plain GET, weighed as a first visit.
 WEIGHED = [
@@ -1037,18 +1039,18 @@ BUDGET_REQUESTS = 10
 
 
 def budget_problems(name: str, load, base: str) -> list[str]:
-    """B1: under 100 KB gzipped, at most 10 requests, none to another origin, no web fonts."""
+    """Under 100 KB gzipped, at most 10 requests, none to another origin, no web fonts."""
     problems = []
     if load.compressed_bytes > BUDGET_BYTES:
-        problems.append(f"{name}: {load.compressed_bytes} B gzipped: {load.responses} (B1)")
+        problems.append(f"{name}: {load.compressed_bytes} B gzipped: {load.responses}")
     if len(load.requests) > BUDGET_REQUESTS:
-        problems.append(f"{name}: {len(load.requests)} requests: {load.requests} (B1)")
+        problems.append(f"{name}: {len(load.requests)} requests: {load.requests}")
     others = [url for url in load.requests if not url.startswith(base + "/")]
     if others:
-        problems.append(f"{name}: requests to other origins: {others} (B1)")
+        problems.append(f"{name}: requests to other origins: {others}")
     fonts = [url for url, kind, _size in load.responses if kind == "font"]
     if fonts:
-        problems.append(f"{name}: web fonts: {fonts} (B1)")
+        problems.append(f"{name}: web fonts: {fonts}")
     if not any(kind == "stylesheet" for _url, kind, _size in load.responses):
         problems.append(f"{name}: the style sheet was not fetched, so not weighed: {load}")
     return problems

@@ -385,7 +385,7 @@ def test_gunicorn_serves_the_app_with_several_workers(sqlite_template, tmp_path)
 
 
 def test_citizen_pages_set_only_the_session_cookie_and_only_once(client):
-    """No analytics, no remember-me churn: one necessary cookie, so no cookie banner (P16)."""
+    """No analytics, no remember-me churn: one necessary cookie, so no cookie banner."""
     from support.factories import make_world
 
     make_world()

@@ -139,7 +139,7 @@ def test_choosing_a_day_without_javascript_shows_its_times(client):
     labels = [page.select_one(f'label[for="{r["id"]}"]').get_text(strip=True) for r in radios]
     assert all(re.fullmatch(r"\d\d:\d\d a \d\d:\d\d", label) for label in labels)
     assert page.select_one(f'input[name="dia"][value="{day}"]').has_attr("checked")
-    assert not page.select("input[disabled]"), "only free times are offered (P7)"
+    assert not page.select("input[disabled]"), "only free times are offered, none disabled"
 
 
 def test_htmx_swaps_only_the_times_and_announces_them(client):
@@ -222,7 +222,7 @@ def test_details_form_has_the_specified_fields_and_labels(client):
     )
     form = page.select_one("main form")
     assert form["method"] == "post" and form.has_attr("novalidate")
-    assert not page.select("[required]"), "validation is on the server (P3)"
+    assert not page.select("[required]"), "validation is on the server, not in the browser"
     labels = {label["for"]: label.get_text(" ", strip=True) for label in form.select("label")}
     assert labels["name"] == "Nom i cognoms"
     assert labels["email"] == "Correu electrònic"
@@ -388,7 +388,8 @@ def test_confirming_books_and_shows_the_confirmation(client):
     assert page.find("a", href=re.compile(r"^https://outlook\.live\.com/"))
     assert page.find("a", href=f"{manage}/planifica").get_text(strip=True) == "Torna a planificar"
     assert page.find("a", href=f"{manage}/anulla")
-    # Minimal data on a page reached by a link: no phone, no address (EXPECTATIONS 8).
+    # Minimal data on a page reached by a link (anyone holding the link sees it): no phone,
+    # no address.
     assert DETAILS["phone"] not in text and DETAILS["address"] not in text
 
 
@@ -623,7 +624,7 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client):
     for rule in post_rules:
         url = rule.build({k: samples[k] for k in rule.arguments}, append_unknown=False)[1]
         response = client.post(url, data={"slot": "x", "name": "n", "email": "e@x.cat"})
-        if rule.endpoint.startswith("embed."):  # in a town's iframe: open it in a new tab (E7)
+        if rule.endpoint.startswith("embed."):  # in a town's iframe: offer a new tab instead
             assert response.status_code in (200, 400), (url, response.status_code)
             assert "en una pestanya nova" in response.get_data(as_text=True)
             continue

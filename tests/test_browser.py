@@ -78,7 +78,7 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
     no_sideways_scroll(page)
 
     page.check("input[name=dia] >> nth=1")
-    if javascript:  # only the times are swapped in; the URL and focus stay (W12)
+    if javascript:  # only the times are swapped in; the URL and focus stay (WCAG 3.2.2)
         page.wait_for_selector("#times input[name=slot]")
         assert page.url.endswith("/reserva/gelida/")
         assert re.search(r"\d+ hores lliures", page.inner_text("#status"))

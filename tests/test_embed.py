@@ -1,4 +1,4 @@
-"""The booking embedded in municipal websites (umic/embed.py; ACCESSIBILITY E1-E10).
+"""The booking embedded in municipal websites (umic/embed.py; docs/accessibility.md).
 
 Framing headers per route and per town, the embed's own partitioned session cookie, the whole
 booking under /incrustat staying in the frame, the "open it in a new tab" page instead of a
@@ -194,7 +194,7 @@ def test_origins_are_normalised_to_what_csp_and_postmessage_compare(typed, store
         ("https://-gelida.cat", OriginProblem.HOST),
         ("https://10.0.0", OriginProblem.HOST),
         ("https://[abc", OriginProblem.HOST),  # not even a URL: refused, never a 500
-        # Nothing that could add a source or a directive to the header (E1).
+        # Nothing that could add a source or a directive to the header.
         ("https://gelida.cat; script-src *", OriginProblem.HOST),
         ("https://gelida.cat 'unsafe-inline'", OriginProblem.HOST),
         ("'self'", OriginProblem.HOST),
@@ -226,7 +226,7 @@ def test_a_wrong_line_is_named_by_its_number_and_too_many_origins_are_refused():
     assert len(parse_origins("\n".join(many.splitlines()[:MAX_ORIGINS]))) == MAX_ORIGINS
 
 
-# --- Framing: which site may show which page (E1, E2) -----------------------------------------
+# --- Framing: which site may show which page --------------------------------------------------
 
 
 def test_each_towns_embed_may_be_framed_only_by_that_towns_origins(client, world):
@@ -301,10 +301,10 @@ def test_the_header_stays_small_with_the_most_origins_a_town_may_have(client, wo
     db.session.commit()
     response = client.get("/incrustat/reserva/gelida/")
     embeddable(response, longest)
-    assert len(response.headers["Content-Security-Policy"]) < 2048  # E2
+    assert len(response.headers["Content-Security-Policy"]) < 2048  # fits a proxy's default buffers
 
 
-# --- Cookies (E5) -----------------------------------------------------------------------------
+# --- Cookies ----------------------------------------------------------------------------------
 
 
 def test_the_embed_keeps_its_own_partitioned_session_cookie(client, world, app):
@@ -341,11 +341,11 @@ def test_the_whole_booking_stays_in_the_frame_and_links_out_open_a_new_tab(clien
     assert page.select_one("body")["class"] == ["embedded"]
     assert page.select_one("a.brand") is None  # no site header, no way out of the flow
     assert page.select_one(".brand-org").get_text(strip=True) == "Gelida"
-    assert page.select("[autofocus]") == []  # E10: the town's page keeps its scroll and focus
+    assert page.select("[autofocus]") == []  # the town's page keeps its scroll and focus
     resizer = page.select_one("script[src*='embed-frame.js']")
     assert resizer["data-origins"] == " ".join(GELIDA_ORIGINS)
     statement = page.find("a", href="/accessibilitat")
-    assert statement["target"] == "_blank" and NEW_TAB in statement.get_text()  # L1, L6
+    assert statement["target"] == "_blank" and NEW_TAB in statement.get_text()  # linked here too
     pages = [first.get_data(as_text=True)]
 
     free = slots(client, base)
@@ -411,7 +411,7 @@ def test_a_town_that_cannot_book_says_so_in_the_frame(client, world):
     assert leaving_links(html) == []
 
 
-# --- No cookie in the frame: open it in a new tab (E7) -------------------------------------------
+# --- No cookie in the frame: open it in a new tab ------------------------------------------------
 
 
 def test_a_form_sent_without_any_session_offers_the_same_step_in_a_new_tab(app, world):
@@ -478,7 +478,7 @@ def test_a_wrong_token_with_a_session_gets_the_same_page_as_an_error_not_a_bare_
     assert "El formulari ha caducat" in response.get_data(as_text=True)
 
 
-# --- The registry: link, origins, snippet (E4) ---------------------------------------------------
+# --- The registry: link, origins, snippet --------------------------------------------------------
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The booking inside a town's web page, in Debian's Chromium (ACCESSIBILITY E1-E10, T7).
+"""The booking inside a town's web page, in Debian's Chromium (docs/accessibility.md).
 
 The app is served on http://127.0.0.1:<port> and the town's page on http://localhost:<port2>:
 another *site*, so the iframe is cross-site as on a real municipal website. A SameSite=Lax
 cookie never reaches such a frame; the embed's partitioned cookie (CHIPS) does, and Chromium
 accepts it over http://127.0.0.1 because loopback counts as a secure context. Which path the
 booking took is asserted, not assumed: the partitioned cookie in the main test, the "open it
-in a new tab" fallback (E7) in its own test, where the browser loses its cookies midway. The
+in a new tab" fallback in its own test, where the browser loses its cookies midway. The
 town's page is the registry's own snippet, pasted as a webmaster would.
 """
 
@@ -112,7 +112,7 @@ def content_height(frame) -> float:
 
 
 def wait_until_sized(page, frame) -> float:
-    """E3: the resizer makes the iframe as tall as the step it shows (within 5 px)."""
+    """The resizer makes the iframe as tall as the step it shows (within 5 px)."""
     deadline = time.monotonic() + 10
     while True:
         height, inner = frame_box(page)["height"], content_height(frame)
@@ -147,10 +147,10 @@ def test_the_whole_booking_inside_a_cross_site_iframe(chromium, sites):
     context, page, problems = open_town_page(chromium, allowed_url)
     frame = page.frame_locator("iframe")
     expect(frame.locator("h1")).to_have_text(FIRST_STEP)
-    # E10: the frame took neither the focus nor the scroll of the town's page on loading.
+    # The frame took neither the focus nor the scroll of the town's page on loading.
     assert page.evaluate("document.activeElement.tagName") == "BODY"
     assert page.evaluate("window.scrollY") == 0
-    # E3: the snippet's fixed height became the height of the first step.
+    # The snippet's fixed height became the height of the first step.
     assert wait_until_sized(page, frame) != embed.DEFAULT_HEIGHT
     no_sideways_scroll(frame)
     heights = {"first": frame_box(page)["height"]}
@@ -169,7 +169,7 @@ def test_the_whole_booking_inside_a_cross_site_iframe(chromium, sites):
     # After each step the town's page brings the frame's top back into view.
     assert frame_box(page)["top"] >= -1, frame_box(page)
 
-    # Which path: the embed's partitioned cookie, kept for the town's site (E5).
+    # Which path: the embed's partitioned cookie, kept for the town's site.
     cookies = [c for c in context.cookies() if c["name"] == embed.EMBED_COOKIE]
     assert len(cookies) == 1, context.cookies()
     assert cookies[0]["partitionKey"] == "http://localhost" and cookies[0]["secure"]
@@ -183,7 +183,7 @@ def test_the_whole_booking_inside_a_cross_site_iframe(chromium, sites):
     assert len(set(heights.values())) > 1, heights  # it followed the content
     assert page.url == allowed_url + "/"  # the town's page never went away
 
-    # A link out opens our statement in a new tab, top-level (E9, L6).
+    # A link out opens our statement in a new tab, top-level.
     with context.expect_page() as new_tab:
         frame.locator("a[href='/accessibilitat']").click()
     statement = new_tab.value

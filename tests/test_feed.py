@@ -1,7 +1,7 @@
 """The technicians' private calendar feed: the staff page and the public .ics URL.
 
 The feed is read back with two independent parsers: icalendar, and vobject in a fresh
-process per file (vobject caches time zones per process, ICS.md §8.4).
+process per file (vobject caches time zones per process).
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ def feed_world(client, login):
                        citizen_name="Núria Puig i Solà",
                        description="Factura de l'aigua, cobrada dues vegades"),
         "summer": book(me, madrid(2026, 4, 2, 16, 30)),
-        "after_change": book(me, madrid(2026, 3, 30, 10, 0)),  # the Monday after (A5.3)
+        "after_change": book(me, madrid(2026, 3, 30, 10, 0)),  # the Monday after the change
         "attended": book(me, madrid(2026, 3, 5, 9, 30), status=BookingStatus.ATTENDED),
         "no_show": book(me, madrid(2026, 2, 20, 12, 0), status=BookingStatus.NO_SHOW),
         "cancelled": book(me, madrid(2026, 3, 27, 10, 0), status=BookingStatus.CANCELLED),

@@ -2,7 +2,8 @@
 
 Book -> reschedule (/cita/<token>/planifica + confirma) -> cancel (/cita/<token>/anulla), with
 the CSRF tokens of the pages; the outbox worker sends to an aiosmtpd server on loopback; every
-received e-mail goes through the MIME check (ICS.md §8.3) and its invitation through icalendar
+received e-mail goes through the MIME check (tests/support/mimecheck.py) and its invitation
+through icalendar
 and the three independent parsers of tests/support/icstools.py (vobject, ical.js, libical). The
 expected times come from the database.
 """
@@ -154,7 +155,10 @@ def check_invitation(
     method: str,
     status: str | None,
 ) -> None:
-    """Every A-item this test can see, on the bytes and through every parser."""
+    """Every property rule this test can see, on the bytes and through every parser.
+
+    The rules and their reasons: docs/invitations.md.
+    """
     msg = inv.received.message
     event = inv.event
     start_utc, end_utc = revision.start, revision.end
@@ -302,15 +306,16 @@ def test_lifecycle_book_reschedule_across_dst_cancel(app, client, smtp, tmp_path
         assert [(i.method, str(i.event.get("STATUS"))) for i in mine] == expected
         for inv, rev, (method, status) in zip(mine, revisions, expected, strict=True):
             check_invitation(inv, uid=uid, link=link, revision=rev, method=method, status=status)
-        # MIME method parameter == METHOD in the body (C1), also for CANCEL (B5).
+        # MIME method parameter == METHOD in the body (Outlook rejects a mismatch), also
+        # for the cancellation.
         for inv in mine:
             (part,) = [
                 p for p in inv.received.message.walk() if p.get_content_type() == "text/calendar"
             ]
             assert part.get_param("method").upper() == inv.method
         stamps = [i.event.decoded("DTSTAMP") for i in mine]
-        assert stamps == sorted(stamps)  # never goes back (A4.2; same second is possible here)
-    # Both copies of a revision agree (B1).
+        assert stamps == sorted(stamps)  # never goes back (the same second is possible here)
+    # Both copies of a revision agree.
     for seq in (0, 1, 2):
         pair = [i for i in invitations if i.sequence == seq]
         assert len(pair) == 2
@@ -475,7 +480,7 @@ def test_bookings_in_the_other_dst_season_and_the_calendar_download(app, smtp, t
         assert icstools.vobject_start_utc(path) == booking.start_utc
         lib = icstools.libical_check(path, expect_clean=False)
         assert lib["dtstart_utc"] == _utc_text(booking.start_utc)
-        # The floating-time check (A5.1): another system zone changes nothing.
+        # The floating-time check: another system zone changes nothing.
         assert icstools.inspect_icaljs(path, tz="America/New_York")["start_utc"] == js["start_utc"]
         checked += 1
     assert checked >= 1

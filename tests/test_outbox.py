@@ -538,7 +538,7 @@ def test_stale_claim_is_taken_again_and_a_fresh_one_is_not(app, smtp):
     assert len(smtp.messages()) == 4
 
 
-# --- ordering (ICS A3.3, B7) ---------------------------------------------------------------------
+# --- ordering: an older revision never arrives after a newer one ------------------------------
 
 
 def _reschedule_via_web(client, manage: str) -> None:
@@ -613,7 +613,10 @@ def test_later_revision_waits_while_the_earlier_one_is_sending(app, client, smtp
 
 
 def test_a_failed_older_revision_is_never_sent_after_a_newer_one(app, client, smtp):
-    """A failed revision n must not reach anyone once revision n+1 exists (ICS A3.3).
+    """A failed revision n must not reach anyone once revision n+1 exists.
+
+    The person would read the older e-mail last and believe it (docs/invitations.md,
+    "SEQUENCE").
 
     Case 1: it failed before the reschedule; the reschedule supersedes it.
     Case 2: it was in flight during the reschedule and failed for good afterwards; staff

@@ -1,7 +1,8 @@
 """Headers, cookies, forms from other sites, rate limits, the per-address cap and the bot checks.
 
-Issue 5, item 5 (ACCESSIBILITY E6, E8, H8, L8; EXPECTATIONS 6 and 13). Other suites run with
-the abuse checks off (TestConfig); here they are on, with small limits.
+Why each exists, and why none may get in a person's way: docs/accessibility.md, "Forms from
+other sites" and "Abuse protection that spares people". Other suites run with the abuse checks
+off (TestConfig); here they are on, with small limits.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def inline_code(html: str) -> list[str]:
 
 
 def test_no_template_has_inline_scripts_styles_or_event_handlers():
-    """Every page template, read as source: nothing a strict CSP would block (H8).
+    """Every page template, read as source: nothing a strict CSP would block.
 
     E-mail templates are not pages (mail clients need inline styles); they are left out.
     """
@@ -273,7 +274,7 @@ def test_hsts_behind_a_proxy_only_when_the_proxy_is_trusted(client, make_app):
 
 @sqlite_only
 def test_an_https_form_post_with_its_referer_passes_the_csrf_check(client):
-    """E8: Flask-WTF wants a same-origin Referer on HTTPS; our Referrer-Policy keeps it."""
+    """Flask-WTF wants a same-origin Referer on HTTPS; our Referrer-Policy keeps it."""
     make_world(technicians=1)
     slot = Citizen(client).first_slot()
     https = {"base_url": "https://localhost"}
@@ -323,7 +324,7 @@ def test_session_cookie_is_secure_when_the_site_is_https(make_app):
     assert "secure" not in flags(session_cookie(off.test_client()))
 
 
-# --- Forms sent from another site (E6) ----------------------------------------------------------
+# --- Forms sent from another site ---------------------------------------------------------------
 
 
 def test_the_cross_origin_rule():
@@ -581,7 +582,7 @@ def test_behind_a_proxy_each_citizen_has_their_own_bucket(make_app):
     assert visit("203.0.113.2").status_code == 200  # the citizen's address, not the proxy's
 
 
-# --- The per-address cap (EXPECTATIONS 6 and 13) ------------------------------------------------
+# --- The per-address cap: nobody hoards the free times ------------------------------------------
 
 
 def upcoming(world, days: int, email: str, **values):
@@ -696,7 +697,7 @@ def test_the_cap_holds_when_one_address_confirms_many_times_at_once(app):
     assert count(OutboxMessage) == 2 * 2  # the citizen's and the technician's, twice
 
 
-# --- Bots: the honeypot and the time it takes a person (L8) -------------------------------------
+# --- Bots, without puzzles: the honeypot and the time it takes a person -------------------------
 
 
 @sqlite_only
@@ -826,8 +827,8 @@ def town_site(body: str) -> Flask:
 @pytest.mark.browser
 @sqlite_only
 def test_in_chromium_a_town_iframe_posts_same_origin_and_a_forged_form_is_refused(chromium, app):
-    """E6 in a real browser: what Chromium sends decides. The booking inside a town's
-    cross-site iframe sends ``Sec-Fetch-Site: same-origin`` (the form is the frame's own
+    """The cross-site check in a real browser: what Chromium sends decides. The booking inside a
+    town's cross-site iframe sends ``Sec-Fetch-Site: same-origin`` (the form is the frame's own
     document) and passes; a form on the town's page that posts to us is ``cross-site``: 403."""
     world = make_world(technicians=1)
     slot = Citizen(app.test_client()).first_slot()

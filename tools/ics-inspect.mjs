@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// ical.js inspector (ICS.md §8.1): parse one .ics file with ical.js 2.2.1, register the
-// file's own VTIMEZONEs, and print one JSON object describing it.
+// ical.js inspector: parse one .ics file with ical.js 2.2.1, register the file's own
+// VTIMEZONEs, and print one JSON object describing it.
 //
 //   node tools/ics-inspect.mjs invite.ics [EXPECTED_START_UTC]
 //   node tools/ics-inspect.mjs invite.ics 2026-03-30T07:30:00Z
 //
 // Exit codes: 0 = parsed (and start == EXPECTED_START_UTC when given); 1 = parse error or
 // start mismatch (the JSON is still printed when the file parsed). Run it once more with
-// TZ=America/New_York: a correct file prints the same thing, a floating time moves (A5.1).
+// TZ=America/New_York: a correct file prints the same thing, a floating time moves.
 //
 // Only the file's VTIMEZONE is used: ical.js has no zone database of its own, which makes
-// it the strict oracle for the hand-built VTIMEZONE (D4, T1).
+// it the strict oracle for the hand-built VTIMEZONE. See docs/invitations.md, "How the tests
+// check invitations".
 
 import { readFileSync } from "node:fs";
 import ICAL from "ical.js";

@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""libical iTIP check of one .ics file (ICS.md §8.2).
+"""libical iTIP check of one .ics file.
+
+One of the test suite's independent parsers: docs/invitations.md, "How the tests check
+invitations".
 
 Run with the *system* Python, which has Debian's ``python3-gi`` and ``gir1.2-ical-3.0``
 (libical 3.0), not with the virtualenv::
@@ -105,7 +108,8 @@ def main(argv: list[str]) -> int:
             uid=vevent.get_uid(),
             sequence=None if seq is None else int(seq),
             status=_prop_text(I, vevent, I.PropertyKind.STATUS_PROPERTY),
-            # get_summary()/get_description() return the unescaped TEXT (A13.3, A13.4).
+            # get_summary()/get_description() return the unescaped TEXT, to compare with the
+            # original (escaping and UTF-8 must round-trip).
             summary=vevent.get_summary(),
             description=vevent.get_description(),
             dtstart_tzid=tzid,

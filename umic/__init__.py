@@ -157,11 +157,11 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         """An expired or missing form token: explain, and let the user go back with their data."""
-        fallback = embed.csrf_fallback(error)  # in a town's iframe: open it in a new tab (E7)
+        fallback = embed.csrf_fallback(error)  # in a town's iframe: open it in a new tab
         if fallback is not None:
             return fallback
         back = request.referrer if (request.referrer or "").startswith(request.host_url) else None
-        resend = slow_forms.resend_expired_form()  # only too old: send what was typed again (W7)
+        resend = slow_forms.resend_expired_form()  # only too old: send what was typed again
         return render_template("errors/csrf.html", error=error, back=back, resend=resend), 400
 
 

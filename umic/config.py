@@ -124,7 +124,7 @@ class Config:
     # Expansion plan: the seed's criterion "more than 12 requests a year".
     EXPANSION_MIN_REQUESTS_PER_YEAR = 12
 
-    # Abuse without puzzles (umic.web.limits, EXPECTATIONS 6 and 13): limits per client address
+    # Abuse without puzzles (umic.web.limits): limits per client address
     # ("N per minute;M per day"), kept in RATELIMIT_STORAGE_URI: memory:// is per process;
     # with several processes use a shared store (redis://host:6379, memcached://host:11211).
     RATELIMIT_ENABLED = True

@@ -1,6 +1,7 @@
-"""Municipal websites embed the booking in an iframe (ACCESSIBILITY section 7, E1-E10).
+"""Municipal websites embed the booking in an iframe.
 
-The design, in short:
+Why each piece is as it is: docs/accessibility.md, "Embedding in a town's website". The design,
+in short:
 
 - **Same flow, second address.** The booking blueprint is registered a second time under
   ``/incrustat`` with the name ``embed``; its views and templates use relative endpoints
@@ -10,17 +11,17 @@ The design, in short:
 - **Framing.** An embed response may be framed by the town's allowed origins and by us:
   ``g.frame_ancestors`` (read by ``umic.web.security``) is set from the town in the URL (the
   slug) or, on ``/cita/<token>`` pages, from the booking. Only that town's origins are sent,
-  so the header stays small (E2). Every other route keeps ``frame-ancestors 'none'`` and
-  ``X-Frame-Options: DENY``.
+  so the header stays small enough for a reverse proxy's default buffers. Every other route
+  keeps ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``.
 - **Cookies.** Browsers do not send a ``SameSite=Lax`` cookie to a cross-site iframe and block
   third-party cookies; a *partitioned* cookie (CHIPS) is kept per top-level site. Embed
   requests use their own session cookie, ``SameSite=None; Secure; Partitioned``, on the
-  ``/incrustat`` path only; the rest of the app keeps its ``Lax`` cookie untouched (E5).
+  ``/incrustat`` path only; the rest of the app keeps its ``Lax`` cookie untouched.
 - **No cookie at all.** If the browser still sends no session, Flask-WTF cannot check the
   form's token: instead of a 400 the embed answers with a page that opens the same step on
-  the normal site in a new tab (E7).
+  the normal site in a new tab.
 - **The registry** keeps each town's origins (validated and normalised here) and shows the
-  link, the iframe snippet and the parent script (E4).
+  link, the iframe snippet and the parent script.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ EMBED_PREFIX = "/incrustat"
 #: Embedded pages keep their own session cookie, apart from the site's (see the module doc).
 EMBED_COOKIE = "umic_incrustat"
 
-#: At most this many origins per town, each at most this long: the CSP stays under 2 KB (E2).
+#: At most this many origins per town, each at most this long: the CSP stays under 2 KB,
+#: well within a reverse proxy's default header buffers.
 MAX_ORIGINS = 10
 MAX_ORIGIN_LENGTH = 100
 #: Plain http is accepted only for a developer's own machine.
@@ -268,7 +270,7 @@ class EmbedSessionInterface(SecureCookieSessionInterface):
 
 
 def csrf_fallback(error) -> Response | tuple[Response, int] | None:
-    """E7: an embedded form that could not be checked opens on the normal site, in a new tab.
+    """An embedded form that could not be checked opens on the normal site, in a new tab.
 
     Without any session (the browser keeps no cookie for the frame) the answer is a plain
     200 page with the link; with a session whose token does not match, the same page as an
@@ -299,7 +301,11 @@ def new_tab_text() -> str:
 
 
 def out_link(href: str, text: str, class_: str = "") -> Markup:
-    """A link that leaves the booking: in the embed it opens a new tab and says so (E9, L6)."""
+    """A link that leaves the booking: in the embed it opens a new tab and says so.
+
+    Leaving the frame would lose the booking; a town's own accessibility statement does not
+    cover our pages, so ours must stay reachable from the frame.
+    """
     attrs = f' class="{escape(class_)}"' if class_ else ""
     if embedded():
         return Markup(
@@ -328,7 +334,10 @@ def iframe_title() -> str:
 
 
 def snippet(town: Municipality) -> str:
-    """The HTML a town's webmaster pastes: the iframe (no sandbox, E4) and our resizer."""
+    """The HTML a town's webmaster pastes: the iframe and our resizer.
+
+    No ``sandbox``: the booking needs forms, its cookie and links that open a new tab.
+    """
     return (
         f'<iframe src="{escape(embed_url(town))}" title="{escape(iframe_title())}" '
         f'width="100%" height="{DEFAULT_HEIGHT}" loading="lazy"></iframe>\n'

@@ -1,4 +1,4 @@
-"""Accessibility checks run in the browser (ACCESSIBILITY.md T4, W3, W13, L1).
+"""Accessibility checks run in the browser (docs/accessibility.md, "How it is checked").
 
 Helpers only: each takes a Playwright page that shows the state to check and returns what it
 found, so a test can gather every problem of a page before asserting.
@@ -48,14 +48,14 @@ from .factories import make_booking
 from .factories import make_service
 from .factories import make_staff
 
-#: The gate (T4): WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+#: The rules every page state must pass: WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
 BLOCKING = {"serious", "critical"}
 WIDTHS = (320, 1280)
 HEIGHT = 800
 
-#: WCAG 1.4.12 Text Spacing: the overrides a user's style sheet may apply (W13).
+#: WCAG 1.4.12 Text Spacing: the overrides a user's style sheet may apply.
 TEXT_SPACING_CSS = """
 * { line-height: 1.5 !important; letter-spacing: .12em !important;
     word-spacing: .16em !important; }
@@ -78,7 +78,7 @@ class Findings:
 
 
 def axe_violations(page) -> list[dict]:
-    """axe-core's violations at the T4 tags on the page as it is now.
+    """axe-core's violations at the ``AXE_TAGS`` on the page as it is now.
 
     axe is put into the page once (through the DevTools protocol, which the page's CSP does
     not govern) and run again at each width: half a megabyte of script per run otherwise.
@@ -157,12 +157,12 @@ def inject_text_spacing(page) -> None:
 
 
 def statement_links(page) -> int:
-    """Links whose accessible name mentions the accessibility statement (L1)."""
+    """Links whose accessible name mentions the accessibility statement (every page has one)."""
     return page.get_by_role("link", name=re.compile("ccessibilit")).count()
 
 
 def small_targets(page) -> list[str]:
-    """Targets under 24 x 24 CSS px without the spacing that excuses them (WCAG 2.5.8, W4).
+    """Targets under 24 x 24 CSS px without the spacing that excuses them (WCAG 2.5.8).
 
     As the criterion says: a smaller target passes when a 24 px circle centred on it touches
     no other target and no other such circle; a link inside a sentence is exempt (inline).
@@ -220,25 +220,29 @@ def check_state(
     Leaves the page with the spacing injected."""
     found = Findings()
     if statement_links(page) < 1:
-        found.blocking.append(f"{name}: no link to the accessibility statement (L1)")
+        found.blocking.append(f"{name}: no link to the accessibility statement")
     for width in widths:
         page.set_viewport_size({"width": width, "height": HEIGHT})
         where = f"{name} @{width}px"
         found.extend(axe_findings(page, where))
         if width <= 320 and page_scroll_width(page) > width:
             found.blocking.append(
-                f"{where}: scrolls sideways (scrollWidth {page_scroll_width(page)}) (W13)"
+                f"{where}: scrolls sideways (scrollWidth {page_scroll_width(page)}) (WCAG 1.4.10)"
             )
         if targets:
             for target in small_targets(page):
-                found.blocking.append(f"{where}: target under 24px: {target} (W4)")
+                found.blocking.append(f"{where}: target under 24px: {target} (WCAG 2.5.8)")
     inject_text_spacing(page)
     for width in widths:
         page.set_viewport_size({"width": width, "height": HEIGHT})
         for element in clipped_elements(page):
-            found.blocking.append(f"{name} @{width}px with text spacing: clips {element} (W13)")
+            found.blocking.append(
+                f"{name} @{width}px with text spacing: clips {element} (WCAG 1.4.12)"
+            )
         if width <= 320 and page_scroll_width(page) > width:
-            found.blocking.append(f"{name} @{width}px with text spacing: scrolls sideways (W13)")
+            found.blocking.append(
+                f"{name} @{width}px with text spacing: scrolls sideways (WCAG 1.4.12)"
+            )
     return found
 
 
@@ -324,7 +328,7 @@ def invisible_focus(page, limit: int = 200) -> tuple[int, list[str]]:
     return len(seen), missing
 
 
-# --- Page weight (B1, B2) ---------------------------------------------------------------------
+# --- Page weight ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -342,7 +346,7 @@ class Load:
 def first_load(page, url: str) -> Load:
     """Load ``url`` with the browser cache off, as a first visit would.
 
-    The test server sends bodies uncompressed; a production proxy gzips them (B5), so each
+    The test server sends bodies uncompressed; a production proxy gzips them, so each
     body is counted at its gzip size.
     """
     cdp = page.context.new_cdp_session(page)
@@ -401,7 +405,7 @@ class Site:
         """A fresh browser context (signed in as ``user``) and its page.
 
         Console errors other than HTTP error statuses (a 404 page logs its own 404) are
-        collected in ``page.problems``: a CSP violation would show up there (H8).
+        collected in ``page.problems``: a CSP violation would show up there.
         """
         options = {"viewport": {"width": width, "height": HEIGHT}}
         options["java_script_enabled"] = javascript

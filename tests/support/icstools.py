@@ -1,13 +1,15 @@
-"""Wrappers around the three independent iCalendar parsers used as test oracles (ICS.md §8).
+"""Wrappers around the three independent iCalendar parsers used as test oracles.
 
-* :func:`inspect_icaljs`: ``node tools/ics-inspect.mjs`` (ical.js 2.2.1, §8.1);
+See docs/invitations.md, "How the tests check invitations".
+
+* :func:`inspect_icaljs`: ``node tools/ics-inspect.mjs`` (ical.js 2.2.1);
 * :func:`libical_check`: ``/usr/bin/python3 tools/libical_check.py`` (libical 3.0 via
-  Debian's python3-gi / gir1.2-ical-3.0, §8.2);
+  Debian's python3-gi / gir1.2-ical-3.0);
 * :func:`vobject_read` / :func:`vobject_start_utc`: vobject in a fresh process per file,
-  because vobject caches time zones by TZID per process (§8.4).
+  because vobject caches time zones by TZID per process.
 
 A missing tool is a visible skip locally. With ``UMIC_REQUIRE_ALL_TESTS=1`` (CI) it is a test
-failure instead, so CI can never pass by skipping the oracles (§8.5).
+failure instead, so CI can never pass by skipping the oracles.
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ def inspect_icaljs(
 ) -> dict[str, Any]:
     """Run the ical.js inspector on ``path`` and return its JSON.
 
-    With ``expected_utc`` the inspector itself exits 1 when ical.js computes another start
-    (A5.3); that becomes an ``AssertionError`` here. ``tz`` sets the process ``TZ`` (the A5.1
-    floating-time check).
+    With ``expected_utc`` the inspector itself exits 1 when ical.js computes another start;
+    that becomes an ``AssertionError`` here. ``tz`` sets the process ``TZ``: a correct file
+    gives the same result in any zone, a floating time moves.
     """
     reason = icaljs_available()
     if reason:
@@ -184,5 +186,5 @@ def vobject_read(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def vobject_start_utc(path: str | os.PathLike[str]) -> datetime:
-    """The UTC start of the VEVENT in ``path`` as computed by vobject (§8.4)."""
+    """The UTC start of the VEVENT in ``path`` as computed by vobject (in a fresh process)."""
     return datetime.fromisoformat(vobject_read(path)["start_utc"])

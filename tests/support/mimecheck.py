@@ -1,9 +1,11 @@
-"""The iMIP MIME checker of ICS.md §8.3 (checklist C, D6).
+"""The iMIP MIME checker: is this e-mail an invitation that mail clients will recognise?
 
 ``check_imip(raw)`` takes the bytes of one e-mail (``msg.as_bytes()`` from Flask-Mail, or the
 bytes received by the loopback SMTP server) and raises ``AssertionError`` with a clear
-message on the first violation. Flask-Mail's plain ``Message(alts={"calendar": ics})`` must
-fail it (T9): that is the checker's own self-test.
+message on the first violation. The expected shape and its reasons are in
+docs/invitations.md, "The e-mail around the invitation". Flask-Mail's plain
+``Message(alts={"calendar": ics})``, which has no ``method`` parameter, must fail it: that
+is the checker's own self-test.
 
 It parses the calendar with a few lines of its own (unfold, split name/params/value) rather
 than with icalendar, so it stays an independent reading of the bytes.
@@ -61,38 +63,38 @@ def _mailto(value: str) -> str:
 def _check_calendar_part(part: EmailMessage, what: str) -> bytes:
     cte = part.get("Content-Transfer-Encoding", "").strip().lower()
     if cte not in ("base64", "quoted-printable"):
-        # C3: RFC 6047 §2.5; 8bit or 7bit calendar parts get mangled on the way.
+        # RFC 6047 §2.5; 8bit or 7bit calendar parts get mangled on the way.
         _fail(f"{what} must be base64 or quoted-printable, not {cte or 'absent'!r}")
     data = part.get_payload(decode=True)
     if not data:
         _fail(f"{what} is empty")
     if _BARE_NEWLINE.search(data) or b"\r\r\n" in data:
-        _fail(f"{what} payload has a bare CR or LF (A13.1)")
+        _fail(f"{what} payload has a bare CR or LF (lines must end in CRLF)")
     if not data.endswith(b"\r\n") or data.endswith(b"\r\n\r\n"):
-        _fail(f"{what} payload must end with exactly one CRLF (A13.1)")
+        _fail(f"{what} payload must end with exactly one CRLF")
     return data
 
 
 def check_imip(raw: bytes) -> EmailMessage:
-    """Check one iMIP e-mail against ICS.md §6 (C1-C6) and return the parsed message."""
+    """Check one iMIP e-mail (parts, tree, addresses, headers); return the parsed message."""
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(msg, EmailMessage)
 
-    # C1-C3 first: the iMIP part itself (the most common defects, T9).
+    # The iMIP part itself first: method and charset (the most common defects).
     calendars = [c for c in msg.walk() if c.get_content_type() == "text/calendar"]
     if len(calendars) != 1:
         _fail(f"exactly one text/calendar part expected, found {len(calendars)}")
     calendar = calendars[0]
     method = calendar.get_param("method")
     if not method:
-        _fail("text/calendar part has no method parameter (C1, T9)")
+        _fail("text/calendar part has no method parameter (not an iMIP part)")
     charset = calendar.get_param("charset")
     if not charset or str(charset).lower() != "utf-8":
-        _fail(f"text/calendar part must have charset=UTF-8, has {charset!r} (C2)")
+        _fail(f"text/calendar part must have charset=UTF-8, has {charset!r}")
     if calendar.get("Content-Disposition"):
-        _fail("the text/calendar alternative must not have a Content-Disposition (C4)")
+        _fail("the text/calendar alternative must not have a Content-Disposition")
 
-    # Tree shape (D6, C4).
+    # Tree shape: the one Google Calendar uses for its own invitations.
     if msg.get_content_type() != "multipart/mixed":
         _fail(f"root must be multipart/mixed, not {msg.get_content_type()}")
     children = list(msg.iter_parts())
@@ -105,10 +107,10 @@ def check_imip(raw: bytes) -> EmailMessage:
     if alt_shape != ["text/plain", "text/html", "text/calendar"]:
         _fail(
             "multipart/alternative must be [text/plain, text/html, text/calendar] "
-            f"with the calendar last (C4), got {alt_shape}"
+            f"with the calendar last, got {alt_shape}"
         )
 
-    # The attachment copy (C1, C5).
+    # The attachment copy, for clients that only look at attachments.
     if attachment.get_param("name") != "invite.ics":
         _fail(f'application/ics must have name="invite.ics", has {attachment.get_param("name")!r}')
     if attachment.get_content_disposition() != "attachment":
@@ -119,25 +121,26 @@ def check_imip(raw: bytes) -> EmailMessage:
     body = _check_calendar_part(calendar, "text/calendar part")
     copy = _check_calendar_part(attachment, "application/ics attachment")
     if body != copy:
-        _fail("text/calendar and application/ics parts differ (C1: one calendar object)")
+        _fail("text/calendar and application/ics parts differ (must be one calendar object)")
 
     lines = _content_lines(body)
     methods = [value for name, _, value in lines if name == "METHOD"]
     if len(methods) != 1:
         _fail(f"the calendar must have exactly one METHOD line, has {methods}")
     if methods[0].upper() != str(method).upper():
-        _fail(f"MIME method={method} differs from the body METHOD:{methods[0]} (C1)")
+        _fail(f"MIME method={method} differs from the body METHOD:{methods[0]}")
 
     organizers = [_mailto(value) for name, _, value in lines if name == "ORGANIZER"]
     if len(organizers) != 1:
-        _fail(f"exactly one ORGANIZER expected, found {len(organizers)} (A7.1)")
+        _fail(f"exactly one ORGANIZER expected, found {len(organizers)}")
     attendees = {_mailto(value) for name, _, value in lines if name == "ATTENDEE"}
 
-    # C6, A7.2: From is the ORGANIZER.
+    # From is the ORGANIZER (clients match updates by organizer and sender).
     sender = parseaddr(str(msg.get("From", "")))[1].casefold()
     if sender != organizers[0]:
-        _fail(f"From {sender!r} is not the ORGANIZER {organizers[0]!r} (A7.2)")
-    # C6, A8.1: every To/Cc address is an ATTENDEE; none is the organizer (A7.3).
+        _fail(f"From {sender!r} is not the ORGANIZER {organizers[0]!r}")
+    # Every To/Cc address is an ATTENDEE (or the client shows no RSVP buttons); none is the
+    # organizer (Outlook then shows nothing to accept).
     recipients = [
         addr.casefold()
         for _, addr in getaddresses([str(v) for v in msg.get_all("To", []) + msg.get_all("Cc", [])])
@@ -146,10 +149,10 @@ def check_imip(raw: bytes) -> EmailMessage:
         _fail("no To address")
     for addr in recipients:
         if addr not in attendees:
-            _fail(f"recipient {addr!r} is not an ATTENDEE {sorted(attendees)} (A8.1)")
+            _fail(f"recipient {addr!r} is not an ATTENDEE {sorted(attendees)}")
         if addr == organizers[0]:
-            _fail("the message is addressed to the organizer (A7.3)")
+            _fail("the message is addressed to the organizer")
     for header in ("Message-ID", "Date", "Subject"):
         if not msg.get(header):
-            _fail(f"missing {header} header (C6)")
+            _fail(f"missing {header} header")
     return msg

@@ -2,7 +2,8 @@
 
 ``day_period_problems`` checks what a coordinator types for one weekday; ``outside_hours``
 finds the booked appointments that a change of hours or a closure leaves stranded. DST
-days (ICS.md A5.4): 2026-03-29 (CET -> CEST) and 2026-10-25 (CEST -> CET), both Sundays.
+days, when 02:00-02:59 local time does not exist or happens twice: 2026-03-29 (CET -> CEST)
+and 2026-10-25 (CEST -> CET), both Sundays.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""The iMIP e-mail (ICS.md checklist C, D6) built by umic.mail.mime.CalendarMessage.
+"""The iMIP e-mail built by umic.mail.mime.CalendarMessage.
 
+The expected shape and its reasons: docs/invitations.md, "The e-mail around the invitation".
 Each message is rendered with Flask-Mail inside a minimal app (TESTING=True, so nothing
-reaches SMTP: T12) and its bytes go through the §8.3 checker, tests/support/mimecheck.py. The
-checker is itself tested: Flask-Mail's plain ``alts=`` and ``attach()`` outputs must fail it
-(T9, T10).
+reaches SMTP) and its bytes go through the MIME checker, tests/support/mimecheck.py. The
+checker is itself tested: Flask-Mail's plain ``alts=`` and ``attach()`` outputs, which are
+not iMIP, must fail it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def event(sequence: int = 0) -> EventData:
 @pytest.fixture
 def mail() -> Iterator[Mail]:
     app = Flask(__name__)
-    # T12: TESTING before Mail(app), so Flask-Mail suppresses sending.
+    # TESTING before Mail(app), so Flask-Mail suppresses sending.
     app.config.update(TESTING=True, MAIL_DEFAULT_SENDER=SENDER)
     mail = Mail(app)
     with app.app_context():
@@ -102,12 +103,12 @@ def test_tree_shape_and_calendar_last(mail: Mail) -> None:
     children = list(alternative.iter_parts())
     assert [c.get_content_type() for c in children] == ["text/plain", "text/html", "text/calendar"]
     last = children[-1]
-    assert last.get_content_type() == "text/calendar"  # C4
-    assert last["Content-Transfer-Encoding"] == "base64"  # C3
-    assert last.get_param("charset") == "UTF-8"  # C2
+    assert last.get_content_type() == "text/calendar"  # the last (preferred) alternative
+    assert last["Content-Transfer-Encoding"] == "base64"  # never 8bit
+    assert last.get_param("charset") == "UTF-8"  # for the accents
     assert last.get("Content-Disposition") is None
     assert attachment.get_content_type() == "application/ics"
-    assert attachment.get_filename() == "invite.ics"  # C5
+    assert attachment.get_filename() == "invite.ics"  # an ASCII file name
     assert attachment["Content-Transfer-Encoding"] == "base64"
     assert attachment.get_payload(decode=True) == last.get_payload(decode=True) == msg.ics
 
@@ -115,7 +116,7 @@ def test_tree_shape_and_calendar_last(mail: Mail) -> None:
 def test_headers_rfc2047_and_c6(mail: Mail) -> None:
     raw = calendar_message().as_bytes()
     head = raw.split(b"\r\n\r\n", 1)[0]
-    # C6: accented subject and names are RFC 2047 encoded; the header block is pure ASCII.
+    # Accented subject and names are RFC 2047 encoded; the header block is pure ASCII.
     head.decode("ascii")
     assert b"=?utf-8?" in head.lower()
     parsed = email.message_from_bytes(raw, policy=policy.default)
@@ -134,18 +135,18 @@ def test_unique_message_ids(mail: Mail) -> None:
 
 
 def test_record_messages_outbox(mail: Mail) -> None:
-    # C8: what Flask-Mail would hand to SMTP.
+    # What Flask-Mail would hand to SMTP.
     with mail.record_messages() as outbox:
         mail.send(calendar_message("CANCEL"))
     assert len(outbox) == 1
     check_imip(outbox[0].as_bytes())
 
 
-# --- the checker's self-test (§8.3 last line) -----------------------------------------------
+# --- the checker's self-test: Flask-Mail's own calendar messages must fail it ---------------
 
 
 def test_plain_flask_mail_alts_fails_check(mail: Mail) -> None:
-    # T9: no method parameter, 8bit.
+    # alts= gives a text/calendar part with no method parameter and no base64.
     ics = invitation(event(), CITIZEN, method="REQUEST", role="citizen")
     msg = Message(
         subject=SUBJECT,
@@ -160,7 +161,7 @@ def test_plain_flask_mail_alts_fails_check(mail: Mail) -> None:
 
 
 def test_flask_mail_attach_only_fails_check(mail: Mail) -> None:
-    # T10: right parameters, but only as a multipart/mixed attachment (breaks C4).
+    # Right parameters, but only as a multipart/mixed attachment, outside the alternative.
     ics = invitation(event(), CITIZEN, method="REQUEST", role="citizen")
     msg = Message(subject=SUBJECT, sender=SENDER, recipients=[CITIZEN.email], body=BODY, html=HTML)
     msg.attach("invite.ics", "text/calendar; method=REQUEST; charset=UTF-8", ics)

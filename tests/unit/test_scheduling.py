@@ -2,7 +2,8 @@
 
 Times are written as Madrid wall-clock times where that is how people think of them, and
 compared as UTC instants, which is what the engine returns and the database stores.
-DST days (ICS.md A5.4): 2026-03-29, 2026-10-25, 2027-03-28 and 2027-10-31.
+DST days, when 02:00-02:59 local time does not exist (March) or happens twice (October), so
+no slot may start or end in it: 2026-03-29, 2026-10-25, 2027-03-28 and 2027-10-31.
 """
 
 from __future__ import annotations
@@ -396,7 +397,7 @@ def test_booking_window_refuses_a_naive_now():
         booking_window(datetime(2026, 2, 2, 9, 0), NOTICE, HORIZON, MADRID)
 
 
-# --- daylight-saving change days (ICS.md A5.4) ------------------------------------------------
+# --- daylight-saving change days: no slot in the missing or repeated hour ---------------------
 
 
 @pytest.mark.parametrize(

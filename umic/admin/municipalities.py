@@ -299,7 +299,7 @@ def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> s
 
 @bp.post("/municipis/<int:town_id>/incrustacio")
 def municipality_embed(town_id: int):
-    """The web origins allowed to frame the town's booking (ACCESSIBILITY E1, E2)."""
+    """The web origins allowed to frame the town's booking (docs/accessibility.md, "Framing")."""
     town = db.session.get(Municipality, town_id)
     if town is None:
         abort(404)

@@ -48,7 +48,7 @@ def day_picker_context(
         "chosen_day": chosen if chosen in by_day else None,
         "day_missing": chosen is not None and chosen not in by_day,
         "times": times,
-        # Mornings and afternoons apart: a long list of times is hard to scan (P7).
+        # Mornings and afternoons apart: a long list of times is hard to scan.
         "time_groups": [
             ("morning", [s for s in times if s.start.astimezone(rules_.tz).hour < 14]),
             ("afternoon", [s for s in times if s.start.astimezone(rules_.tz).hour >= 14]),

@@ -398,7 +398,7 @@ def reschedule(token: str):
 
 @bp.route("/cita/<token>/planifica/confirma", methods=["GET", "POST"])
 def reschedule_confirm(token: str):
-    """Confirm the new time (W10: nothing changes without a confirmation)."""
+    """Confirm the new time: nothing changes until the citizen confirms it."""
     booking = _booking_or_404(token)
     blocked = _changeable_or_redirect(booking, token)
     if blocked:

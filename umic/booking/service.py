@@ -201,7 +201,7 @@ def find_by_token(token: str, now: datetime) -> Booking | None:
     return row.booking
 
 
-# --- The per-address cap (EXPECTATIONS 6 and 13: no scalping, no puzzles) ---------------------
+# --- The per-address cap: keeps bots and resellers from hoarding slots, with no CAPTCHA ------
 
 #: First key of the PostgreSQL advisory locks taken per e-mail address ("umic" in ASCII).
 _EMAIL_LOCK_SPACE = 0x756D6963
@@ -333,7 +333,10 @@ def change_allowed(booking: Booking, now: datetime, rules_: Rules | None = None)
 
 
 def _lock(booking_id: int) -> Booking:
-    """Reload a booking, locking its row (PostgreSQL) so SEQUENCE never goes back (ICS B7)."""
+    """Reload a booking, locking its row (PostgreSQL) so SEQUENCE never goes back.
+
+    Two concurrent changes get n+1 and n+2, never n+1 twice (docs/invitations.md, "SEQUENCE").
+    """
     return db.session.execute(
         select(Booking).where(Booking.id == booking_id).with_for_update()
     ).scalar_one()
@@ -464,7 +467,7 @@ def mark(booking_id: int, status: str, *, actor_id: int, now: datetime) -> Booki
 
 
 def reassign(booking_id: int, technician_id: int, now: datetime) -> Booking:
-    """Give a booking to another technician free at the same time (ICS B4).
+    """Give a booking to another technician free at the same time.
 
     The old technician gets a CANCEL, the new one and the citizen a REQUEST, all with the
     same UID and the next SEQUENCE. Raises SlotUnavailable if the new technician is busy.

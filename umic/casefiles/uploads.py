@@ -58,7 +58,8 @@ class CitizenUploadForm(Form):
 
 
 def _summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
-    """Error-summary links in page order; a radio group links to its first radio (P4)."""
+    """Error-summary links in page order; a radio group links to its first radio (a fieldset
+    cannot take the focus)."""
     items = []
     if form.category.errors:
         items.append((f"#{form.category.id}-0", form.category.errors[0]))

@@ -2,18 +2,20 @@
 
 A pure module: it only turns booking data into ``.ics`` bytes and "add to calendar" links.
 It imports nothing from Flask or the database, so it can be tested on its own and reused by
-the outbox worker. The rules it follows are in ``/work/shared/guides/ICS.md``; comments cite
-the item IDs (D1-D6 design choices, T1-T12 library traps, A1-A13 checklist).
+the outbox worker. Why each choice was made, and which client bug it avoids, is explained in
+``docs/invitations.md``; comments below name its sections, e.g. (docs/invitations.md,
+"SEQUENCE").
 
-Summary of the shape (D1-D5):
+Summary of the shape:
 
 * one message per recipient, with the service mailbox as ORGANIZER and only that recipient as
-  ATTENDEE (D1, D2);
+  ATTENDEE ("ORGANIZER and ATTENDEE");
 * ``METHOD:REQUEST`` to create or change, ``METHOD:CANCEL`` to cancel or to uninvite a
-  technician (D3); ``METHOD:PUBLISH`` only for the web download (ICS.md §5);
-* ``DTSTART;TZID=Europe/Madrid`` with one hand-built, RRULE-based VTIMEZONE (D4), or UTC
-  times without VTIMEZONE for any other zone (D4 fallback);
-* UID and SEQUENCE come from the caller, who stores them (D5, T2, T3).
+  technician; ``METHOD:PUBLISH`` only for the web download and the feed ("METHOD and STATUS",
+  "Files that are not invitations");
+* ``DTSTART;TZID=Europe/Madrid`` with one hand-built, RRULE-based VTIMEZONE, or UTC times
+  without VTIMEZONE for any other zone ("Time zone");
+* UID and SEQUENCE come from the caller, who stores them ("UID", "SEQUENCE").
 """
 
 from __future__ import annotations
@@ -52,12 +54,13 @@ __all__ = [
     "outlook_calendar_url",
 ]
 
-#: The only zone for which a VTIMEZONE is written (D4); any other falls back to UTC times.
+#: The only zone for which a VTIMEZONE is written; any other falls back to UTC times.
 MADRID = "Europe/Madrid"
 
 METHODS = ("REQUEST", "CANCEL")
 
-#: Participation per recipient type (A8.2). Both are required participants (A8.1).
+#: Participation per recipient type. Both are required participants (docs/invitations.md,
+#: "ORGANIZER and ATTENDEE").
 ROLES: dict[str, tuple[str, bool]] = {
     # The citizen is asked to accept: Thunderbird shows Accept/Decline only with RSVP=TRUE.
     "citizen": ("NEEDS-ACTION", True),
@@ -83,7 +86,7 @@ class Person:
 class EventData:
     """Everything the invitation of one booking revision needs.
 
-    ``uid`` and ``sequence`` are stored on the booking (D5): the caller creates the UID once
+    ``uid`` and ``sequence`` are stored on the booking: the caller creates the UID once
     with :func:`new_uid` and increments SEQUENCE before each changing REQUEST/CANCEL.
     """
 
@@ -107,18 +110,18 @@ class EventData:
 
 
 def new_uid() -> str:
-    """Return a fresh random UID for a new booking (A2.1: UUID4, no personal data)."""
+    """Return a fresh random UID for a new booking: a UUID4, with no personal data."""
     return str(uuid.uuid4())
 
 
 def madrid_vtimezone() -> Timezone:
-    """Return the hand-built ``Europe/Madrid`` VTIMEZONE (D4, A6.2).
+    """Return the hand-built ``Europe/Madrid`` VTIMEZONE (docs/invitations.md, "Time zone").
 
     Exactly one DAYLIGHT and one STANDARD observance, each a yearly ``BYDAY=-1SU`` rule
     anchored in 1970 and no RDATE: icalendar's own ``add_missing_timezones()`` output lists
-    the transitions in one comma-separated RDATE that ical.js and vobject misread (T1), and
-    Outlook keeps only one STANDARD/DAYLIGHT pair (A6.2, MS-OXCICAL). 1970 rather than 1601
-    avoids libical/libical#1317.
+    the transitions in one comma-separated RDATE that ical.js and vobject misread (summer
+    times come out an hour late), and Outlook keeps only one STANDARD/DAYLIGHT pair
+    (MS-OXCICAL). 1970 rather than 1601 avoids libical/libical#1317.
     """
     tz = Timezone()
     tz.add("TZID", MADRID)
@@ -142,12 +145,15 @@ def invitation(
 ) -> bytes:
     """Return the iTIP ``.ics`` for one recipient of one booking revision.
 
-    ``method`` is ``"REQUEST"`` (create, reschedule, any visible change) or ``"CANCEL"``
-    (D3). ``role`` is ``"citizen"`` or ``"technician"`` (A8.2). ``uninvite=True`` (only with
-    CANCEL) removes one technician from a booking that goes on: no STATUS (A9.1).
+    ``method`` is ``"REQUEST"`` (create, reschedule, any visible change) or ``"CANCEL"``.
+    ``role`` is ``"citizen"`` or ``"technician"`` (it sets PARTSTAT and RSVP).
+    ``uninvite=True`` (only with CANCEL) removes one technician from a booking that goes on:
+    no STATUS, since the meeting itself is not cancelled (docs/invitations.md, "METHOD and
+    STATUS").
 
-    The file lists the ORGANIZER and only ``attendee`` (D1, D2). Raises ``ValueError`` on
-    invalid input (naive times, unknown method/role, CR/LF in addresses or the link...).
+    The file lists the ORGANIZER and only ``attendee``, so nobody sees another attendee's
+    address. Raises ``ValueError`` on invalid input (naive times, unknown method/role, CR/LF
+    in addresses or the link...).
     """
     method = method.upper()
     if method not in METHODS:
@@ -158,7 +164,8 @@ def invitation(
         raise ValueError("uninvite=True is only valid with method='CANCEL'")
     _check_event(event)
     if _same_address(attendee.email, event.organizer.email):
-        # D1, A7.3: nobody receives an invitation in which they are the organizer.
+        # Nobody receives an invitation in which they are the organizer: Outlook would
+        # show nothing to accept.
         raise ValueError("the attendee must not be the organizer")
 
     partstat, rsvp = ROLES[role]
@@ -166,7 +173,7 @@ def invitation(
     recipient = vCalAddress.new(
         _address(attendee.email),
         **_cn(attendee.name),
-        # A8.1: ROLE=REQ-PARTICIPANT for both; A8.2: PARTSTAT/RSVP per recipient type.
+        # ROLE=REQ-PARTICIPANT for both; PARTSTAT/RSVP per recipient type (ROLES).
         role="REQ-PARTICIPANT",
         partstat=partstat,
         rsvp=rsvp,
@@ -174,7 +181,7 @@ def invitation(
     if method == "REQUEST":
         status: str | None = "CONFIRMED"
     elif uninvite:
-        # A9.1: the booking goes on, only this attendee is removed (RFC 5546 §3.2.5).
+        # The booking goes on, only this attendee is removed: no STATUS (RFC 5546 §3.2.5).
         status = None
     else:
         status = "CANCELLED"
@@ -184,14 +191,14 @@ def invitation(
         organizer=organizer,
         attendees=[recipient],
         status=status,
-        # A9.2, A11.1: at most one VALARM, only in REQUEST, never in CANCEL.
+        # At most one VALARM, only in REQUEST: a cancelled meeting must not ring.
         alarm=method == "REQUEST",
     )
     if method == "REQUEST":
-        # A12.1 (MS-OXCICAL): show the slot as busy in Outlook's free/busy.
+        # MS-OXCICAL: show the slot as busy in Outlook's free/busy.
         vevent.add("X-MICROSOFT-CDO-BUSYSTATUS", "BUSY")
         vevent.add("X-MICROSOFT-CDO-INTENDEDSTATUS", "BUSY")
-    # A12.1: hide Outlook's "propose new time"; umic does not process COUNTER.
+    # Hide Outlook's "propose new time": umic does not process COUNTER replies.
     vevent.add("X-MICROSOFT-DISALLOW-COUNTER", "TRUE")
     return _calendar(event, vevent, method=method)
 
@@ -199,10 +206,10 @@ def invitation(
 def download(event: EventData) -> bytes:
     """Return the "Afegeix al calendari" file offered on a web page.
 
-    A different object from the e-mailed invitation (ICS.md §5, last paragraph):
-    ``METHOD:PUBLISH`` with no ORGANIZER and no ATTENDEE, so a client imports it as a plain
-    event and never tries to reply; same UID and SEQUENCE as the invitations so that a
-    client that also received the invitation sees one event.
+    A different object from the e-mailed invitation (docs/invitations.md, "Files that are
+    not invitations"): ``METHOD:PUBLISH`` with no ORGANIZER and no ATTENDEE, so a client
+    imports it as a plain event and never tries to reply; same UID and SEQUENCE as the
+    invitations so that a client that also received the invitation sees one event.
     """
     _check_event(event)
     vevent = _vevent(event, organizer=None, attendees=None, status="CONFIRMED", alarm=True)
@@ -218,13 +225,13 @@ def feed(
 ) -> bytes:
     """Return a subscription calendar (a technician's private feed) with many events.
 
-    Like :func:`download` (ICS.md §5): ``METHOD:PUBLISH``, no ORGANIZER, no ATTENDEE, each
-    event with its booking's stored UID and SEQUENCE, so it matches the e-mailed invitations
-    in a client that has both. Unlike an invitation, a feed may be named (``X-WR-CALNAME``,
-    A1.6 applies to invitations only) and says how often to refresh it. Always one
-    VTIMEZONE, written first, even without events: a valid calendar with nothing booked.
-    Events carry ``CLASS:PRIVATE`` (A9.3: technicians may share their calendars) and no
-    VALARM: the subscriber's own calendar decides about reminders.
+    Like :func:`download`: ``METHOD:PUBLISH``, no ORGANIZER, no ATTENDEE, each event with
+    its booking's stored UID and SEQUENCE, so it matches the e-mailed invitations in a client
+    that has both. Unlike an invitation, a feed may be named (``X-WR-CALNAME``; invitations
+    never are) and says how often to refresh it. Always one VTIMEZONE, written first, even
+    without events: a valid calendar with nothing booked. Events carry ``CLASS:PRIVATE``
+    (technicians may share their calendars) and no VALARM: the subscriber's own calendar
+    decides about reminders.
     """
     for label, value in (("prodid", prodid), ("name", name)):
         if not value or _CONTROL.search(value) or "\n" in value or "\t" in value:
@@ -243,7 +250,7 @@ def feed(
         name=_one_line(name),
         subcomponents=subcomponents,
     )
-    # T4: Calendar.new() invents a calendar UID, a different one on every request.
+    # Calendar.new() invents a calendar UID, a different one on every request.
     del cal["UID"]
     # RFC 7986 §5.7 requires VALUE=DURATION, which Calendar.new(refresh_interval=) omits.
     cal.add("REFRESH-INTERVAL", vDuration(refresh), parameters={"VALUE": "DURATION"})
@@ -303,17 +310,18 @@ def _vevent(
 ) -> Event:
     """The VEVENT shared by invitations and the download."""
     if event.tzid == MADRID:
-        # D4: local wall-clock time with TZID=Europe/Madrid, resolved by our VTIMEZONE.
+        # Local wall-clock time with TZID=Europe/Madrid, resolved by our VTIMEZONE.
         zone = ZoneInfo(MADRID)
     else:
-        # D4 fallback: UTC (written with "Z", never TZID=UTC: T5, A5.1).
+        # Fallback: UTC, written with "Z". Never TZID=UTC, a zone the file would not define
+        # (docs/invitations.md, "Time zone").
         zone = UTC
     start = _whole_seconds(event.start).astimezone(zone)
     end = _whole_seconds(event.end).astimezone(zone)
 
     subcomponents = []
     if alarm and event.alarm_minutes:
-        # A11.1: one DISPLAY alarm; icalendar writes it after every VEVENT property.
+        # One DISPLAY alarm; icalendar writes it after every VEVENT property.
         subcomponents.append(
             Alarm.new_display(
                 description=_one_line(event.summary),
@@ -323,23 +331,26 @@ def _vevent(
 
     link = event.link
     vevent = Event.new(
-        # T2, T3: always pass the stored UID and SEQUENCE, SEQUENCE:0 included (A3.1).
+        # Always pass the stored UID and SEQUENCE: without uid= icalendar invents a new UID
+        # (a duplicate entry for the reader), and without sequence= it writes no SEQUENCE,
+        # not even SEQUENCE:0 (docs/invitations.md, "UID", "SEQUENCE").
         uid=event.uid,
         sequence=event.sequence,
-        # T5: an aware UTC stamp is written as DTSTAMP:...Z (A4.1).
+        # An aware UTC stamp is written as DTSTAMP:...Z.
         stamp=_whole_seconds(event.stamp).astimezone(UTC),
         start=start,
-        # A5.2: DTEND, not DURATION.
+        # DTEND, not DURATION.
         end=end,
         summary=_one_line(event.summary),
         description=_description(event),
-        # A10.1: the link verbatim in LOCATION, URL and DESCRIPTION.
+        # The link verbatim in LOCATION, URL and DESCRIPTION: each client shows a different
+        # one (docs/invitations.md, "The video link").
         location=link,
         url=link,
         organizer=organizer,
         attendees=attendees,
         status=status,
-        # A9.3: the slot is busy time.
+        # The slot is busy time.
         transparency="OPAQUE",
         subcomponents=subcomponents,
     )
@@ -350,19 +361,20 @@ def _calendar(event: EventData, vevent: Event, *, method: str) -> bytes:
     """Wrap ``vevent`` in a VCALENDAR and serialise it."""
     subcomponents: list = []
     if event.tzid == MADRID:
-        # A6.1: exactly one VTIMEZONE, before the VEVENT.
+        # Exactly one VTIMEZONE, before the VEVENT.
         subcomponents.append(madrid_vtimezone())
     subcomponents.append(vevent)
-    # A1.2: our PRODID, not the library default (T4). Never name= (NAME/X-WR-CALNAME, A1.6).
+    # Our PRODID, not the library default. Never name= (NAME/X-WR-CALNAME are for feeds).
     cal = Calendar.new(method=method, prodid=event.prodid, subcomponents=subcomponents)
-    # T4, A1.5: Calendar.new() adds a calendar-level UID; the only UID must be the event's.
+    # Calendar.new() adds a calendar-level UID; the only UID must be the event's.
     del cal["UID"]
-    # D4, A6.1: every TZID used has its VTIMEZONE in the file.
+    # Every TZID used has its VTIMEZONE in the file.
     missing = cal.get_missing_tzids()
     if missing:  # pragma: no cover - guarded by construction
         raise RuntimeError(f"VTIMEZONE missing for {sorted(missing)}")
     # icalendar 7.3 writes CRLF line endings, folds at <= 75 octets without splitting a
-    # UTF-8 character, and ends with "END:VCALENDAR\r\n" (A13.1, A13.2; tests guard it).
+    # UTF-8 character, and ends with "END:VCALENDAR\r\n" (docs/invitations.md, "Lexical
+    # rules"; the tests guard it).
     return cal.to_ical()
 
 
@@ -373,7 +385,8 @@ def _check_event(event: EventData) -> None:
         if not isinstance(value, datetime):
             raise ValueError(f"{name} must be a datetime")
         if value.tzinfo is None or value.utcoffset() is None:
-            # T5: a naive time would be written as "floating" (or, for DTSTAMP, as UTC).
+            # A naive time would be written as "floating", read in each client's own zone
+            # (or, for DTSTAMP, as if it were UTC).
             raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
     if event.end <= event.start:
         raise ValueError("end must be after start")
@@ -386,18 +399,18 @@ def _check_event(event: EventData) -> None:
     except (ValueError, TypeError, AttributeError):
         raise ValueError(f"uid must be a UUID string (use new_uid()), not {event.uid!r}") from None
     if str(parsed) != event.uid:
-        # A1.5/A2.2: the stored canonical form, so every revision carries the same bytes.
+        # The stored canonical form, so every revision carries the same bytes.
         raise ValueError(f"uid must be in canonical form: {parsed}")
     if event.alarm_minutes is not None and event.alarm_minutes < 0:
         raise ValueError("alarm_minutes must be >= 0 or None")
-    # A13.5: these are written unescaped (URI or raw TEXT-like values), so CR/LF or other
+    # These are written unescaped (URI or raw TEXT-like values), so CR/LF or other
     # control characters would start a new property line.
     for name in ("prodid", "tzid"):
         value = getattr(event, name)
         if not value or _CONTROL.search(value) or "\n" in value or "\t" in value:
             raise ValueError(f"{name} must be a non-empty single line")
     if not re.fullmatch(r"https?://\S+", event.link) or _WHITESPACE_OR_CONTROL.search(event.link):
-        # A10.1: the link is copied verbatim into LOCATION/URL/DESCRIPTION.
+        # The link is copied verbatim into LOCATION/URL/DESCRIPTION.
         raise ValueError(f"link must be an http(s) URL without spaces: {event.link!r}")
     if event.tzid != MADRID:
         try:
@@ -407,7 +420,10 @@ def _check_event(event: EventData) -> None:
 
 
 def _address(email: str) -> str:
-    """A bare address for ``mailto:`` (A7.1): no display name, no spaces or CR/LF."""
+    """A bare address for ``mailto:``: no display name, no spaces or CR/LF.
+
+    Gmail is reported to ignore updates whose ORGANIZER has a display name inside the URI.
+    """
     email = email.strip()
     if (
         not email
@@ -415,7 +431,7 @@ def _address(email: str) -> str:
         or any(c in email for c in '<>"')
         or email.count("@") != 1
     ):
-        # A13.5: vCalAddress.new also refuses CR/LF; we refuse anything not a bare address.
+        # vCalAddress.new also refuses CR/LF; we refuse anything not a bare address.
         raise ValueError(f"not a bare e-mail address: {email!r}")
     return email
 
@@ -427,7 +443,7 @@ def _same_address(a: str, b: str) -> bool:
 def _cn(name: str) -> dict[str, str]:
     """The CN parameter for a display name, or nothing when the name is empty.
 
-    T7, A8.3: drop ``"`` (RFC 6868 would write ``^'``, shown literally by some parsers),
+    Drop ``"`` (RFC 6868 would write ``^'``, shown literally by some parsers, e.g. vobject),
     ``^`` (would become ``^^``) and line breaks (would become ``^n``). icalendar quotes the
     value itself when it contains ``:;,``.
     """
@@ -436,14 +452,14 @@ def _cn(name: str) -> dict[str, str]:
 
 
 def _one_line(text: str) -> str:
-    """TEXT for one-line properties (SUMMARY, CN): line breaks become spaces (A13.5)."""
+    """TEXT for one-line properties (SUMMARY, CN): line breaks become spaces."""
     return " ".join(_clean_text(text).split("\n")).strip()
 
 
 def _clean_text(text: str) -> str:
-    """Normalise line breaks to LF and remove control characters (A13.1, A13.5).
+    """Normalise line breaks to LF and remove control characters.
 
-    icalendar then escapes LF as ``\\n`` (A13.3), so no value can start a new line.
+    icalendar then escapes LF as ``\\n``, so no value can start a new line.
     """
     text = unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text)
@@ -451,7 +467,7 @@ def _clean_text(text: str) -> str:
 
 
 def _description(event: EventData) -> str:
-    """DESCRIPTION text with the join link on a line of its own (A10.1)."""
+    """DESCRIPTION text with the join link on a line of its own."""
     text = _clean_text(event.description).rstrip()
     if event.link in (line.strip() for line in text.split("\n")):
         return text

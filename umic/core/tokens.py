@@ -25,7 +25,11 @@ def hash_token(token: str) -> str:
 
 
 def new_room_name() -> str:
-    """A video room name with 130 random bits, only ``[a-z0-9]`` (ICS.md A10.2)."""
+    """A video room name with 128 random bits, only ``[a-z0-9]``.
+
+    Unguessable and free of personal data: the link travels in the ``.ics`` through other
+    people's mail and calendar servers (docs/invitations.md, "The video link").
+    """
     return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
 
 

@@ -3,7 +3,8 @@
 Every message is written to ``outbox_message`` in the same transaction as the change that
 caused it; ``umic.mail.outbox`` sends them later. So a booking succeeds with the mail server down,
 and nothing is lost. Each message is rendered once, with its invitation bytes, and those
-exact bytes are what every attempt sends (ICS.md B6: a retry repeats the same SEQUENCE).
+exact bytes are what every attempt sends: a retry repeats the same SEQUENCE
+(docs/invitations.md, "The outbox: order and retries").
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ from ..web.urls import external_url
 
 
 def organizer() -> ics.Person:
-    """The service mailbox: ORGANIZER of every invitation and From of every e-mail (ICS D1)."""
+    """The service mailbox: ORGANIZER of every invitation and From of every e-mail.
+
+    Clients match updates by organizer and sender (docs/invitations.md, "ORGANIZER and
+    ATTENDEE").
+    """
     name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
     return ics.Person(email=address, name=name or address)
 
@@ -52,13 +57,15 @@ def enqueue(
 
     Unsent (pending or failed) messages of the same booking to the same person are
     superseded: the new one describes the booking as it is now, and an older revision must
-    never arrive after it, not even when staff retry a failed one (ICS A3.3). A message
-    without an invitation (the reminder) only replaces others without one: it must never
-    take the place of a calendar update that has not been delivered yet.
+    never arrive after it, not even when staff retry a failed one (docs/invitations.md,
+    "SEQUENCE"). A message without an invitation (the reminder) only replaces others
+    without one: it must never take the place of a calendar update that has not been
+    delivered yet.
     """
     sender = organizer()
     if recipient.email.lower() == sender.email.lower():
-        # A calendar message addressed to its own organizer breaks Outlook (ICS A7.3).
+        # A calendar message addressed to its own organizer breaks Outlook: it shows nothing
+        # to accept.
         raise ValueError("refusing to send an invitation to the organizer mailbox")
     if booking is not None and booking.id is not None:
         outdated = update(OutboxMessage).where(
@@ -212,7 +219,7 @@ def _to_technician(
     """Technician's copy, in the service's language.
 
     ``times`` gives the revision a technician had, when they are taken off a moved booking:
-    their CANCEL must name the times they knew (ICS A9.2).
+    their CANCEL must name the times they knew, so that their client finds the entry.
     """
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         context = _context(booking, kind)
@@ -271,7 +278,10 @@ def notify_booking_rescheduled(
 
 
 def notify_booking_reassigned(booking: Booking, token: str, previous_technician: StaffUser) -> None:
-    """Another technician takes the call (ICS B4): CANCEL to the old, REQUEST to the rest."""
+    """Another technician takes the call: CANCEL to the old, REQUEST to the rest.
+
+    All with the booking's UID and its new SEQUENCE (docs/invitations.md, "Who gets what").
+    """
     _to_technician(
         booking,
         previous_technician,

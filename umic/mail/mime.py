@@ -1,18 +1,21 @@
 """An iMIP e-mail (RFC 6047) carrying one calendar invitation, built on Flask-Mail 0.10.
 
-Flask-Mail cannot produce an iMIP message by itself (ICS.md T9, T10), so
-:class:`CalendarMessage` overrides its private ``Message._message()`` (T11) to build the
-MIME tree of Google Calendar's own invitations (D6)::
+Flask-Mail cannot produce an iMIP message by itself: ``alts=`` gives a ``text/calendar``
+part without the ``method`` parameter and without base64, and ``attach()`` puts the calendar
+only beside the alternative, as an attachment. So :class:`CalendarMessage` overrides
+Flask-Mail's private ``Message._message()`` to build the MIME tree of Google Calendar's own
+invitations::
 
     multipart/mixed
     ├─ multipart/alternative
     │  ├─ text/plain; charset=utf-8
     │  ├─ text/html; charset=utf-8
-    │  └─ text/calendar; method=REQUEST; charset=UTF-8     (base64, last part: C1-C4)
-    └─ application/ics; name="invite.ics"                 (attachment, same bytes: C1, C5)
+    │  └─ text/calendar; method=REQUEST; charset=UTF-8     (base64, last part)
+    └─ application/ics; name="invite.ics"                 (attachment, same bytes)
 
+Why each detail matters: docs/invitations.md, "The e-mail around the invitation".
 ``Flask-Mail==0.10.*`` is pinned because of the private override; the MIME test
-(``tests/unit/test_mime.py`` with ``tests/support/mimecheck.py``, ICS.md §8.3) is the guard.
+(``tests/unit/test_mime.py`` with ``tests/support/mimecheck.py``) is the guard.
 """
 
 from __future__ import annotations
@@ -32,28 +35,29 @@ METHODS = ("REQUEST", "CANCEL")
 
 
 class CalendarMessage(Message):
-    """A Flask-Mail message whose invitation is recognised by mail clients (ICS.md §3.2).
+    """A Flask-Mail message whose invitation is recognised by mail clients.
 
     ``body`` and ``html`` are required: they create the ``multipart/alternative`` that the
-    ``text/calendar`` part joins as the last alternative (C4). ``ics`` is the exact output
-    of :func:`umic.core.ics.invitation` and ``method`` its ``METHOD`` (C1).
+    ``text/calendar`` part joins as the last alternative. ``ics`` is the exact output of
+    :func:`umic.core.ics.invitation` and ``method`` its ``METHOD``.
 
-    Refused with ``ValueError`` (each one breaks a client, ICS.md §1 and §6):
+    Refused with ``ValueError``, because each one breaks some client (docs/invitations.md,
+    "The e-mail around the invitation", "Known client bugs"):
 
-    * ``method`` other than REQUEST/CANCEL, or not the ``METHOD`` inside ``ics`` (C1);
-    * anything but exactly one ``recipients`` address, or any ``cc``/``bcc`` (D2, A7.3);
-    * a recipient that is not an ATTENDEE of ``ics`` (A8.1), or a sender that is not its
-      ORGANIZER (A7.2);
-    * ``alts`` or ``attachments`` (C4: one calendar object, no other alternatives).
+    * ``method`` other than REQUEST/CANCEL, or not the ``METHOD`` inside ``ics``;
+    * anything but exactly one ``recipients`` address, or any ``cc``/``bcc`` (one message
+      per person; nobody sees another attendee's address);
+    * a recipient that is not an ATTENDEE of ``ics``, or a sender that is not its ORGANIZER;
+    * ``alts`` or ``attachments`` (one calendar object, no other alternatives).
     """
 
     def __init__(self, *args: Any, ics: bytes, method: str, **kwargs: Any) -> None:
         for forbidden in ("alts", "attachments", "cc", "bcc"):
             if kwargs.get(forbidden):
-                raise ValueError(f"CalendarMessage does not accept {forbidden}= (ICS.md D6, D2)")
+                raise ValueError(f"CalendarMessage does not accept {forbidden}=")
         super().__init__(*args, **kwargs)
         if not self.body or not self.html:
-            # Without both, Flask-Mail builds no multipart/alternative for the calendar (C4).
+            # Without both, Flask-Mail builds no multipart/alternative for the calendar.
             raise ValueError("CalendarMessage needs body= and html=")
         if not isinstance(ics, bytes):
             raise ValueError("ics must be bytes (the exact .ics output)")
@@ -62,7 +66,7 @@ class CalendarMessage(Message):
             raise ValueError(f"method must be one of {METHODS}, not {method!r}")
         self.ics = ics
         self._check_against_ics()
-        # C1, C5: a byte-identical copy for clients that only look at attachments. Flask-Mail
+        # A byte-identical copy for clients that only look at attachments. Flask-Mail
         # base64-encodes it and adds 'Content-Disposition: attachment; filename="invite.ics"'.
         self.attach(ATTACHMENT_NAME, f'application/ics; name="{ATTACHMENT_NAME}"', ics)
 
@@ -70,11 +74,11 @@ class CalendarMessage(Message):
         cal = Calendar.from_ical(self.ics)
         body_method = str(cal.get("METHOD", "")).upper()
         if body_method != self.method:
-            # C1: Outlook rejects a MIME method that differs from the body (maevsi/vibetype#2368).
+            # Outlook rejects a MIME method that differs from the body (maevsi/vibetype#2368).
             raise ValueError(f"method={self.method} but the .ics says METHOD:{body_method}")
         events = list(cal.walk("VEVENT"))
         if len(events) != 1:
-            raise ValueError("the .ics must hold exactly one VEVENT (A1.4)")
+            raise ValueError("the .ics must hold exactly one VEVENT")
         event = events[0]
         attendees = event.get("ATTENDEE", [])
         if not isinstance(attendees, list):
@@ -83,32 +87,34 @@ class CalendarMessage(Message):
         organizer = _mailto(event.get("ORGANIZER", ""))
 
         if len(self.recipients) != 1:
-            # D2: one message per recipient, so nobody sees another attendee's address.
-            raise ValueError("CalendarMessage takes exactly one recipient (ICS.md D2)")
+            # One message per recipient, so nobody sees another attendee's address.
+            raise ValueError("CalendarMessage takes exactly one recipient")
         recipient = _address(self.recipients[0])
         if recipient not in attendee_addresses:
-            # A8.1: clients show RSVP controls only if they find their address as ATTENDEE.
+            # Clients show RSVP controls only if they find their address as ATTENDEE.
             raise ValueError(f"recipient {recipient} is not an ATTENDEE of the .ics")
         if recipient == organizer:
-            raise ValueError("a calendar message must not be sent to the organizer (A7.3)")
+            # Outlook shows nothing to accept in an invitation sent to its own organizer.
+            raise ValueError("a calendar message must not be sent to the organizer")
         if _address(self.sender) != organizer:
-            # A7.2, D1: From: must be the ORGANIZER (Gmail in-place updates, DMARC alignment).
+            # From: must be the ORGANIZER (Gmail in-place updates, DMARC alignment).
             raise ValueError(f"sender must be the ORGANIZER {organizer!r}")
 
-    def _message(self) -> MIMEBase:  # private Flask-Mail API, pinned (T11)
+    def _message(self) -> MIMEBase:  # private Flask-Mail API: Flask-Mail==0.10.* is pinned
         """Flask-Mail's message plus the iMIP ``text/calendar`` part as last alternative."""
         msg = super()._message()
         payload = msg.get_payload()
         alternative = payload[0] if isinstance(payload, list) and payload else None
         if alternative is None or alternative.get_content_type() != "multipart/alternative":
-            # T11: Flask-Mail's private layout changed; refuse rather than send a non-iMIP mail.
+            # Flask-Mail's private layout changed; refuse rather than send a non-iMIP mail.
             raise RuntimeError("unexpected Flask-Mail MIME layout; check the Flask-Mail pin")
-        # C1, C2: the method parameter makes it an iMIP part; charset for the accents.
+        # The method parameter makes it an iMIP part; charset for the accents.
         part = MIMEBase("text", "calendar", method=self.method, charset="UTF-8")
         part.set_payload(self.ics)
-        # C3: base64, never 8bit (RFC 6047 §2.5); it also keeps the CRLF line ends intact.
+        # base64, never 8bit (RFC 6047 §2.5); it also keeps the CRLF line ends intact.
         encoders.encode_base64(part)
-        # C4: the calendar part is the last alternative, with no Content-Disposition.
+        # The calendar part is the last alternative (the preferred one), with no
+        # Content-Disposition: an invitation sent only as an attachment is shown as a file.
         alternative.attach(part)
         return msg
 

@@ -123,7 +123,8 @@ def _candidates(now: datetime, limit: int) -> list[int]:
     """Due messages, oldest first, skipping any whose older sibling is still on its way.
 
     A sibling is an earlier message of the same booking to the same person: the later one
-    must wait, or an older SEQUENCE could arrive after a newer one (ICS A3.3, B7).
+    must wait, or an older SEQUENCE could arrive after a newer one (docs/invitations.md,
+    "SEQUENCE").
     """
     older = aliased(OutboxMessage)
     blocked = exists().where(
@@ -259,8 +260,9 @@ def retry(message_id: int) -> bool:
     """Staff asked to try a failed message again, now, with a fresh set of attempts.
 
     Refused when a newer invitation for the same booking and person exists: it may have
-    been sent already, and an older SEQUENCE must never arrive after it (ICS A3.3). (A
-    message still in flight when the newer one was queued could not be superseded then.)
+    been sent already, and an older SEQUENCE must never arrive after it (docs/invitations.md,
+    "SEQUENCE"). (A message still in flight when the newer one was queued could not be
+    superseded then.)
     """
     newer = aliased(OutboxMessage)
     replaced = exists().where(

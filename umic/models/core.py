@@ -204,7 +204,8 @@ class Booking(db.Model):
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consent_version: Mapped[str] = mapped_column(String(40))
 
-    # Calendar identity: one UID for life, SEQUENCE raised on every change (ICS.md D5).
+    # Calendar identity: one UID for life, SEQUENCE raised on every change, so calendars update
+    # or remove the same event instead of adding a copy.
     ical_uid: Mapped[str] = mapped_column(String(36), unique=True)
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
     video_link: Mapped[str] = mapped_column(String(500))

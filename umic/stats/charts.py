@@ -4,7 +4,8 @@ Shared by every statistics page (service statistics, survey results, expansion p
 helpers take plain data (labels, series of numbers, already-translated words) and know
 nothing of Flask or the database, so they can be unit-tested and used anywhere.
 
-How a page shows a chart (ACCESSIBILITY: text alternative, no script, strict CSP)::
+How a page shows a chart, with a text alternative, no script and a strict CSP
+(docs/accessibility.md, "Charts")::
 
     uri = bar_chart(_("Peticions per canal"), ["Gener", "Febrer"],
                     [(_("UMIC"), [5, 6]), (_("Bústia"), [0, 1])], locale=locale_name())

@@ -2,7 +2,7 @@
 
 Public (no sign-in): the unguessable token is the key, and only its hash is stored. One
 short page that works without JavaScript on a phone: two 0-10 ratings as radio groups, "was
-your query resolved?", an optional comment (ACCESSIBILITY P19, W4, W13).
+your query resolved?", an optional comment (docs/accessibility.md, "Rating scales").
 
 One answer per appointment. ``survey_response.booking_id`` is unique, so a second submit,
 even two at the same moment, can never add a second row: the loser's INSERT is refused, and
@@ -39,7 +39,7 @@ from . import service
 
 bp = Blueprint("surveys", __name__)
 
-#: The hint tied to each rating's fieldset: a screen reader hears what the ends mean (P19).
+#: The hint tied to each rating's fieldset: a screen reader hears what the ends mean.
 RATING_HINT = _l("0 vol dir gens satisfet i 10 molt satisfet.")
 RESOLVED_CHOICES = [
     SelectChoice(answer.value, text) for answer, text in service.RESOLVED_LABELS.items()
@@ -111,7 +111,8 @@ class SurveyForm(Form):
 
 
 def _summary(form: SurveyForm) -> list[tuple[str, str]]:
-    """Error-summary links in page order; a radio group links to its first radio (P4)."""
+    """Error-summary links in page order; a radio group links to its first radio (a fieldset
+    cannot take the focus)."""
     items = []
     for radios in (form.attention, form.competence, form.resolved):
         if radios.errors:

@@ -1,4 +1,4 @@
-"""The few htmx helpers the app needs (STYLE.md 4.5)."""
+"""The few htmx helpers the app needs (docs/accessibility.md, "Without JavaScript")."""
 
 from __future__ import annotations
 

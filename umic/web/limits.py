@@ -2,9 +2,9 @@
 
 **Rate limits** (Flask-Limiter) on the pages a bot or a link guesser would hammer.
 
-No puzzles for citizens (ACCESSIBILITY L8): a person never gets near these numbers, a script
-does. Each rule is one bucket per client address, shared by its endpoints, with its limits in
-configuration (``RATELIMIT_*``, e.g. ``"20 per minute;200 per day"``):
+No puzzles for citizens, which shut many people out: a person never gets near these numbers,
+a script does. Each rule is one bucket per client address, shared by its endpoints, with its
+limits in configuration (``RATELIMIT_*``, e.g. ``"20 per minute;200 per day"``):
 
 - ``RATELIMIT_BOOKING``: sending the details and confirming (POST), the steps that store data
   and send e-mail;
@@ -27,12 +27,14 @@ Counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` is per process, right 
 process; with several (gunicorn workers, servers) use a shared store such as
 ``redis://host:6379`` (needs the ``redis`` package) or ``memcached://host:11211``.
 
-**Bots on the details form** (ACCESSIBILITY L8, P15; EXPECTATIONS 6): a honeypot field that
+**Bots on the details form**, again without puzzles: a honeypot field that
 people never meet (hidden by CSS, out of the tab order and of the accessibility tree, a name
 no autofill knows), and a signed "shown at" time: a first submit sooner than
 ``BOOKING_MIN_FILL_SECONDS`` after the form appeared is not a person typing. Either way the
 form comes back once with a neutral message and nothing is stored; a person who somehow
 trips it just presses the button again.
+
+Why: docs/accessibility.md, "Abuse protection that spares people".
 """
 
 from __future__ import annotations

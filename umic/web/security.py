@@ -2,15 +2,17 @@
 
 - **Headers** (``add_security_headers``): a strict Content-Security-Policy (no inline scripts
   or styles), framing only where a town may embed us, ``nosniff``, a Referrer-Policy that
-  keeps Flask-WTF's HTTPS Referer check working (ACCESSIBILITY E8), HSTS on HTTPS only,
+  keeps Flask-WTF's HTTPS Referer check working, HSTS on HTTPS only,
   ``no-store`` on pages, and a year of caching for static files whose URL names their
   content (``?v=<hash>`` added by ``url_for``, or a version in the file name).
 - **Cookies** (``init_app``): HttpOnly and SameSite=Lax always; Secure when the site is
   served over HTTPS (``SESSION_COOKIE_SECURE``; left at None it follows ``BASE_URL``).
-- **Cross-origin requests** (``refuse_cross_origin``): defence in depth for CSRF (E6), the
+- **Cross-origin requests** (``refuse_cross_origin``): defence in depth for CSRF, the
   check of Go's ``http.CrossOriginProtection``. A POST, PUT, PATCH or DELETE is refused (403)
   when the browser says it comes from another site (``Sec-Fetch-Site``), or, from a browser
   too old to say, when its ``Origin`` is not ours. Flask-WTF's tokens stay.
+
+Why: docs/accessibility.md, "Forms from other sites" and "Strict content security policy".
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from flask import request
 
 log = logging.getLogger(__name__)
 
-# No inline scripts or styles anywhere: htmx is configured to need neither (ACCESSIBILITY H8).
+# No inline scripts or styles anywhere: htmx is configured to need neither (htmx-config in
+# base.html).
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -144,7 +147,7 @@ def _cache_static(response: Response) -> None:
         response.headers["Cache-Control"] = "no-cache"
 
 
-# --- Cross-origin requests (CSRF defence in depth, ACCESSIBILITY E6) ----------------------------
+# --- Cross-origin requests (CSRF defence in depth) ----------------------------------------------
 
 
 def origin_of(url: str) -> str:

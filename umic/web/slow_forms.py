@@ -1,4 +1,4 @@
-"""A form sent after its token's time limit comes back with what was typed (ACCESSIBILITY W7).
+"""A form sent after its token's time limit comes back with what was typed (WCAG 2.2.1).
 
 Form tokens do not expire by default (``WTF_CSRF_TIME_LIMIT = None``). Where a deployment
 sets a limit anyway, someone who fills a form slowly must not lose it: when the only thing

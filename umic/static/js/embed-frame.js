@@ -1,8 +1,8 @@
-/* The booking inside a town's iframe (ACCESSIBILITY E3, E10). Tells the town's page, through
-   embed-parent.js, how tall this page is, and after each step asks it to bring the frame
-   into view. Messages go only to the parent's origin, once it is known to be one of the
-   town's allowed origins (data-origins): never to "*". Nothing is focused or scrolled on
-   the first load. */
+/* The booking inside a town's iframe (docs/accessibility.md, "Resizing the frame" and
+   "Focus in the frame"). Tells the town's page, through embed-parent.js, how tall this page
+   is, and after each step asks it to bring the frame into view. Messages go only to the
+   parent's origin, once it is known to be one of the town's allowed origins (data-origins):
+   never to "*". Nothing is focused or scrolled on the first load. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -10,7 +10,8 @@
   var nextStep = false;
   try { nextStep = new URL(document.referrer).origin === window.location.origin; } catch (e) {}
   // Browsers ignore autofocus in a cross-site frame: after the user's own step, focus what
-  // the page would have focused (the error summary, P4); never on the first load (E10).
+  // the page would have focused (the error summary); never on the first load, which would
+  // scroll the town's page.
   var focusTarget = document.querySelector("[data-embed-focus]");
   if (focusTarget && nextStep) focusTarget.focus();
 

@@ -1,8 +1,8 @@
 /* For a town's web page that embeds the booking of the Diputació de Barcelona's consumer
-   service (ACCESSIBILITY E3). Sizes each booking iframe to its content and brings it into
-   view after each step. A message counts only if it comes from the booking's origin (the
-   origin of this script) AND from that iframe's own window. Without this script the iframe
-   keeps the height written in its tag. */
+   service. Sizes each booking iframe to its content and brings it into view after each step.
+   A message counts only if it comes from the booking's origin (the origin of this script) AND
+   from that iframe's own window: no other frame or script of the page can resize it. Without
+   this script the iframe keeps the height written in its tag. */
 (function () {
   "use strict";
   var script = document.currentScript;
