@@ -167,6 +167,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Globals every template may use."""
+    from .booking.service import call_minutes
     from .casefiles.labels import register as register_labels
     from .core.text import council_name
     from .web.htmx import is_htmx
@@ -178,6 +179,7 @@ def register_template_helpers(app: Flask) -> None:
     register_labels(app)
     app.jinja_env.globals.update(
         council_name=council_name,
+        call_minutes=call_minutes,
         staff_menu=staff_menu,
         htmx_file=HTMX_FILE,
         is_htmx=is_htmx,

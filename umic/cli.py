@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from . import clock
 from .casefiles.cli import cases_cli
+from .core.text import slugify
 from .extensions import db
 from .models import Closure
 from .models import Role
+from .models import Service
 from .models import StaffUser
 from .stats.cli import counts_cli
 
@@ -134,6 +136,63 @@ def create_user_command(username: str, role: str, email: str, name: str, passwor
     click.echo(f"Created {role} {username}.")
 
 
+@click.group("services")
+def services_cli() -> None:
+    """What citizens book: the video-call service, its name and the length of a call."""
+
+
+def _minutes(value: int | None) -> int | None:
+    if value is not None and not (0 < value <= 240 and value % 5 == 0):
+        raise click.BadParameter("a multiple of 5 between 5 and 240", param_hint="--minutes")
+    return value
+
+
+@services_cli.command("list")
+def list_services_command() -> None:
+    """Every service, with the length of its calls."""
+    for service in db.session.scalars(select(Service).order_by(Service.id)):
+        state = "" if service.active else "  (inactive)"
+        click.echo(f"{service.slug}  {service.duration_minutes} min  {service.name}{state}")
+
+
+@services_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help='What citizens read, e.g. "Atenció telemàtica".')
+@click.option("--minutes", type=int, default=30, show_default=True, help="Length of a call.")
+@click.option("--description", default="")
+def create_service_command(slug: str, name: str, minutes: int, description: str) -> None:
+    """Create the service citizens book (SLUG: its code, e.g. atencio-telematica)."""
+    slug = slugify(slug)
+    if not slug or db.session.scalar(select(Service.id).where(Service.slug == slug)):
+        raise click.ClickException(f"a service {slug!r} already exists (or the code is empty)")
+    _minutes(minutes)
+    db.session.add(
+        Service(slug=slug, name=name.strip(), description=description, duration_minutes=minutes)
+    )
+    db.session.commit()
+    click.echo(f"Created {slug}: {minutes}-minute calls.")
+
+
+@services_cli.command("set")
+@click.argument("slug")
+@click.option("--minutes", type=int, help="Length of a call (and the step between start times).")
+@click.option("--name")
+@click.option("--active/--inactive", default=None)
+def set_service_command(slug: str, minutes: int | None, name: str | None, active: bool | None):
+    """Change a service; bookings already made keep their times."""
+    service = db.session.scalar(select(Service).where(Service.slug == slug))
+    if service is None:
+        raise click.ClickException(f"no service {slug!r} (flask --app umic services list)")
+    if _minutes(minutes) is not None:
+        service.duration_minutes = minutes
+    if name:
+        service.name = name.strip()
+    if active is not None:
+        service.active = active
+    db.session.commit()
+    click.echo(f"{service.slug}: {service.duration_minutes}-minute calls, {service.name}.")
+
+
 @click.group("closures")
 def closures_cli() -> None:
     """Days without appointments (public holidays are automatic)."""
@@ -176,6 +235,7 @@ def register(app: Flask) -> None:
         worker_command,
         outbox_cli,
         users_cli,
+        services_cli,
         closures_cli,
         cases_cli,
         counts_cli,

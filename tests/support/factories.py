@@ -108,7 +108,7 @@ def make_booking(
     **overrides,
 ) -> tuple[Booking, str]:
     """A booking written directly (with its claims and a manage token)."""
-    end = start + timedelta(minutes=service.duration_minutes)
+    end = start + service.duration
     values = {
         "reference": new_reference(),
         "service_id": service.id,

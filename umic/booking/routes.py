@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from datetime import timedelta
 
 from flask import Blueprint
 from flask import Response
@@ -96,16 +95,10 @@ def _town_or_404(slug: str) -> Municipality:
     return town
 
 
-def _active_service() -> Service | None:
-    return db.session.scalar(
-        select(Service).where(Service.active.is_(True)).order_by(Service.id).limit(1)
-    )
-
-
 def _bookable(slug: str) -> tuple[Municipality, Service] | Response:
     """The town and service, or the page that says this town cannot book here."""
     town = _town_or_404(slug)
-    service = _active_service()
+    service = booking_service.active_service()
     if not town.can_book or service is None:
         return Response(render_template("booking/not_available.html", town=town, service=service))
     return town, service
@@ -234,7 +227,7 @@ def details(slug: str):
         service=service,
         form=form,
         slot_start=slot_start,
-        slot_end=(slot_start + _duration(service)) if slot_start else None,
+        slot_end=(slot_start + service.duration) if slot_start else None,
         slot_error=slot_error,
         form_notice=form_notice,
     )
@@ -259,10 +252,6 @@ def _too_many(town: Municipality, email: str, over: booking_service.TooManyBooki
     return render_template(
         "booking/too_many.html", town=town, email=email, active=over.active, cap=over.cap
     )
-
-
-def _duration(service: Service) -> timedelta:
-    return timedelta(minutes=service.duration_minutes)
 
 
 def _taken(town: Municipality, start: datetime) -> Response:
@@ -310,7 +299,7 @@ def check(slug: str):
         service=service,
         draft=draft,
         form=form,
-        slot_end=draft.slot_start + _duration(service),
+        slot_end=draft.slot_start + service.duration,
     )
 
 
@@ -425,7 +414,7 @@ def reschedule_confirm(token: str):
         token=token,
         form=form,
         new_start=new_start,
-        new_end=new_start + _duration(booking.service),
+        new_end=new_start + booking.service.duration,
         slot=request.values.get("slot"),
     )
 

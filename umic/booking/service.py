@@ -46,6 +46,7 @@ from ..models import OpeningHours
 from ..models import Service
 from ..models import StaffUser
 from ..models import TokenPurpose
+from ..models.core import DEFAULT_CALL_MINUTES
 from ..surveys.service import survey_after_mark
 from ..web.access import find_token
 from ..web.access import issue_token
@@ -172,8 +173,20 @@ def open_slots(
     availability = load_availability(
         window.first_day, window.last_day, rules, exclude_booking_id=exclude_booking_id
     )
-    duration = timedelta(minutes=service.duration_minutes)
-    return scheduling.free_slots(availability, window, duration), availability
+    return scheduling.free_slots(availability, window, service.duration), availability
+
+
+def active_service() -> Service | None:
+    """The service citizens book now: the first active one (an installation has one)."""
+    return db.session.scalar(
+        select(Service).where(Service.active.is_(True)).order_by(Service.id).limit(1)
+    )
+
+
+def call_minutes() -> int:
+    """How long a call lasts, for the pages that say so (the default before any service)."""
+    service = active_service()
+    return service.duration_minutes if service is not None else DEFAULT_CALL_MINUTES
 
 
 def _claim(booking_id: int, technician_id: int, start: datetime, end: datetime) -> None:

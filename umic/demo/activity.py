@@ -48,7 +48,7 @@ def load_activity(now: datetime | None = None, seed: int = 2025) -> None:
     holidays = set(
         scheduling.public_holidays([today.year - 1, today.year, today.year + 1], "ES", "CT")
     )
-    duration = timedelta(minutes=service.duration_minutes)
+    duration = service.duration
     attended = []
     for offset in range(-14, 8):
         day = today + timedelta(days=offset)

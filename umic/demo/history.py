@@ -50,7 +50,7 @@ class _Calendar:
 
     def __init__(self, technicians, service, tz):
         self.tz = tz
-        self.duration = timedelta(minutes=service.duration_minutes)
+        self.duration = service.duration
         self.hours = [
             scheduling.WeeklyHours(h.staff_id, h.weekday, h.start_time, h.end_time)
             for t in technicians

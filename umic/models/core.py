@@ -11,6 +11,7 @@ import enum
 from datetime import date
 from datetime import datetime
 from datetime import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
@@ -78,6 +79,10 @@ class Municipality(db.Model):
         return f"<Municipality {self.ine_code} {self.name}>"
 
 
+#: The length of a call when a service is created without saying (the seed's 30 minutes).
+DEFAULT_CALL_MINUTES = 30
+
+
 class Service(db.Model):
     """What a citizen books: "Consum_DIBA. Atenció telemàtica", 30 minutes."""
 
@@ -85,7 +90,9 @@ class Service(db.Model):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
-    duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # The length of a call, and the step between its start times (core/scheduling.py); a
+    # multiple of the claims' 5-minute unit. ``flask --app umic services set`` changes it.
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_CALL_MINUTES)
     # Overrides the app-wide VIDEO_LINK_TEMPLATE when set.
     video_link_template: Mapped[str | None] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -95,6 +102,11 @@ class Service(db.Model):
             "duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration_in_5_minutes"
         ),
     )
+
+    @property
+    def duration(self) -> timedelta:
+        """How long a call lasts."""
+        return timedelta(minutes=self.duration_minutes)
 
 
 class Role(enum.StrEnum):

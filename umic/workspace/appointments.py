@@ -165,9 +165,7 @@ def _phone_towns() -> list[Municipality]:
 
 
 def _service() -> Service:
-    service = db.session.scalar(
-        select(Service).where(Service.active.is_(True)).order_by(Service.id).limit(1)
-    )
+    service = booking_service.active_service()
     if service is None:
         abort(404)
     return service
@@ -253,6 +251,6 @@ def new_booking_details():
         town=town,
         service=service,
         start=start,
-        end=start + timedelta(minutes=service.duration_minutes),
+        end=start + service.duration,
         slot=start.astimezone(booking_service.rules().tz).isoformat(),
     )
