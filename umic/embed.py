@@ -49,6 +49,8 @@ from sqlalchemy import select
 from wtforms import TextAreaField
 
 from . import clock
+from .booking.routes import bp as booking_bp
+from .booking.service import find_by_token
 from .extensions import db
 from .models import Municipality
 from .web.forms import Form
@@ -223,8 +225,6 @@ def _town_from(values: dict) -> Municipality | None:
     if "slug" in values:
         return db.session.scalar(select(Municipality).where(Municipality.slug == values["slug"]))
     if "token" in values:
-        from .booking.service import find_by_token
-
         booking = find_by_token(values["token"], clock.now())
         return booking.municipality if booking is not None else None
     return None
@@ -419,8 +419,6 @@ def save_origins(town: Municipality, form: EmbedOriginsForm) -> bool:
 
 def init_app(app: Flask) -> None:
     """The embedded booking, its session cookie, framing and template helpers."""
-    from .booking.routes import bp as booking_bp
-
     app.register_blueprint(booking_bp, name=EMBED, url_prefix=EMBED_PREFIX)
     app.session_interface = EmbedSessionInterface()
     # A URL value preprocessor runs before every before_request (the CSRF check included), so

@@ -36,16 +36,12 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from .. import clock
-from ..booking import service as booking_service
+from ..booking import misfits
 from ..core import scheduling
 from ..core.dates import parse_day
 from ..core.text import clean
 from ..extensions import db
-from ..models import Booking
-from ..models import BookingStatus
-from ..models import CaseFile
 from ..models import Closure
-from ..models import Municipality
 from ..models import OpeningHours
 from ..models import StaffUser
 from ..web.forms import Form
@@ -492,56 +488,13 @@ REASONS = {
 
 
 def misplaced_bookings(now: datetime, staff_id: int | None = None) -> list[MisplacedBooking]:
-    """Confirmed appointments after ``now`` that no longer fit their technician's hours.
-
-    One query for the bookings (with town, technician and case file joined), then the
-    hours, closures and holidays of the days they span, loaded as the citizen's free times
-    are (``booking_service.load_availability``): what the citizen can book and what is
-    reported here come from the same data.
-    """
-    query = (
-        select(
-            Booking.id,
-            Booking.technician_id,
-            Booking.start_utc,
-            Booking.end_utc,
-            Booking.citizen_name,
-            Municipality.name.label("town"),
-            StaffUser.name.label("technician"),
-            CaseFile.id.label("case_id"),
-        )
-        .join(Municipality, Municipality.id == Booking.municipality_id)
-        .join(StaffUser, StaffUser.id == Booking.technician_id)
-        .outerjoin(CaseFile, CaseFile.booking_id == Booking.id)
-        .where(Booking.status == BookingStatus.CONFIRMED, Booking.start_utc > now)
-        .order_by(Booking.start_utc, Booking.id)
-    )
-    if staff_id is not None:
-        query = query.where(Booking.technician_id == staff_id)
-    rows = db.session.execute(query).all()
-    if not rows:
-        return []
-    rules = booking_service.rules()
-    availability = booking_service.load_availability(
-        rows[0].start_utc.astimezone(rules.tz).date(),
-        max(row.end_utc for row in rows).astimezone(rules.tz).date(),
-        rules,
-    )
-    misfits = scheduling.outside_hours(
-        (
-            scheduling.Appointment(row.id, row.technician_id, row.start_utc, row.end_utc)
-            for row in rows
-        ),
-        availability,
-    )
-    by_id = {row.id: row for row in rows}
+    """The appointments that no longer fit (``booking.misfits``), as the page lists them."""
     views = current_app.view_functions
     found = []
-    for misfit in misfits:
-        row = by_id[misfit.appointment.booking_id]
-        if row.case_id is not None and "workspace.case_detail" in views:
+    for misfit in misfits.confirmed_misfits(now, staff_id):
+        if misfit.case_id is not None and "workspace.case_detail" in views:
             url, link_text = (
-                url_for("workspace.case_detail", case_id=row.case_id),
+                url_for("workspace.case_detail", case_id=misfit.case_id),
                 _("Obre l'expedient"),
             )
         elif "workspace.agenda" in views:
@@ -550,12 +503,12 @@ def misplaced_bookings(now: datetime, staff_id: int | None = None) -> list[Mispl
             url, link_text = None, ""
         found.append(
             MisplacedBooking(
-                booking_id=row.id,
-                start=row.start_utc,
-                end=row.end_utc,
-                citizen=row.citizen_name,
-                town=row.town,
-                technician=row.technician,
+                booking_id=misfit.booking_id,
+                start=misfit.start,
+                end=misfit.end,
+                citizen=misfit.citizen,
+                town=misfit.town,
+                technician=misfit.technician,
                 reason=str(REASONS[misfit.reason]),
                 url=url,
                 link_text=link_text,

@@ -176,7 +176,7 @@ def municipalities():
     shown = count_text(len(rows), total or 0)
     response = render_page_or_fragment(
         "admin/municipalities.html",
-        "admin/municipalities_results.html",
+        "admin/_municipalities_results.html",
         query=query,
         rows=rows,
         links={town.id: booking_link(town) for town in rows if town.enrolled},

@@ -13,12 +13,14 @@ import dataclasses
 import functools
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -52,6 +54,7 @@ from ..web.access import find_token
 from ..web.access import issue_token
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SlotUnavailable(Exception):
@@ -273,6 +276,71 @@ def _max_attempts() -> int:
     return db.session.scalar(select(db.func.count(StaffUser.id))) + 1
 
 
+def _retrying(attempt: Callable[[], T]) -> T:
+    """The race-proof procedure around every booking's claims, written once.
+
+    ``attempt`` looks the time up again, chooses a technician, writes the booking and its
+    claims (``_claim``), queues the e-mails and commits, all in one transaction. When the
+    database refuses a claim because another process took that technician's time first
+    (IntegrityError), that transaction is rolled back and ``attempt`` runs again: the next
+    lookup no longer offers that technician. After one try per technician, the time is gone.
+    Any other failure rolls back too and is raised.
+    """
+    for _ in range(_max_attempts()):
+        try:
+            return attempt()
+        except IntegrityError:
+            db.session.rollback()
+            log.info("booking conflict: trying another technician")
+        except Exception:
+            db.session.rollback()
+            raise
+    raise SlotUnavailable
+
+
+def _free_slot(
+    service: Service,
+    start: datetime,
+    now: datetime,
+    rules_: Rules,
+    *,
+    exclude_booking_id: int | None = None,
+) -> tuple[scheduling.Slot, scheduling.Availability]:
+    """The free slot that starts at ``start`` (SlotUnavailable if there is none), with the
+    availability it came from (to choose its technician)."""
+    day = start.astimezone(rules_.tz).date()
+    slots, availability = open_slots(
+        service, now, rules_, day=day, exclude_booking_id=exclude_booking_id
+    )
+    slot = scheduling.find_slot(slots, start)
+    if slot is None:
+        raise SlotUnavailable
+    return slot, availability
+
+
+def _new_booking(
+    service: Service, slot: scheduling.Slot, technician_id: int, now: datetime, **person
+):
+    """A confirmed booking of ``slot`` (added to the session, not flushed): a new UID, a new
+    video room, SEQUENCE 0; ``person`` holds the citizen's fields and who booked it."""
+    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
+    link, _room = video_link(template)
+    booking = Booking(
+        reference=new_reference(),
+        service_id=service.id,
+        technician_id=technician_id,
+        start_utc=slot.start,
+        end_utc=slot.end,
+        ical_uid=str(uuid.uuid4()),
+        ical_sequence=0,
+        video_link=link,
+        confirmed_at=now,
+        **person,
+    )
+    db.session.add(booking)
+    return booking
+
+
 def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Booking, str]:
     """Turn a complete draft into a confirmed booking; returns it and its manage token.
 
@@ -285,24 +353,18 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
     start = draft.slot_start
     if start is None or not draft.details_complete:
         raise SlotUnavailable
-    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
     draft_id = draft.id
-    for _attempt in range(_max_attempts()):
-        local_day = start.astimezone(rules_.tz).date()
-        slots, availability = open_slots(service, now, rules_, day=local_day)
-        slot = scheduling.find_slot(slots, start)
-        if slot is None:
-            raise SlotUnavailable
+
+    def attempt() -> tuple[Booking, str]:
+        slot, availability = _free_slot(service, start, now, rules_)
         technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
         draft = db.session.get(BookingDraft, draft_id)
-        link, _room = video_link(template)
-        booking = Booking(
-            reference=new_reference(),
-            service_id=service.id,
+        booking = _new_booking(
+            service,
+            slot,
+            technician_id,
+            now,
             municipality_id=draft.municipality_id,
-            technician_id=technician_id,
-            start_utc=slot.start,
-            end_utc=slot.end,
             citizen_name=draft.name,
             citizen_email=draft.email,
             citizen_phone=draft.phone,
@@ -311,30 +373,17 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
             language=language,
             consent_at=draft.consent_at,
             consent_version=draft.consent_version,
-            ical_uid=str(uuid.uuid4()),
-            ical_sequence=0,
-            video_link=link,
-            confirmed_at=now,
         )
-        db.session.add(booking)
-        try:
-            db.session.flush()
-            _enforce_cap(booking.citizen_email, now)
-            _claim(booking.id, technician_id, slot.start, slot.end)
-            draft.booking_id = booking.id
-            token = issue_manage_token(booking)
-            mail.notify_booking_created(booking, token)
-            db.session.commit()
-        except IntegrityError:
-            # Another process took this technician (or, rarely, the reference) first.
-            db.session.rollback()
-            log.info("booking conflict at %s: trying another technician", start.isoformat())
-            continue
-        except TooManyBookings:
-            db.session.rollback()
-            raise
+        db.session.flush()
+        _enforce_cap(booking.citizen_email, now)
+        _claim(booking.id, technician_id, slot.start, slot.end)
+        draft.booking_id = booking.id
+        token = issue_manage_token(booking)
+        mail.notify_booking_created(booking, token)
+        db.session.commit()
         return booking, token
-    raise SlotUnavailable
+
+    return _retrying(attempt)
 
 
 def change_allowed(booking: Booking, now: datetime, rules_: Rules | None = None) -> bool:
@@ -362,18 +411,15 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
     gets the invitation and the old one a cancellation.
     """
     rules_ = rules()
-    for _attempt in range(_max_attempts()):
+
+    def attempt() -> tuple[Booking, str]:
         booking = _lock(booking_id)
         if not change_allowed(booking, now, rules_):
-            db.session.rollback()
             raise ChangeNotAllowed
-        local_day = new_start.astimezone(rules_.tz).date()
-        slots, availability = open_slots(
-            booking.service, now, rules_, day=local_day, exclude_booking_id=booking.id
+        slot, availability = _free_slot(
+            booking.service, new_start, now, rules_, exclude_booking_id=booking.id
         )
-        slot = scheduling.find_slot(slots, new_start)
-        if slot is None or slot.start == booking.start_utc:
-            db.session.rollback()
+        if slot.start == booking.start_utc:
             raise SlotUnavailable
         old_technician = booking.technician
         old_times = (booking.start_utc, booking.end_utc)
@@ -381,27 +427,24 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
             technician_id = booking.technician_id
         else:
             technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
-        try:
-            db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
-            _claim(booking.id, technician_id, slot.start, slot.end)
-            booking.technician_id = technician_id
-            booking.start_utc = slot.start
-            booking.end_utc = slot.end
-            booking.ical_sequence += 1
-            booking.confirmed_at = now
-            booking.reminder_sent_at = None
-            db.session.flush()
-            db.session.refresh(booking, ["technician"])
-            token = issue_manage_token(booking)
-            mail.notify_booking_rescheduled(
-                booking, token, previous_technician=old_technician, previous_times=old_times
-            )
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            continue
+        db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
+        _claim(booking.id, technician_id, slot.start, slot.end)
+        booking.technician_id = technician_id
+        booking.start_utc = slot.start
+        booking.end_utc = slot.end
+        booking.ical_sequence += 1
+        booking.confirmed_at = now
+        booking.reminder_sent_at = None
+        db.session.flush()
+        db.session.refresh(booking, ["technician"])
+        token = issue_manage_token(booking)
+        mail.notify_booking_rescheduled(
+            booking, token, previous_technician=old_technician, previous_times=old_times
+        )
+        db.session.commit()
         return booking, token
-    raise SlotUnavailable
+
+    return _retrying(attempt)
 
 
 def cancel(booking_id: int, now: datetime, *, reason: str = "", by: str = "citizen") -> Booking:
@@ -533,22 +576,18 @@ def book_for_citizen(
     """
     rules_ = rules()
     staff_rules = dataclasses.replace(rules_, min_notice=timedelta(0))
-    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
-    for _attempt in range(_max_attempts()):
-        local_day = start.astimezone(rules_.tz).date()
-        slots, availability = open_slots(service, now, staff_rules, day=local_day)
-        slot = scheduling.find_slot(slots, start)
-        if slot is None or (technician_id and technician_id not in slot.technicians):
+
+    def attempt() -> tuple[Booking, str]:
+        slot, availability = _free_slot(service, start, now, staff_rules)
+        if technician_id and technician_id not in slot.technicians:
             raise SlotUnavailable
         chosen = technician_id or scheduling.choose_technician(slot, availability.busy, rules_.tz)
-        link, _room = video_link(template)
-        booking = Booking(
-            reference=new_reference(),
-            service_id=service.id,
+        booking = _new_booking(
+            service,
+            slot,
+            chosen,
+            now,
             municipality_id=municipality_id,
-            technician_id=chosen,
-            start_utc=slot.start,
-            end_utc=slot.end,
             citizen_name=details["name"],
             citizen_email=details.get("email") or "",
             citizen_phone=details.get("phone") or "",
@@ -557,21 +596,13 @@ def book_for_citizen(
             language=language or current_app.config["BABEL_DEFAULT_LOCALE"],
             consent_at=now,
             consent_version=f"{current_app.config['PRIVACY_NOTICE_VERSION']} (telèfon)",
-            ical_uid=str(uuid.uuid4()),
-            ical_sequence=0,
-            video_link=link,
-            confirmed_at=now,
             booked_by_id=staff.id,
         )
-        db.session.add(booking)
-        try:
-            db.session.flush()
-            _claim(booking.id, chosen, slot.start, slot.end)
-            token = issue_manage_token(booking)
-            mail.notify_booking_created(booking, token)
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            continue
+        db.session.flush()
+        _claim(booking.id, chosen, slot.start, slot.end)
+        token = issue_manage_token(booking)
+        mail.notify_booking_created(booking, token)
+        db.session.commit()
         return booking, token
-    raise SlotUnavailable
+
+    return _retrying(attempt)

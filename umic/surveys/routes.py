@@ -21,6 +21,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from wtforms import RadioField
@@ -32,7 +33,6 @@ from wtforms.validators import ValidationError
 from .. import clock
 from ..core.text import clean
 from ..extensions import db
-from ..stats.survey_results import count_text
 from ..web.forms import Form
 from ..web.i18n import locale_name
 from . import service
@@ -168,7 +168,7 @@ def survey(token: str):
         booking=link.booking,
         errors=_summary(form),
         rating_hint=RATING_HINT,
-        comment_max=count_text(service.COMMENT_MAX, locale_name()),
+        comment_max=format_decimal(service.COMMENT_MAX, format="#,##0"),
     )
 
 
