@@ -201,18 +201,12 @@ def details(slug: str):
             )
         elif valid and slot_error is None:
             now = clock.now()
-            if draft is None:
-                draft, key = booking_service.new_draft(town.id, service.id, now)
+            details = {name: form[name].data for name in booking_service.DETAIL_FIELDS}
+            draft, key = booking_service.save_details(
+                draft, town.id, service.id, slot_start, details, now
+            )
+            if key is not None:
                 session[SESSION_DRAFT] = {"key": key, "town": town.id}
-            draft.slot_start = slot_start
-            draft.name = form.name.data
-            draft.email = form.email.data
-            draft.phone = form.phone.data or ""
-            draft.address = form.address.data or ""
-            draft.description = form.description.data or ""
-            draft.consent_at = now
-            draft.consent_version = current_app.config["PRIVACY_NOTICE_VERSION"]
-            db.session.commit()
             try:
                 booking_service.check_cap(draft.email, now)
             except booking_service.TooManyBookings as over:

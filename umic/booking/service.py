@@ -484,6 +484,36 @@ def new_draft(municipality_id: int, service_id: int, now: datetime) -> tuple[Boo
     return draft, key
 
 
+#: What the citizen tells about themselves and their problem, kept in the draft.
+DETAIL_FIELDS = ("name", "email", "phone", "address", "description")
+
+
+def save_details(
+    draft: BookingDraft | None,
+    municipality_id: int,
+    service_id: int,
+    slot_start: datetime,
+    details: dict[str, str],
+    now: datetime,
+) -> tuple[BookingDraft, str | None]:
+    """Keep the citizen's chosen time, details (name, email, phone, address, description)
+    and consent, with the privacy notice's version, in their draft; commits.
+
+    The first time there is no draft: a new one, whose key (the second value) the browser
+    keeps; later, None. The booking is made from the draft when the citizen confirms.
+    """
+    key = None
+    if draft is None:
+        draft, key = new_draft(municipality_id, service_id, now)
+    draft.slot_start = slot_start
+    for name in DETAIL_FIELDS:
+        setattr(draft, name, details.get(name) or "")
+    draft.consent_at = now
+    draft.consent_version = current_app.config["PRIVACY_NOTICE_VERSION"]
+    db.session.commit()
+    return draft, key
+
+
 def find_draft(key: str | None, now: datetime) -> BookingDraft | None:
     """The draft behind a key, if it has not expired."""
     if not key:
