@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from datetime import datetime
 from datetime import time
 from datetime import timedelta
 
@@ -239,7 +238,7 @@ def hours():
         "admin/hours.html",
         rows=rows,
         weekdays=[str(name) for name in WEEKDAYS],
-        misfits=misplaced_bookings(clock.now()),
+        **_misfits(),
     )
 
 
@@ -276,7 +275,7 @@ def technician_hours(staff_id: int):
         form=form,
         crowded=crowded,
         days=_form_days(form),
-        misfits=misplaced_bookings(clock.now(), staff_id=person.id),
+        **_misfits(person.id),
     )
 
 
@@ -425,7 +424,7 @@ def closures():
         "admin/closures.html",
         form=form,
         entries=upcoming_closures(today),
-        misfits=misplaced_bookings(clock.now()),
+        **_misfits(),
     )
 
 
@@ -465,21 +464,7 @@ def delete_closure(closure_id: int):
 # --- Appointments left outside the hours -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MisplacedBooking:
-    """A confirmed future appointment that needs a new time, and where to handle it."""
-
-    booking_id: int
-    start: datetime
-    end: datetime
-    citizen: str
-    town: str
-    technician: str
-    reason: str
-    url: str | None
-    link_text: str
-
-
+#: Why an appointment no longer fits, as the list says it.
 REASONS = {
     scheduling.Misfit.CLOSED: _l("Servei tancat aquell dia"),
     scheduling.Misfit.ABSENT: _l("Absència del tècnic o la tècnica"),
@@ -487,31 +472,6 @@ REASONS = {
 }
 
 
-def misplaced_bookings(now: datetime, staff_id: int | None = None) -> list[MisplacedBooking]:
-    """The appointments that no longer fit (``booking.misfits``), as the page lists them."""
-    views = current_app.view_functions
-    found = []
-    for misfit in misfits.confirmed_misfits(now, staff_id):
-        if misfit.case_id is not None and "workspace.case_detail" in views:
-            url, link_text = (
-                url_for("workspace.case_detail", case_id=misfit.case_id),
-                _("Obre l'expedient"),
-            )
-        elif "workspace.agenda" in views:
-            url, link_text = url_for("workspace.agenda"), _("Obre l'agenda")
-        else:
-            url, link_text = None, ""
-        found.append(
-            MisplacedBooking(
-                booking_id=misfit.booking_id,
-                start=misfit.start,
-                end=misfit.end,
-                citizen=misfit.citizen,
-                town=misfit.town,
-                technician=misfit.technician,
-                reason=str(REASONS[misfit.reason]),
-                url=url,
-                link_text=link_text,
-            )
-        )
-    return found
+def _misfits(staff_id: int | None = None) -> dict:
+    """What the ``_hours_outside.html`` fragment needs: the appointments that no longer fit."""
+    return {"misfits": misfits.confirmed_misfits(clock.now(), staff_id), "reasons": REASONS}
