@@ -144,7 +144,7 @@ def test_choosing_a_day_without_javascript_shows_its_times(client):
 
 def test_htmx_swaps_only_the_times_and_announces_them(client):
     make_world()
-    day = Citizen(client).days()[0]
+    day = Citizen(client).full_day()
     response = client.get(f"/reserva/gelida/?dia={day}", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'id="times"' in body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from . import days
 from .htmlutil import csrf_token
 
 DETAILS = {
@@ -28,8 +29,15 @@ class Citizen:
         page = self.client.get(f"/reserva/{self.slug}/").get_data(as_text=True)
         return re.findall(r'name="dia" value="([^"]+)"', page)
 
+    def full_day(self) -> str:
+        """The first day offered after today: all its times are still there (today's go as the
+        hours pass, and one may stop being bookable while a test is using it)."""
+        today = days.today().isoformat()
+        return next(day for day in self.days() if day > today)
+
     def slots(self, day: str | None = None) -> list[str]:
-        day = day or self.days()[0]
+        """The times offered on ``day`` (by default a full day)."""
+        day = day or self.full_day()
         page = self.client.get(f"/reserva/{self.slug}/?dia={day}").get_data(as_text=True)
         return re.findall(r'name="slot" value="([^"]+)"', page)
 

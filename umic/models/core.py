@@ -26,6 +26,8 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import Time
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -70,10 +72,18 @@ class Municipality(db.Model):
         """The allowed embedding origins as a list."""
         return [line.strip() for line in self.embed_origins.splitlines() if line.strip()]
 
-    @property
+    @hybrid_property
     def can_book(self) -> bool:
-        """Residents can book when the town is enrolled and has no consumer office of its own."""
-        return self.enrolled and not self.has_omic
+        """Residents can book when the town is enrolled and has no consumer office of its own.
+
+        The same rule in SQL: ``select(Municipality).where(Municipality.can_book)``.
+        """
+        return self.enrolled_on is not None and not self.has_omic
+
+    @can_book.inplace.expression
+    @classmethod
+    def _can_book_expression(cls):
+        return and_(cls.enrolled_on.is_not(None), cls.has_omic.is_(False))
 
     def __repr__(self) -> str:
         return f"<Municipality {self.ine_code} {self.name}>"

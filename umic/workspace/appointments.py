@@ -157,9 +157,7 @@ def open_case(booking_id: int):
 def _phone_towns() -> list[Municipality]:
     return list(
         db.session.scalars(
-            select(Municipality)
-            .where(Municipality.enrolled_on.is_not(None), Municipality.has_omic.is_(False))
-            .order_by(Municipality.name)
+            select(Municipality).where(Municipality.can_book).order_by(Municipality.name)
         )
     )
 
