@@ -651,7 +651,7 @@ def test_forms_work_without_javascript(client):
 
 def test_unconfirmed_details_are_deleted_after_a_day(client):
     """Drafts hold personal data: the worker purges them once they expire."""
-    from umic.booking.service import purge_expired_drafts
+    from umic.booking.drafts import purge_expired_drafts
 
     make_world()
     citizen = Citizen(client)

@@ -269,8 +269,14 @@ def by_recipient(invitations: list[Invitation], address: str) -> list[Invitation
 
 
 def test_lifecycle_book_reschedule_across_dst_cancel(app, client, smtp, tmp_path):
+    # Four days before the next change of offset, whatever the day the suite runs on: the
+    # booking is made in one season and moved into the other.
+    clock.move_to(datetime.combine(DST_CHANGE - timedelta(days=4), time(8), tzinfo=MADRID))
     make_world()
-    manage = Citizen(client).book()
+    citizen = Citizen(client)
+    today = clock.today(MADRID)
+    before = next(d for d in citizen.days() if today < date.fromisoformat(d) < DST_CHANGE)
+    manage = citizen.book(citizen.slots(before)[0])
     booking = current(manage)
     uid, link = booking.ical_uid, booking.video_link
     technician = booking.technician.email

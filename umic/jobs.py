@@ -24,8 +24,8 @@ from datetime import datetime
 from flask import current_app
 
 from . import clock
+from .booking.drafts import purge_expired_drafts
 from .booking.reminders import queue_due_reminders
-from .booking.service import purge_expired_drafts
 from .casefiles.documents import queue_document_reminders
 from .extensions import db
 from .mail.outbox import SendReport

@@ -40,6 +40,7 @@ from ..web import limits
 from ..web.htmx import render_page_or_fragment
 from ..web.i18n import locale_name
 from ..web.i18n import switching_language
+from . import drafts
 from . import service as booking_service
 from .forms import CancelForm
 from .forms import ConfirmForm
@@ -140,7 +141,7 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
     stored = session.get(SESSION_DRAFT)
     if not isinstance(stored, dict) or stored.get("town") != town.id:
         return None
-    draft = booking_service.find_draft(stored.get("key"), clock.now())
+    draft = drafts.find_draft(stored.get("key"), clock.now())
     if draft is None or draft.municipality_id != town.id:
         return None
     if draft.booking_id is not None and not include_used:
@@ -201,10 +202,8 @@ def details(slug: str):
             )
         elif valid and slot_error is None:
             now = clock.now()
-            details = {name: form[name].data for name in booking_service.DETAIL_FIELDS}
-            draft, key = booking_service.save_details(
-                draft, town.id, service.id, slot_start, details, now
-            )
+            details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
+            draft, key = drafts.save_details(draft, town.id, service.id, slot_start, details, now)
             if key is not None:
                 session[SESSION_DRAFT] = {"key": key, "town": town.id}
             try:
