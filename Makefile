@@ -54,10 +54,10 @@ test: setup ## Lint, then the whole test suite (also on PostgreSQL when UMIC_TES
 # The awkward moments `make test-days` puts the app's clock at (umic/clock.py): a Friday
 # afternoon before a Monday holiday (6 Dec 2027, with 8 Dec that week), the Monday before
 # the 8 December holiday, 23 December, the Saturday before each daylight-saving change,
-# New Year's Eve at 23:30, a leap day, and an afternoon when today has two times left.
+# New Year's Eve at 23:30, a leap day, and an afternoon when today has one time left.
 TEST_DAYS ?= 2027-12-03T17:45:00+01:00 2026-12-07T10:00:00+01:00 2026-12-23T17:30:00+01:00 \
 	2027-03-27T12:00:00+01:00 2027-10-30T12:00:00+02:00 2026-12-31T23:30:00+01:00 \
-	2028-02-29T10:00:00+01:00 2026-12-10T15:40:00+01:00
+	2028-02-29T10:00:00+01:00 2026-12-10T16:10:00+01:00
 
 test-days: setup ## The tests without a browser (SQLite) with the clock at each awkward moment
 	@for moment in $(TEST_DAYS); do \

@@ -121,7 +121,9 @@ def test_town_page_lists_days_as_radios_in_a_fieldset(client):
     assert fieldset.select_one("legend h2").get_text(strip=True) == "Quin dia us va bé?"
     radios = fieldset.select('input[type=radio][name="dia"]')
     assert 1 <= len(radios) <= 10
-    label = page.select_one(f'label[for="{radios[0]["id"]}"]').get_text(" ", strip=True)
+    # A full day's label (today's may have one time left: "1 hora lliure").
+    full = next(r for r in radios if r["value"] == Citizen(client).full_day())
+    label = page.select_one(f'label[for="{full["id"]}"]').get_text(" ", strip=True)
     assert re.search(r"\(\d+ hores lliures\)", label)
     assert "Consum_DIBA. Atenció telemàtica" in page.get_text()
     assert "30 minuts" in page.get_text()

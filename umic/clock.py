@@ -90,8 +90,3 @@ def reset() -> None:
     with _lock:
         _offset = timedelta(0)
         _frozen = None
-
-
-def is_set() -> bool:
-    """True while a test has moved or stopped the clock."""
-    return _frozen is not None or _offset != timedelta(0)

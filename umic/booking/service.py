@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
@@ -31,6 +30,7 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..core import ics
 from ..core import scheduling
 from ..core.tokens import new_reference
 from ..core.tokens import video_link
@@ -329,7 +329,7 @@ def _new_booking(
         technician_id=technician_id,
         start_utc=slot.start,
         end_utc=slot.end,
-        ical_uid=str(uuid.uuid4()),
+        ical_uid=ics.new_uid(),
         ical_sequence=0,
         video_link=link,
         confirmed_at=now,

@@ -22,6 +22,7 @@ without a migration of the rows that hold it. Pure: the standard library and ``c
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 
 from .text import fold
@@ -56,8 +57,13 @@ class Vocabulary(enum.StrEnum):
     @classmethod
     def from_word(cls, text: str | None):
         """The member a word stands for (any of its spellings), or None."""
-        folded = fold(text or "")
-        return next((member for member in cls if folded in member.words), None)
+        return _spellings(cls).get(fold(text or ""))
+
+
+@functools.cache
+def _spellings(kind: type[Vocabulary]) -> dict[str, Vocabulary]:
+    """word -> member, built once per vocabulary (imports ask once per row)."""
+    return {word: member for member in kind for word in member.words}
 
 
 def values(kind: type[enum.StrEnum], *extra: str) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 
 from ..casefiles.service import case_from_booking
 from ..casefiles.service import update_case
+from ..core import ics
 from ..core import scheduling
 from ..core.text import fold
 from ..core.tokens import new_reference
@@ -85,7 +85,7 @@ def demo_booking(rng, service, town, technician_id, start, duration, status, now
         description=problem[0],
         consent_at=created,
         consent_version="demo",
-        ical_uid=str(uuid.uuid4()),
+        ical_uid=ics.new_uid(),
         video_link=link,
         created_at=created,
         confirmed_at=created,

@@ -1,0 +1,24 @@
+"""retention and rights
+
+Revision ID: a10c0a000003
+Revises: a10c0a000002
+Create Date: 2026-12-04 10:02:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a10c0a000003'
+down_revision = 'a10c0a000002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
