@@ -29,6 +29,7 @@ def create_app(config: type[Config] = Config, overrides: dict | None = None) -> 
     if overrides:
         app.config.update(overrides)
     check_production_config(app)
+    check_retention_schedule(app)
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PROXY_COUNT"]:
         # Behind N reverse proxies: trust their X-Forwarded-* headers, no one else's.
@@ -44,15 +45,25 @@ def create_app(config: type[Config] = Config, overrides: dict | None = None) -> 
     return app
 
 
+#: The shortest secret key production accepts: it signs sessions, form tokens and stamps.
+SECRET_KEY_MIN_BYTES = 32
+
+
 def check_production_config(app: Flask) -> None:
-    """Refuse to serve real users with the development secret key."""
+    """Refuse to serve real users with the development secret key, or a short one."""
     if app.debug or app.testing:
         return
-    if not app.config.get("SECRET_KEY") or app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+    key = app.config.get("SECRET_KEY") or ""
+    if not key or key == DEV_SECRET_KEY:
         raise RuntimeError(
             "UMIC_SECRET_KEY is not set: refusing to start in production with the "
             "development key. Set UMIC_SECRET_KEY to a long random value "
             "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    if len(key.encode("utf-8") if isinstance(key, str) else key) < SECRET_KEY_MIN_BYTES:
+        raise RuntimeError(
+            f"UMIC_SECRET_KEY is too short: at least {SECRET_KEY_MIN_BYTES} bytes in "
+            "production (python -c 'import secrets; print(secrets.token_hex(32))')."
         )
     if app.config.get("RATELIMIT_ENABLED") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         # Not an error (one process is fine), but with several each keeps its own counters.
@@ -60,6 +71,14 @@ def check_production_config(app: Flask) -> None:
             "Rate limits are counted per process (UMIC_RATELIMIT_STORAGE_URI=memory://): with "
             "several gunicorn workers, point it at a shared store such as redis://host:6379."
         )
+
+
+def check_retention_schedule(app: Flask) -> None:
+    """Refuse to start with retention settings that do not make a schedule (the message
+    names each setting at fault), rather than fail in the worker or on the privacy page."""
+    from .privacy.schedule import from_config
+
+    from_config(app.config, app.config.get("SIGN_IN_WINDOW_MINUTES"))
 
 
 def register_extensions(app: Flask) -> None:
@@ -73,6 +92,7 @@ def register_extensions(app: Flask) -> None:
     from .models.types import render_item
     from .web import auth  # noqa: F401  (registers the Flask-Login callbacks)
     from .web import i18n
+    from .web import logs
     from .web import security
     from .web.i18n import select_locale
 
@@ -92,12 +112,14 @@ def register_extensions(app: Flask) -> None:
     app.jinja_env.globals["current_user"] = current_user
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the sign-in page explains itself; no English flash
+    # Real: staff sessions are never marked permanent (umic.web.auth, docs/sessions.md).
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     mail.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     i18n.init_app(app)  # ?lang= remembered in the session; Content-Language and Vary
     security.init_app(app)
+    logs.install()  # no link tokens or searches in access logs (werkzeug, gunicorn)
 
 
 @event.listens_for(Engine, "connect")
@@ -132,6 +154,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(workspace_bp, url_prefix="/espai")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from .privacy.routes import bp as privacy_bp  # one person's data: find, export, erase
+
+    app.register_blueprint(privacy_bp, url_prefix="/admin/privacitat")
 
 
 def register_limits(app: Flask) -> None:

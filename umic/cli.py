@@ -19,6 +19,7 @@ from .models import Closure
 from .models import Role
 from .models import Service
 from .models import StaffUser
+from .privacy.cli import privacy_cli
 from .stats.cli import counts_cli
 
 
@@ -127,13 +128,47 @@ def create_user_command(username: str, role: str, email: str, name: str, passwor
         raise click.ClickException(f"user {username} already exists")
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 10:
-        raise click.ClickException("the password must have at least 10 characters")
+    _check_password(password, username)
     user = StaffUser(username=username, name=name or username, email=email.strip(), role=role)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {username}.")
+
+
+def _check_password(password: str, username: str) -> None:
+    """The rule of the "my account" page (umic.core.sessions): 12 characters, not the code."""
+    from .core.sessions import PASSWORD_MIN_LENGTH
+    from .core.sessions import password_weakness
+
+    weakness = password_weakness(password, username)
+    if weakness == "short":
+        raise click.ClickException(
+            f"the password must have at least {PASSWORD_MIN_LENGTH} characters"
+        )
+    if weakness == "username":
+        raise click.ClickException("the password must not be the user name")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.option("--password", default=None, help="Asked for when not given.")
+def set_password_command(username: str, password: str | None) -> None:
+    """Give a member of staff a new password; every session of theirs ends."""
+    from .core.sessions import EndReason
+    from .web.auth import end_sessions
+
+    username = username.strip().upper()
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _check_password(password, username)
+    user.set_password(password)
+    ended = end_sessions(user.id, EndReason.PASSWORD_CHANGED, clock.now())
+    db.session.commit()
+    click.echo(f"New password for {username}; {ended} open session(s) ended.")
 
 
 @click.group("services")
@@ -239,5 +274,6 @@ def register(app: Flask) -> None:
         closures_cli,
         cases_cli,
         counts_cli,
+        privacy_cli,
     ):
         app.cli.add_command(command)

@@ -18,7 +18,9 @@ class Config:
     SECRET_KEY = DEV_SECRET_KEY
     # A relative SQLite path lives in the instance folder: instance/umic.db
     SQLALCHEMY_DATABASE_URI = "sqlite:///umic.db"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message and traceback show the SQL, never the
+    # values (names, e-mails...) it was writing (umic/web/logs.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
 
     # Links in e-mails and invitations are built on this address.
     BASE_URL = "http://127.0.0.1:5000"
@@ -72,7 +74,25 @@ class Config:
     ACCESSIBILITY_REVIEWED = "2026-11-29"
 
     # Privacy notice: bump the version whenever the text in pages/privacy.html changes.
-    PRIVACY_NOTICE_VERSION = "2026-11-01"
+    PRIVACY_NOTICE_VERSION = "2026-12-04"
+    # The data-protection contact the privacy page names. CONFIGURE THESE: the address is the
+    # Diputació's registered seat; the DPO's own name and mailbox were not verified here, so
+    # the page names the office (translated) and its address until they are set. No phone.
+    DPO_NAME = ""
+    DPO_EMAIL = ""
+    DPO_ADDRESS = "Rambla de Catalunya, 126, 08008 Barcelona"
+
+    # Retention schedule (umic.privacy.schedule, docs/privacy.md): how many days each kind of
+    # record keeps its personal data after the moment named; null ("never"): kept until
+    # someone acts. The defaults are to be confirmed with the DPO and the archive's TAAD.
+    # Unconfirmed booking drafts last BOOKING_DRAFT_HOURS (above).
+    RETENTION_CANCELLED_BOOKINGS_DAYS = 30  # after cancelling: anonymised
+    RETENTION_PAST_BOOKINGS_DAYS = 365  # after the appointment (attended, missed, unmarked)
+    RETENTION_CLOSED_CASES_DAYS = 5 * 365  # after the case is closed: anonymised
+    RETENTION_DOCUMENTS_DAYS = 365  # after their case is closed: deleted, files included
+    RETENTION_OUTBOX_DAYS = 30  # after an e-mail is sent (or given up): deleted
+    RETENTION_SIGN_IN_ATTEMPTS_DAYS = 1  # staff sign-in attempts: deleted
+    RETENTION_SURVEY_COMMENTS_DAYS = 365  # after the answer: the comment is blanked
 
     # Forms: a CSRF token lives as long as the browser session, so a slow citizen never
     # loses a form to an expired token (WCAG 2.2.1).
@@ -93,13 +113,18 @@ class Config:
     # Secure (sent over HTTPS only): None means "when BASE_URL starts with https://", so a
     # developer's http://127.0.0.1 keeps working; true/false forces it (umic.web.security).
     SESSION_COOKIE_SECURE: bool | None = None
-    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # No PERMANENT_SESSION_LIFETIME: no session is permanent. The cookie ends with the browser;
+    # a staff session's limits are on the server (STAFF_IDLE_MINUTES, STAFF_SESSION_MAX_HOURS).
 
     # Show the outbox (each e-mail and its .ics) to staff in the browser.
     OUTBOX_PAGE_SIZE = 50
 
-    # Staff sign-in: a session ends after this much inactivity; repeated failures are throttled.
+    # Staff sign-in: a session ends after this much inactivity, and this long after signing in
+    # however busy (ASVS L2 asks for at most 12 hours); its last use is written at most once
+    # per STAFF_SESSION_TOUCH_SECONDS. Repeated failures are throttled. (docs/sessions.md)
     STAFF_IDLE_MINUTES = 60
+    STAFF_SESSION_MAX_HOURS = 10
+    STAFF_SESSION_TOUCH_SECONDS = 60
     SIGN_IN_MAX_FAILURES = 5
     SIGN_IN_WINDOW_MINUTES = 15
 
@@ -137,6 +162,18 @@ class Config:
     BOOKING_MAX_ACTIVE_PER_EMAIL = 2
     # A details form sent sooner than this after it was shown is taken for a bot (0: off).
     BOOKING_MIN_FILL_SECONDS = 2
+    # Per-day caps on NEW online bookings, counted in the database over any 24 hours (so they
+    # hold across processes): per e-mail address (+tags, case and Gmail dots folded) and per
+    # client network (IPv4 /24, IPv6 /56); 0: off. Staff bookings are exempt.
+    # docs/booking-abuse.md explains the defaults.
+    BOOKING_MAX_NEW_PER_EMAIL_PER_DAY = 3
+    BOOKING_MAX_NEW_PER_NETWORK_PER_DAY = 12
+    # E-mail every active coordinator (at most once an hour per reason, once a day for the daily
+    # one) when more than this many bookings arrive online within an hour or within 24 hours,
+    # or the caps refuse more than this many within an hour; 0: off.
+    BOOKING_ALERT_NEW_PER_HOUR = 10
+    BOOKING_ALERT_NEW_PER_DAY = 15
+    BOOKING_ALERT_REFUSALS_PER_HOUR = 5
 
 
 class TestConfig(Config):
@@ -152,3 +189,8 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     BOOKING_MAX_ACTIVE_PER_EMAIL = 0
     BOOKING_MIN_FILL_SECONDS = 0
+    BOOKING_MAX_NEW_PER_EMAIL_PER_DAY = 0
+    BOOKING_MAX_NEW_PER_NETWORK_PER_DAY = 0
+    BOOKING_ALERT_NEW_PER_HOUR = 0
+    BOOKING_ALERT_NEW_PER_DAY = 0
+    BOOKING_ALERT_REFUSALS_PER_HOUR = 0

@@ -24,6 +24,7 @@ from datetime import datetime
 from flask import current_app
 
 from . import clock
+from .booking import abuse as booking_abuse
 from .booking.drafts import purge_expired_drafts
 from .booking.reminders import queue_due_reminders
 from .casefiles.documents import queue_document_reminders
@@ -31,8 +32,10 @@ from .extensions import db
 from .mail.outbox import SendReport
 from .mail.outbox import send_pending
 from .mail.outbox import worker_name
+from .privacy.retention import apply_retention
+from .privacy.retention import expire_sign_in_attempts
 from .surveys.service import queue_due_surveys
-from .web.auth import purge_sign_in_attempts
+from .web.auth import purge_staff_sessions
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,10 @@ PERIODIC: tuple[Job, ...] = (
     Job("document reminders", queue_document_reminders),  # before a documents deadline
     Job("surveys", queue_due_surveys),  # after a call
     Job("expired drafts", purge_expired_drafts),  # unfinished bookings hold personal data
-    Job("sign-in attempts", purge_sign_in_attempts),  # they hold addresses; a day is enough
+    Job("sign-in attempts", expire_sign_in_attempts),  # they hold addresses: the schedule's
+    Job("retention", apply_retention),  # the retention schedule (umic.privacy.retention)
+    Job("staff sessions", purge_staff_sessions),  # a network and a browser; 30 days
+    Job("booking abuse", booking_abuse.watch),  # alerts; network keys erased after a day
 )
 
 

@@ -4,6 +4,7 @@ Revision ID: a10c0a000003
 Revises: a10c0a000002
 Create Date: 2026-12-04 10:02:00
 
+Bookings and case files say when their personal data was blanked (umic.privacy.anonymise).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,8 +18,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_booking_anonymised_at', ['anonymised_at'], unique=False)
+
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_case_file_anonymised_at', ['anonymised_at'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_file_anonymised_at')
+        batch_op.drop_column('anonymised_at')
+
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_index('ix_booking_anonymised_at')
+        batch_op.drop_column('anonymised_at')

@@ -17,6 +17,8 @@ from ..core.codes import Channel
 from ..core.codes import DocumentCategory
 from ..core.codes import Outcome
 from ..core.codes import Resolved
+from .abuse import BookingAlert
+from .abuse import BookingRefusal
 from .cases import CaseCounter
 from .cases import CaseDocument
 from .cases import CaseEvent
@@ -33,8 +35,10 @@ from .core import OutboxStatus
 from .core import Role
 from .core import Service
 from .core import SignInAttempt
+from .core import StaffSession
 from .core import StaffUser
 from .core import TokenPurpose
+from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
 from .stats import ChannelCount
 from .surveys import SurveyResponse
 
@@ -43,8 +47,10 @@ __all__ = [
     "FINAL_STATUSES",
     "AccessToken",
     "Booking",
+    "BookingAlert",
     "BookingClaim",
     "BookingDraft",
+    "BookingRefusal",
     "BookingStatus",
     "CaseCounter",
     "CaseDocument",
@@ -65,6 +71,7 @@ __all__ = [
     "Role",
     "Service",
     "SignInAttempt",
+    "StaffSession",
     "StaffUser",
     "SurveyResponse",
     "TokenPurpose",

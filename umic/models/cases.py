@@ -94,6 +94,8 @@ class CaseFile(db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Optimistic locking: an edit based on an old version is refused, never silently lost.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # When its personal data was blanked (umic.privacy.anonymise); the figures stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     municipality: Mapped[Municipality | None] = relationship()
     assigned_to: Mapped[StaffUser | None] = relationship(foreign_keys=[assigned_to_id])
@@ -122,6 +124,7 @@ class CaseFile(db.Model):
         Index("ix_case_file_updated_at", "updated_at"),
         Index("ix_case_file_interested_name", "interested_name"),
         Index("ix_case_file_deadline", "deadline"),
+        Index("ix_case_file_anonymised_at", "anonymised_at"),
         # Free-text search (LIKE '%word%') stays fast at 100,000 cases: trigrams, PostgreSQL only.
         Index(
             "ix_case_file_search_text_trgm",

@@ -31,12 +31,14 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
+from sqlalchemy.orm import validates
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from .. import clock
 from ..core.codes import BookingStatus
 from ..core.codes import values
+from ..core.emails import email_key
 from ..extensions import db
 from .types import UTCDateTime
 
@@ -204,6 +206,11 @@ class Closure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
+def _email_key_default(context) -> str:
+    """email_key for an INSERT that did not set it (a Core insert of plain rows)."""
+    return email_key(context.get_current_parameters().get("citizen_email"))
+
+
 class Booking(db.Model):
     """A citizen's video appointment with one technician."""
 
@@ -219,6 +226,12 @@ class Booking(db.Model):
 
     citizen_name: Mapped[str] = mapped_column(String(120))
     citizen_email: Mapped[str] = mapped_column(String(254))
+    # The address as the caps count it (umic.core.emails.email_key), kept in step with
+    # citizen_email by _keep_email_key; blank it too when anonymising.
+    email_key: Mapped[str] = mapped_column(String(254), default=_email_key_default)
+    # Keyed hash of the client network a citizen booked from (umic.core.abuse), for the per-day
+    # cap; erased a day after booking (umic.booking.abuse); None for staff bookings.
+    network_key: Mapped[str | None] = mapped_column(String(32))
     citizen_phone: Mapped[str] = mapped_column(String(40), default="")
     citizen_address: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -247,6 +260,8 @@ class Booking(db.Model):
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     # When the satisfaction survey was queued (once per booking).
     survey_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its personal data was blanked (umic.privacy.anonymise); the figures stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship()
     municipality: Mapped[Municipality] = relationship()
@@ -262,11 +277,20 @@ class Booking(db.Model):
         Index("ix_booking_municipality_id", "municipality_id"),
         Index("ix_booking_citizen_email", "citizen_email"),
         Index("ix_booking_survey_sent_at", "survey_sent_at"),
+        Index("ix_booking_email_key", "email_key"),
+        Index("ix_booking_network_key", "network_key"),
+        Index("ix_booking_created_at", "created_at"),
+        Index("ix_booking_anonymised_at", "anonymised_at"),
     )
 
     @property
     def is_cancelled(self) -> bool:
         return self.status == BookingStatus.CANCELLED
+
+    @validates("citizen_email")
+    def _keep_email_key(self, _key: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
 
 
 class BookingClaim(db.Model):
@@ -382,8 +406,15 @@ class OutboxMessage(db.Model):
     recipient_name: Mapped[str] = mapped_column(String(120), default="")
     sender: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(300))
+    # The bodies with every link token masked (umic/mail/links.py): what the outbox page shows.
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # The masked tokens (JSON list), spliced back in at send time. Kept only while the
+    # message may still be sent; NULL from the moment it is sent, failed or superseded.
+    link_tokens: Mapped[str | None] = mapped_column(Text)
+    # [masked form, SHA-256 of the token] per link (JSON), kept: a hash opens nothing, and it
+    # lets staff retry a failed message with fresh links for the same pages.
+    link_refs: Mapped[str | None] = mapped_column(Text)
     ics: Mapped[bytes | None] = mapped_column(LargeBinary)
     ics_method: Mapped[str] = mapped_column(String(10), default="")
     ical_sequence: Mapped[int | None] = mapped_column(Integer)
@@ -420,3 +451,33 @@ class SignInAttempt(db.Model):
         Index("ix_sign_in_attempt_username_at", "username", "at"),
         Index("ix_sign_in_attempt_ip_at", "ip", "at"),
     )
+
+
+class StaffSession(db.Model):
+    """One signed-in browser of a member of staff: ended on sign-out, idle or too old.
+
+    The browser's cookie carries a random id (``umic.web.auth``); only its SHA-256 is stored,
+    so a copy of the database opens no session. ``browser`` and ``network`` are what the
+    user's own list shows ("Firefox on Windows", "192.0.2.0/24"); ``agent_hash`` is the hash
+    of the whole User-Agent the session began with (docs/sessions.md).
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it ended (umic.core.sessions.EndReason); None while it is open.
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    # Ended because it was used from another browser: tell its owner at the next sign-in.
+    warn_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_hash: Mapped[str] = mapped_column(String(64))
+    browser: Mapped[str] = mapped_column(String(80), default="")
+    network: Mapped[str] = mapped_column(String(50), default="")
+
+    user: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (Index("ix_staff_session_user_id_ended_at", "user_id", "ended_at"),)
