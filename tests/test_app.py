@@ -54,7 +54,7 @@ def test_production_refuses_the_development_secret_key(monkeypatch, tmp_path):
 
 
 def test_every_key_can_come_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("UMIC_SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.setenv("UMIC_SECRET_KEY", "a-long-random-production-secret-of-48-characters")
     monkeypatch.setenv("UMIC_BOOKING_HORIZON_DAYS", "12")
     monkeypatch.setenv("UMIC_VIDEO_LINK_TEMPLATE", "https://video.example/{room}")
     monkeypatch.setenv("UMIC_SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path}/env.db")
@@ -69,7 +69,7 @@ def test_production_warns_when_rate_limits_are_counted_per_process(
     monkeypatch, tmp_path, caplog, enabled, warned
 ):
     """memory:// (the default) keeps counters per process: fine for one, not for several."""
-    monkeypatch.setenv("UMIC_SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.setenv("UMIC_SECRET_KEY", "a-long-random-production-secret-of-48-characters")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     database = f"sqlite:///{tmp_path}/x.db"
     create_app(
@@ -375,7 +375,7 @@ def test_gunicorn_serves_the_app_with_several_workers(sqlite_template, tmp_path)
     port = _free_port()
     env = {
         **os.environ,
-        "UMIC_SECRET_KEY": "production-secret-for-the-test",
+        "UMIC_SECRET_KEY": "production-secret-for-the-test-at-least-32-bytes",
         "UMIC_SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
     }
     env.pop("FLASK_DEBUG", None)

@@ -1,19 +1,17 @@
-"""Staff sign-in and sign-out."""
+"""Staff sign-in and sign-out (the rules are in umic.web.auth; docs/sessions.md)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_login import login_required
-from flask_login import login_user
-from flask_login import logout_user
 from sqlalchemy import select
 from wtforms import PasswordField
 from wtforms import StringField
@@ -24,8 +22,12 @@ from .. import clock
 from ..core.text import clean
 from ..extensions import db
 from ..models import StaffUser
+from .auth import client_address
+from .auth import password_matches
 from .auth import record_sign_in
 from .auth import sign_in_throttled
+from .auth import sign_out
+from .auth import start_session
 from .forms import Form
 from .i18n import clear_session
 from .urls import local_path
@@ -59,21 +61,23 @@ def login():
     failed = throttled = False
     if form.validate_on_submit():
         now = clock.now()
-        username, ip = form.username.data, request.remote_addr or ""
+        username, ip = form.username.data, client_address()
         if sign_in_throttled(username, ip, now):
             # Not even checked: the answer must not reveal whether the password was right.
             throttled = True
         else:
             user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-            ok = user is not None and user.active and user.check_password(form.password.data)
+            # The hasher runs whether or not the name exists (timing tells nothing).
+            ok = password_matches(user, form.password.data) and user.active
             record_sign_in(username, ip, now, success=ok)
-            db.session.commit()
             if ok:
                 clear_session()  # a fresh session: only the language carries over
-                login_user(user)
-                session.permanent = True
-                session["last_seen"] = int(clock.timestamp())
+                notices = start_session(user, now)
+                db.session.commit()
+                for notice in notices:
+                    flash(notice, "error")
                 return redirect(_safe_next(request.args.get("next")), 303)
+            db.session.commit()
             failed = True
     wait_minutes = current_app.config["SIGN_IN_WINDOW_MINUTES"]
     page = render_template(
@@ -88,6 +92,11 @@ def login():
 @bp.post("/surt")
 @login_required
 def logout():
-    """Sign out (a POST, so another site cannot sign staff out)."""
-    logout_user()
+    """Sign out (a POST, so another site cannot sign staff out): the session ends on the
+    server too, so a copy of the cookie no longer works."""
+    sign_out()
+    db.session.commit()
     return redirect(url_for("auth.login"), 303)
+
+
+from . import account  # noqa: E402, F401  (adds the "my account" views to this blueprint)

@@ -19,6 +19,8 @@ MENU = [
     ("admin.hours", _l("Horaris"), True),
     ("admin.closures", _l("Tancaments"), True),
     ("admin.outbox", _l("Correu"), True),
+    ("privacy.index", _l("Dades personals"), True),
+    ("auth.account", _l("El meu compte"), False),
 ]
 
 
