@@ -16,6 +16,7 @@ from support.factories import PASSWORD
 from support.factories import make_booking
 from support.factories import make_staff
 from support.factories import make_world
+from support.outbox import clear_text
 from umic import clock
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -219,7 +220,7 @@ def test_a_technicians_day_and_the_citizens_survey_on_a_phone(chromium, site, ap
             OutboxMessage.kind == "survey", OutboxMessage.booking_id == booking.id
         )
     )
-    link = re.search(r"http://localhost(/enquesta/[^\s\"<>]+)", message.body_text).group(1)
+    link = re.search(r"http://localhost(/enquesta/[^\s\"<>]+)", clear_text(message)).group(1)
     citizen = chromium.new_context(viewport=PHONE, java_script_enabled=javascript)
     survey = citizen.new_page()
     survey.goto(site + link)

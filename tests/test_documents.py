@@ -35,6 +35,7 @@ from support.htmlutil import csrf_token
 from support.htmlutil import error_messages
 from support.htmlutil import soup
 from support.htmlutil import summary_links
+from support.outbox import clear_text
 from support.queries import counted_queries
 from umic import clock
 from umic.casefiles import documents
@@ -197,7 +198,7 @@ LINK = re.compile(r"http://localhost(/documents/[A-Za-z0-9_-]+)")
 def last_link() -> str:
     """The upload link (path) of the newest e-mail in the outbox."""
     message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
-    return LINK.search(message.body_text).group(1)
+    return LINK.search(clear_text(message)).group(1)
 
 
 def files_on_disk(folder: Path) -> list[Path]:

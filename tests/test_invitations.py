@@ -301,6 +301,23 @@ def test_lifecycle_book_reschedule_across_dst_cancel(app, client, smtp, tmp_path
     assert [r.sequence for r in revisions] == [0, 1, 2]
     assert revisions[2].start == revisions[1].start
 
+    # The cancelled booking's "Afegeix al calendari" file is the cancelled event: same UID,
+    # the cancellation's SEQUENCE, STATUS:CANCELLED (ICS review §3.1), read by three parsers.
+    download = client.get(f"{manage}/calendari.ics")
+    assert download.status_code == 200
+    assert download.headers["Cache-Control"] == "no-store"
+    path = tmp_path / "cancelled-download.ics"
+    path.write_bytes(download.get_data())
+    event = Calendar.from_ical(download.get_data()).walk("VEVENT")[0]
+    assert str(event["UID"]) == uid and str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) == revisions[2].sequence
+    js = icstools.inspect_icaljs(path, revisions[2].start)
+    assert js["status"] == "CANCELLED" and js["sequence"] == 2 and js["method"] is None
+    assert js["alarms"] == []
+    lib = icstools.libical_check(path)
+    assert lib["status"] == "CANCELLED" and lib["sequence"] == 2 and lib["uid"] == uid
+    assert icstools.vobject_start_utc(path) == revisions[2].start
+
     received = smtp.messages()
     assert len(received) == 6
     invitations = read_all(received, tmp_path)
@@ -463,7 +480,7 @@ def test_bookings_in_the_other_dst_season_and_the_calendar_download(app, smtp, t
                 status="CONFIRMED",
             )
 
-        # "Afegeix al calendari": PUBLISH, same UID, nobody's address in it.
+        # "Afegeix al calendari": no METHOD, same UID, nobody's address in it.
         response = client.get(f"{manage}/calendari.ics")
         assert response.status_code == 200
         assert response.mimetype == "text/calendar"
@@ -471,7 +488,8 @@ def test_bookings_in_the_other_dst_season_and_the_calendar_download(app, smtp, t
         data = response.get_data()
         cal = Calendar.from_ical(data)
         event = cal.walk("VEVENT")[0]
-        assert str(cal["METHOD"]) == "PUBLISH"
+        assert "METHOD" not in cal
+        assert response.headers["Cache-Control"] == "no-store"
         assert str(event["UID"]) == booking.ical_uid
         assert int(event["SEQUENCE"]) == booking.ical_sequence
         assert "ORGANIZER" not in event and "ATTENDEE" not in event
@@ -480,11 +498,12 @@ def test_bookings_in_the_other_dst_season_and_the_calendar_download(app, smtp, t
         path = tmp_path / f"download-{day}.ics"
         path.write_bytes(data)
         js = icstools.inspect_icaljs(path, booking.start_utc)
-        assert js["method"] == "PUBLISH" and js["uid"] == booking.ical_uid
+        assert js["method"] is None and js["uid"] == booking.ical_uid
         assert js["organizer"] is None and js["attendees"] == []
         assert js["start_zone"] == "Europe/Madrid"
         assert icstools.vobject_start_utc(path) == booking.start_utc
-        lib = icstools.libical_check(path, expect_clean=False)
+        # RFC 5545 and RFC 5546 both hold: libical reports nothing (ICS review §3.1).
+        lib = icstools.libical_check(path)
         assert lib["dtstart_utc"] == _utc_text(booking.start_utc)
         # The floating-time check: another system zone changes nothing.
         assert icstools.inspect_icaljs(path, tz="America/New_York")["start_utc"] == js["start_utc"]

@@ -32,6 +32,8 @@ from support.htmlutil import csrf_token
 from support.htmlutil import error_messages
 from support.htmlutil import soup
 from support.htmlutil import summary_links
+from support.outbox import clear_html
+from support.outbox import clear_text
 from support.queries import counted_selects
 from umic import clock
 from umic.admin import survey_results
@@ -98,8 +100,8 @@ def surveys_queued() -> list[OutboxMessage]:
 
 
 def survey_path(message: OutboxMessage) -> str:
-    (url,) = set(re.findall(r"https?://\S+/enquesta/\S+", message.body_text))
-    assert url in message.body_html
+    (url,) = set(re.findall(r"https?://\S+/enquesta/\S+", clear_text(message)))
+    assert url in clear_html(message)
     parts = urlsplit(url)
     assert parts.netloc == "localhost"
     return parts.path

@@ -155,4 +155,39 @@ def check_imip(raw: bytes) -> EmailMessage:
     for header in ("Message-ID", "Date", "Subject"):
         if not msg.get(header):
             _fail(f"missing {header} header")
+    check_headers(raw)
     return msg
+
+
+# --- Header fields of any e-mail (ICS review §6) ------------------------------------------------
+
+# An RFC 2047 encoded-word; encoded-text must not be empty (`=?utf-8?q??=` is not one).
+ENCODED_WORD = re.compile(rb"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+
+
+def header_block(raw: bytes) -> list[bytes]:
+    """The top-level header lines of ``raw`` (physical lines, CRLF removed)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    return head.split(b"\r\n")
+
+
+def check_headers(raw: bytes) -> None:
+    """Every header line under 998 octets, ASCII, and every encoded-word well formed and set
+    apart by white space: no empty encoded-text, nothing glued to either side
+    (RFC 2047 §5(1): ``mar=?utf-8?q?=C3=A7?=`` or ``=?utf-8?q?=C3=87anad?=ell`` are not
+    decoded alike by every client).
+    """
+    for line in header_block(raw):
+        if len(line) > 998:
+            _fail(f"header line longer than 998 octets: {line[:60]!r}...")
+        if not line.isascii():
+            _fail(f"8-bit header line: {line!r}")
+        for match in ENCODED_WORD.finditer(line):
+            if not match.group(3):
+                _fail(f"empty encoded-word in {line!r}")
+            before = line[: match.start()]
+            after = line[match.end() :]
+            if before and not before.endswith((b" ", b"\t", b":", b"(")):
+                _fail(f"encoded-word glued to the text before it in {line!r}")
+            if after and not after.startswith((b" ", b"\t", b")", b",")):
+                _fail(f"encoded-word glued to the text after it in {line!r}")

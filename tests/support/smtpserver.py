@@ -30,6 +30,8 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    #: The MAIL FROM parameters the client gave (``BODY=8BITMIME``, ``SIZE=...``).
+    mail_options: tuple[str, ...] = ()
 
     @property
     def message(self) -> EmailMessage:
@@ -60,7 +62,14 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
         content = envelope.original_content or envelope.content
         with self.lock:
-            self.sink.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), content))
+            self.sink.append(
+                Received(
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    content,
+                    tuple(envelope.mail_options),
+                )
+            )
         return "250 Message accepted for delivery"
 
 

@@ -880,10 +880,10 @@ def test_libical_rejects_broken_itip(tmp_path: Path) -> None:
 # --- PUBLISH download and web links -------------------------------------------------------
 
 
-def test_download_is_publish_without_people(tmp_path: Path) -> None:
+def test_download_is_plain_icalendar_without_people(tmp_path: Path) -> None:
     event = make_event(sequence=2)
     data = download(event)
-    assert props(data, "METHOD") == ["METHOD:PUBLISH"]
+    assert props(data, "METHOD") == []
     assert not props(data, "ORGANIZER") and not props(data, "ATTENDEE")
     assert props(data, "UID") == [f"UID:{FIXED_UID}"]
     assert props(data, "SEQUENCE") == ["SEQUENCE:2"]
@@ -891,18 +891,32 @@ def test_download_is_publish_without_people(tmp_path: Path) -> None:
     assert not Calendar.from_ical(data).get_missing_tzids()
     path = write(tmp_path, "add.ics", data)
     js = inspect_icaljs(path, event.start)
-    assert js["method"] == "PUBLISH" and js["organizer"] is None and js["attendees"] == []
+    assert js["method"] is None and js["organizer"] is None and js["attendees"] == []
 
 
-def test_download_libical_only_wants_an_organizer(tmp_path: Path) -> None:
-    # RFC 5546 §3.2.1 lists ORGANIZER as required in PUBLISH; the web download leaves it out
-    # on purpose (docs/invitations.md, "Files that are not invitations"). libical must
-    # report that and nothing else.
-    path = write(tmp_path, "add.ics", download(make_event()))
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_download_passes_rfc5545_and_rfc5546_checks(tmp_path: Path, cancelled: bool) -> None:
+    # ICS review §3.1: with METHOD:PUBLISH, RFC 5546 §3.2.1 wanted an ORGANIZER that RFC
+    # 5545 §3.8.4.3 forbids in a non-scheduling event. Without METHOD both hold: libical
+    # finds nothing at all (docs/invitations.md, "Files that are not invitations").
+    path = write(tmp_path, "add.ics", download(make_event(), cancelled=cancelled))
     result = libical_check(path, expect_clean=False)
-    assert result["parse_errors"] == []
-    assert [e for e in result["errors"] if "ORGANIZER" not in e] == []
+    assert result["parse_errors"] == [] and result["errors"] == []
+    assert result["method"] in (None, "", "NONE")
     assert result["dtstart_utc"] == utc_text(make_event().start)
+
+
+def test_a_cancelled_download_is_the_cancelled_event(tmp_path: Path) -> None:
+    event = make_event(sequence=3)
+    data = download(event, cancelled=True)
+    assert props(data, "STATUS") == ["STATUS:CANCELLED"]
+    assert props(data, "SEQUENCE") == ["SEQUENCE:3"]
+    assert props(data, "UID") == [f"UID:{FIXED_UID}"]
+    assert props(data, "METHOD") == [] and b"BEGIN:VALARM" not in data
+    path = write(tmp_path, "cancelled.ics", data)
+    js = inspect_icaljs(path, event.start)
+    assert js["status"] == "CANCELLED" and js["sequence"] == 3 and js["alarms"] == []
+    assert js["uid"] == FIXED_UID
 
 
 @pytest.mark.parametrize(

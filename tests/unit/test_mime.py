@@ -174,7 +174,7 @@ def test_flask_mail_attach_only_fails_check(mail: Mail) -> None:
     [
         (b'method="REQUEST"', b'method="CANCEL"', "differs"),
         (b'charset="UTF-8"', b'charset="iso-8859-1"', "charset"),
-        (b"From: =?utf-8?", b"From: Other <other@example.org>, =?utf-8?", "ORGANIZER"),
+        (b"From: ", b"From: Other <other@example.org>, ", "ORGANIZER"),
     ],
 )
 def test_checker_catches_tampering(mail: Mail, old: bytes, new: bytes, match: str) -> None:

@@ -2,7 +2,11 @@
 
 Every e-mail the app wrote, its status, attempts and last error; the text, the HTML (in a
 sandbox), the invitation and the whole message as sent; a failed message can be sent again.
-The messages hold citizens' personal data: like every admin page, coordinators only.
+The messages hold citizens' personal data: like every admin page, coordinators only, and the
+downloads are never cached (``no-store``, like every other personal-data download).
+
+The links a citizen got (manage, upload, survey) are shown masked, as they are stored
+(umic/mail/links.py): a coordinator sees which link went out, never one that opens it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from ..extensions import db
+from ..mail.links import MASK
+from ..mail.links import has_masked_links
 from ..mail.outbox import build_message
 from ..mail.outbox import retry
 from ..models import OutboxMessage
@@ -44,7 +50,9 @@ def status_label(status: str) -> str:
 def outbox():
     """Every e-mail the app has written: status, attempts, last error; filter by status."""
     status = request.args.get("estat", "")
-    page = request.args.get("pagina", 1, type=int)
+    from ..core.numbers import int_in_range  # a page number or None, never a 500
+
+    page = int_in_range(request.args.get("pagina")) or 1
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status in {s.value for s in OutboxStatus}:
         query = query.where(OutboxMessage.status == status)
@@ -82,6 +90,8 @@ def outbox_message(message_id: int):
         "admin/outbox_message.html",
         message=message,
         ics_text=message.ics.decode("utf-8") if message.ics else "",
+        links_masked=has_masked_links(message.body_text, message.body_html),
+        mask=MASK,
         form=Form(),
     )
 
@@ -105,7 +115,7 @@ def outbox_ics(message_id: int):
         abort(404)
     response = Response(message.ics, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="invite-{message.id}.ics"'
-    return response
+    return _personal_download(response)
 
 
 @bp.get("/correu/<int:message_id>/missatge.eml")
@@ -114,6 +124,13 @@ def outbox_eml(message_id: int):
     message = _message_or_404(message_id)
     response = Response(build_message(message).as_bytes(), mimetype="message/rfc822")
     response.headers["Content-Disposition"] = f'attachment; filename="missatge-{message.id}.eml"'
+    return _personal_download(response)
+
+
+def _personal_download(response: Response) -> Response:
+    """The headers of every personal-data download: never stored, never sniffed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

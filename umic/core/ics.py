@@ -11,8 +11,8 @@ Summary of the shape:
 * one message per recipient, with the service mailbox as ORGANIZER and only that recipient as
   ATTENDEE ("ORGANIZER and ATTENDEE");
 * ``METHOD:REQUEST`` to create or change, ``METHOD:CANCEL`` to cancel or to uninvite a
-  technician; ``METHOD:PUBLISH`` only for the web download and the feed ("METHOD and STATUS",
-  "Files that are not invitations");
+  technician; ``METHOD:PUBLISH`` only for the feed, and no METHOD at all in the web download
+  ("METHOD and STATUS", "Files that are not invitations");
 * ``DTSTART;TZID=Europe/Madrid`` with one hand-built, RRULE-based VTIMEZONE, or UTC times
   without VTIMEZONE for any other zone ("Time zone");
 * UID and SEQUENCE come from the caller, who stores them ("UID", "SEQUENCE").
@@ -203,17 +203,31 @@ def invitation(
     return _calendar(event, vevent, method=method)
 
 
-def download(event: EventData) -> bytes:
+def download(event: EventData, *, cancelled: bool = False) -> bytes:
     """Return the "Afegeix al calendari" file offered on a web page.
 
     A different object from the e-mailed invitation (docs/invitations.md, "Files that are
-    not invitations"): ``METHOD:PUBLISH`` with no ORGANIZER and no ATTENDEE, so a client
-    imports it as a plain event and never tries to reply; same UID and SEQUENCE as the
-    invitations so that a client that also received the invitation sees one event.
+    not invitations"): no METHOD, no ORGANIZER and no ATTENDEE, so a client imports it as a
+    plain event and never tries to reply; same UID and SEQUENCE as the invitations so that a
+    client that also received the invitation sees one event.
+
+    No METHOD because a file without one is plain iCalendar (RFC 5545), where an event
+    that is not group-scheduled must not have an ORGANIZER; with ``METHOD:PUBLISH`` it
+    would be iTIP (RFC 5546), which requires one. Without METHOD both hold.
+
+    ``cancelled``: the booking was called off. The file then describes the cancelled event
+    (``STATUS:CANCELLED``, no alarm) with the SEQUENCE of the cancellation, so importing it
+    marks the entry cancelled instead of bringing the appointment back.
     """
     _check_event(event)
-    vevent = _vevent(event, organizer=None, attendees=None, status="CONFIRMED", alarm=True)
-    return _calendar(event, vevent, method="PUBLISH")
+    vevent = _vevent(
+        event,
+        organizer=None,
+        attendees=None,
+        status="CANCELLED" if cancelled else "CONFIRMED",
+        alarm=not cancelled,
+    )
+    return _calendar(event, vevent, method=None)
 
 
 def feed(
@@ -357,7 +371,7 @@ def _vevent(
     return vevent
 
 
-def _calendar(event: EventData, vevent: Event, *, method: str) -> bytes:
+def _calendar(event: EventData, vevent: Event, *, method: str | None) -> bytes:
     """Wrap ``vevent`` in a VCALENDAR and serialise it."""
     subcomponents: list = []
     if event.tzid == MADRID:

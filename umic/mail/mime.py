@@ -20,21 +20,165 @@ Why each detail matters: docs/invitations.md, "The e-mail around the invitation"
 
 from __future__ import annotations
 
+import re
 from email import encoders
+from email import policy
+from email.charset import QP
+from email.charset import Charset
+from email.header import Header
 from email.mime.base import MIMEBase
+from email.mime.text import MIMEText
+from email.utils import formataddr
 from email.utils import parseaddr
 from typing import Any
 
 from flask_mail import Message
 from icalendar import Calendar
 
-__all__ = ["CalendarMessage"]
+__all__ = ["CalendarMessage", "MailMessage", "encode_subject", "format_address"]
+
+#: Lines of header fields are folded to this length (RFC 5322's SHOULD); never more than 998.
+MAX_LINE = 78
+
+#: The policy every message is written with: Python's SMTP policy (CRLF), but headers are
+#: written as we encoded them. Python 3.11's refolding of an encoded header glues
+#: encoded-words to plain text (``mar=?utf-8?q?=C3=A7?=``) or writes empty ones
+#: (``=?utf-8?q??=``), which breaks RFC 2047; docs/invitations.md, "Headers and bodies".
+POLICY = policy.SMTP.clone(refold_source="none")
+
+
+def _fold_ascii(value: str, first: int) -> str:
+    """Fold an ASCII header value at spaces so lines stay within MAX_LINE when possible.
+
+    Each fold turns one space into CRLF + that space: unfolding (removing the CRLF) gives
+    back exactly ``value``. A word longer than a line stays whole (lines stay under 998).
+    """
+    lines: list[str] = []
+    current = ""
+    room = MAX_LINE - first
+    for word in value.split(" "):
+        if current and len(current) + 1 + len(word) > room:
+            lines.append(current)
+            current, room = word, MAX_LINE - 1
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return "\n ".join(lines)
+
+
+def encode_subject(subject: str, header: str = "Subject") -> str:
+    """A ``Subject:`` value that every decoder reads back as exactly ``subject``.
+
+    ASCII stays plain, folded at spaces. Anything else becomes a run of whole RFC 2047
+    encoded-words, each on its own line (at most 76 characters), separated by folding
+    white space only: never glued to text, never empty. Decoders ignore the white space
+    between two encoded-words, so the subject comes back unchanged.
+    """
+    subject = " ".join(subject.splitlines())
+    first = len(header) + 2
+    if subject.isascii() and "=?" not in subject:
+        return _fold_ascii(subject, first)
+    return Header(subject, "utf-8", header_name=header).encode(linesep="\n")
+
+
+def format_address(name: str, address: str, header: str = "To") -> str:
+    """``Name <address>`` that parses back as one mailbox with this name and address.
+
+    An ASCII name with specials (``<>",;@``) is quoted and escaped (``formataddr``); any
+    other name is RFC 2047-encoded, where those characters are encoded too. So ``Joan,
+    Evil <attacker@evil.example>`` stays one display name of the one recipient.
+    """
+    name = " ".join(name.split())
+    if not name:
+        return address
+    if name.isascii() and "=?" not in name:
+        return formataddr((name, address))
+    return f"{_phrase(name)} <{address}>"
+
+
+# A word that can stand as itself in a display name (an RFC 5322 atom, not encoded-word-like).
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
+
+
+def _phrase(name: str) -> str:
+    """A display name as plain atoms and RFC 2047 encoded-words, never two encoded-words
+    side by side: decoders disagree on the space between two of them (RFC 2047 drops it,
+    Python's ``policy.default`` keeps it), but all keep the space between a word and an
+    encoded-word. So each run of words that need encoding (accents, ``<>",;@``...) becomes
+    one encoded-word, spaces included, and the plain words between runs stay plain.
+    """
+    words: list[str] = []
+    run: list[str] = []
+    for word in name.split(" "):
+        if _ATOM.fullmatch(word) and "=?" not in word:
+            if run:
+                words.append(_encoded_word(" ".join(run)))
+                run = []
+            words.append(word)
+        else:
+            run.append(word)
+    if run:
+        words.append(_encoded_word(" ".join(run)))
+    return _fold_ascii(" ".join(words), len("To: "))
+
+
+def _encoded_word(text: str) -> str:
+    # One encoded-word for the whole run (Q or B, whichever is shorter). A run longer than
+    # RFC 2047's 75 characters once encoded stays one word: splitting it would put two
+    # encoded-words side by side. Names are at most 120 characters; lines stay under 998.
+    return Charset("utf-8").header_encode(text)
+
+
+class MailMessage(Message):
+    """Flask-Mail's message, with the headers and bodies every client reads right.
+
+    * ``Subject``, ``From`` and ``To`` written by :func:`encode_subject` and
+      :func:`format_address` and never refolded (:data:`POLICY`);
+    * ``recipients`` are best given as bare addresses (the SMTP envelope), with
+      ``to_name`` the display name of the first one, written in ``To:`` only;
+    * text and HTML bodies quoted-printable: 7-bit on the wire, whatever the server
+      announces (no ``BODY=8BITMIME`` needed, RFC 6152);
+    * ``Auto-Submitted: auto-generated`` (RFC 3834): out-of-office replies stay away.
+    """
+
+    def __init__(self, *args: Any, to_name: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.to_name = to_name
+
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        charset = Charset("utf-8")
+        charset.body_encoding = QP
+        return MIMEText(text or "", _subtype=subtype, _charset=charset)
+
+    def _message(self) -> MIMEBase:  # private Flask-Mail API: Flask-Mail==0.10.* is pinned
+        msg = super()._message()
+        # Store our values as they are (compat32 takes folded values); written by POLICY.
+        msg.policy = policy.compat32
+        if self.subject:
+            msg.replace_header("Subject", encode_subject(self.subject))
+        sender_name, sender_address = parseaddr(str(self.sender))
+        msg.replace_header("From", format_address(sender_name, sender_address, "From"))
+        people = [_name_and_address(r) for r in self.recipients]
+        if self.to_name:
+            people[0] = (self.to_name, people[0][1])
+        msg.replace_header("To", ", ".join(format_address(n, a) for n, a in people))
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.policy = POLICY
+        return msg
+
+
+def _name_and_address(value: str | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(value, tuple):
+        return value[0] or "", value[1]
+    name, address = parseaddr(value)
+    return name, address or value
+
 
 ATTACHMENT_NAME = "invite.ics"
 METHODS = ("REQUEST", "CANCEL")
 
 
-class CalendarMessage(Message):
+class CalendarMessage(MailMessage):
     """A Flask-Mail message whose invitation is recognised by mail clients.
 
     ``body`` and ``html`` are required: they create the ``multipart/alternative`` that the

@@ -4,6 +4,11 @@ Several workers may run at once (one per server). A message is *claimed* with a 
 UPDATE (``... WHERE id = :id AND status = 'pending'``): the database lets exactly one worker
 change the row, so no message is sent twice by two workers. A worker that dies mid-send
 leaves its claim behind; after ``OUTBOX_STALE_LOCK_MINUTES`` another worker takes it again.
+
+The stored bodies have their link tokens masked; the worker splices the tokens back in to
+send, and wipes them in the commit that marks the message sent, failed or superseded
+(umic/mail/links.py; docs/invitations.md, "Links at rest"). Errors and the MAIL_DEBUG
+dialogue name the message by id, never its recipient (``describe_error``, ``_smtp_debug``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import smtplib
 import socket
 import uuid
@@ -28,9 +34,14 @@ from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..extensions import db
+from ..models import AccessToken
 from ..models import OutboxMessage
 from ..models import OutboxStatus
+from ..models import TokenPurpose
+from ..web.access import issue_token
+from . import links
 from .mime import CalendarMessage
+from .mime import MailMessage
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +64,11 @@ class _Connection(flask_mail.Connection):
             host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout)
         else:
             host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        # MAIL_DEBUG logs the SMTP dialogue, never a message's content nor an address
+        # (ICS review §8.5, security review finding 11): _QuietData, _smtp_debug.
         host.set_debuglevel(int(self.mail.debug))
+        host._print_debug = _smtp_debug
+        host.data = _QuietData(host)
         if self.mail.use_tls:
             host.starttls()
         if self.mail.username and self.mail.password:
@@ -67,25 +82,87 @@ class _Connection(flask_mail.Connection):
             pass  # the messages went out; a failed QUIT changes nothing
 
 
+class _QuietData:
+    """``smtplib.SMTP.data`` with the debug output off while the message itself goes out.
+
+    With a debug level set, smtplib prints every byte it sends, the whole message
+    included: names, addresses and the live links. Only its size is logged instead.
+    """
+
+    def __init__(self, host: smtplib.SMTP):
+        self.host = host
+        self.data = host.data
+
+    def __call__(self, msg):
+        level = self.host.debuglevel
+        if level:
+            log.debug("smtp: DATA, %d bytes (content not logged)", len(msg))
+        self.host.set_debuglevel(0)
+        try:
+            return self.data(msg)
+        finally:
+            self.host.set_debuglevel(level)
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"']+@[^\s<>()\[\]\\,;:\"']+")
+
+
+def _smtp_debug(*args) -> None:
+    """smtplib's debug output, to the log instead of stderr, without addresses."""
+    parts = []
+    for arg in args:
+        text = str(arg)
+        if len(text) > 300:
+            text = f"<{len(text)} characters not logged>"
+        parts.append(_ADDRESS.sub("<address>", text))
+    log.debug("smtp: %s", " ".join(parts))
+
+
+def describe_error(error: Exception) -> str:
+    """An error as logged and shown to staff: its kind and the server's code and reason,
+    without any name or address (the recipient's is in the message row already).
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = sorted({(code, _text(reply)) for code, reply in error.recipients.values()})
+        detail = "; ".join(f"{code} {reply}" for code, reply in replies)
+    elif isinstance(error, smtplib.SMTPResponseException):
+        detail = f"{error.smtp_code} {_text(error.smtp_error)}"
+    else:
+        detail = str(error)
+    return f"{type(error).__name__}: {_ADDRESS.sub('<address>', detail)}"[:2000]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def build_message(row: OutboxMessage) -> flask_mail.Message:
-    """The e-mail exactly as stored: same bytes of invitation on every attempt."""
+def build_message(row: OutboxMessage, *, with_links: bool = False) -> flask_mail.Message:
+    """The e-mail as stored: same bytes of invitation on every attempt.
+
+    Its links are masked (what the outbox page and its ``.eml`` show) unless
+    ``with_links``: the worker's copy, with the tokens spliced back in. A message whose
+    tokens were already wiped cannot be built with its links (umic/mail/links.py).
+    """
+    tokens = links.load(row.link_tokens) if with_links else []
+    body, html = row.body_text, row.body_html
+    if with_links and not tokens and links.has_masked_links(body, html):
+        raise ValueError("the links of this message are no longer kept")
     common = {
         "subject": row.subject,
         "sender": row.sender,
-        "recipients": [
-            (row.recipient_name, row.recipient) if row.recipient_name else row.recipient
-        ],
-        "body": row.body_text,
-        "html": row.body_html or None,
+        "recipients": [row.recipient],
+        "to_name": row.recipient_name,
+        "body": links.unmask(body, tokens),
+        "html": links.unmask(html, tokens) or None,
     }
     if row.ics:
         message = CalendarMessage(ics=row.ics, method=row.ics_method, **common)
     else:
-        message = flask_mail.Message(**common)
+        message = MailMessage(**common)
     message.msgId = row.message_id
     return message
 
@@ -109,7 +186,12 @@ def _release_stale_claims(now: datetime) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(*is_stale, last_try)
-        .values(status=OutboxStatus.FAILED, last_error="the worker stopped while sending", **common)
+        .values(
+            status=OutboxStatus.FAILED,
+            last_error="the worker stopped while sending",
+            link_tokens=None,
+            **common,
+        )
     )
     db.session.execute(
         update(OutboxMessage)
@@ -175,10 +257,11 @@ def _record_failure(
     permanent: bool = False,
 ):
     row.attempts += 1
-    row.last_error = f"{type(error).__name__}: {error}"[:2000]
+    row.last_error = describe_error(error)
     row.locked_by, row.locked_at = "", None
     if permanent or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         row.status = OutboxStatus.FAILED
+        row.link_tokens = None  # failed for good: its links must not outlive it
         report.failed += 1
         log.error("outbox message %s failed for good: %s", row.id, row.last_error)
     else:
@@ -195,6 +278,7 @@ def send_pending(now: datetime | None = None, worker: str | None = None) -> Send
     worker = worker or worker_name()
     report = SendReport()
     _release_stale_claims(now)
+    _wipe_links_of_finished()
     claimed = [
         message_id
         for message_id in _candidates(now, current_app.config["OUTBOX_BATCH_SIZE"])
@@ -223,7 +307,7 @@ def send_pending(now: datetime | None = None, worker: str | None = None) -> Send
 def _send_one(connection, row: OutboxMessage, rows, now: datetime, report: SendReport) -> bool:
     """Send one claimed message and record the outcome; False when the connection is lost."""
     try:
-        message = build_message(row)
+        message = build_message(row, with_links=True)
     except Exception as error:  # a message that cannot be built: staff must see it
         _record_failure(row, error, now, report, permanent=True)
         return True
@@ -244,9 +328,27 @@ def _send_one(connection, row: OutboxMessage, rows, now: datetime, report: SendR
     row.sent_at = clock.now()
     row.attempts += 1
     row.locked_by, row.locked_at, row.last_error = "", None, ""
+    row.link_tokens = None  # sent: the tokens go in the same commit (umic/mail/links.py)
     db.session.commit()
     report.sent += 1
     return True
+
+
+def _wipe_links_of_finished() -> None:
+    """Wipe the tokens of any message that can no longer be sent as it is.
+
+    Sending, failing and superseding in this module wipe them in the same transaction; this
+    catches a message superseded or withdrawn elsewhere (a survey taken back, for example).
+    """
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.link_tokens.is_not(None),
+            OutboxMessage.status.not_in([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+        .values(link_tokens=None)
+    )
+    db.session.commit()
 
 
 def _unclaim(rows: list[OutboxMessage]) -> None:
@@ -285,5 +387,43 @@ def retry(message_id: int) -> bool:
             last_error="",
         )
     )
+    if result.rowcount != 1 or not _reissue_links(message_id):
+        db.session.rollback()
+        return False
     db.session.commit()
-    return result.rowcount == 1
+    return True
+
+
+def _reissue_links(message_id: int) -> bool:
+    """Fresh links for a message retried after its tokens were wiped (umic/mail/links.py).
+
+    Each masked link gets a new token for the same page (same purpose, booking or case, and
+    expiry as the one it replaces), and the message's masked places now show the new one.
+    False when a page's link no longer exists (then the message is not retried).
+    """
+    row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if row.link_tokens is not None or not row.link_refs:
+        return True
+    pairs = links.load_refs(row.link_refs)
+    stored = {
+        token.token_hash: token
+        for token in db.session.scalars(
+            select(AccessToken).where(AccessToken.token_hash.in_([h for _m, h in pairs]))
+        )
+    }
+    if len(stored) != len({h for _m, h in pairs}):
+        return False
+    fresh = []
+    body, html = row.body_text, row.body_html
+    for masked, token_hash in pairs:
+        old = stored[token_hash]
+        token = issue_token(
+            TokenPurpose(old.purpose), old.expires_at, booking=old.booking, case=old.case
+        )
+        body = body.replace(masked, links.masked(token))
+        html = html.replace(masked, links.masked(token))
+        fresh.append(token)
+    links.check_tokens(fresh)
+    row.body_text, row.body_html = body, html
+    row.link_tokens, row.link_refs = links.dump(fresh), links.refs(fresh)
+    return True

@@ -165,7 +165,7 @@ def survey_after_mark(booking: Booking, now: datetime) -> None:
                 OutboxMessage.kind == MAIL_KIND,
                 OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
             )
-            .values(status=OutboxStatus.SUPERSEDED)
+            .values(status=OutboxStatus.SUPERSEDED, link_tokens=None)
             .execution_options(synchronize_session=False)
         )
         if withdrawn.rowcount:
