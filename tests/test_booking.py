@@ -378,7 +378,7 @@ def test_confirming_books_and_shows_the_confirmation(client):
     assert booking.start_utc == datetime.fromisoformat(slot).astimezone(UTC)
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.technician_id in {t.id for t in world.technicians}
-    assert booking.consent_version == "2026-11-01" and booking.consent_at is not None
+    assert booking.consent_version == "2026-12-04" and booking.consent_at is not None
     text = page.get_text(" ", strip=True)
     local = datetime.fromisoformat(slot)
     assert f"{local:%H:%M}-{(local + timedelta(minutes=30)):%H:%M} (hora de Madrid)" in text
@@ -406,7 +406,8 @@ def test_calendar_links_carry_the_right_times(client):
     ]
     download = client.get(f"{manage}/calendari.ics")
     assert download.mimetype == "text/calendar"
-    assert b"METHOD:PUBLISH" in download.data and booking.ical_uid.encode() in download.data
+    # No METHOD: plain iCalendar (docs/invitations.md, "Files that are not invitations").
+    assert b"METHOD:" not in download.data and booking.ical_uid.encode() in download.data
 
 
 def test_manage_token_is_random_and_only_its_hash_is_stored(client):

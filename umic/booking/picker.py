@@ -7,19 +7,34 @@ from datetime import datetime
 
 from flask import current_app
 
+from .. import clock
 from ..core import scheduling
 from . import service as booking_service
 
+#: A slot further than this many years from now is refused before any arithmetic on it.
+SLOT_YEARS = 2
 
-def parse_slot(value: str | None) -> datetime | None:
-    """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00."""
+
+def parse_slot(value: str | None, now: datetime | None = None) -> datetime | None:
+    """An ISO 8601 start with its offset, e.g. 2025-03-25T16:30:00+01:00; None for anything
+    else, including a year more than ``SLOT_YEARS`` from ``now`` (default: the clock's).
+
+    The year check comes first: ``0001-01-01T00:00:00+14:00`` and ``9999-12-31T23:59:59-14:00``
+    parse, but converting them to UTC or to local time overflows (security review, finding
+    7). A refused slot is treated like any unavailable one by every page that reads it.
+    """
     if not value or len(value) > 40:
         return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return None
+    year = (now or clock.now()).year
+    if not year - SLOT_YEARS <= moment.year <= year + SLOT_YEARS:
+        return None
+    return moment
 
 
 def slot_value(slot: scheduling.Slot) -> str:

@@ -29,6 +29,8 @@ from .. import clock
 from ..core import ics
 from ..core import scheduling
 from ..core.dates import parse_day
+from ..core.sealed import seal
+from ..core.sealed import unseal
 from ..core.text import fold
 from ..extensions import db
 from ..mail import compose as mail
@@ -40,6 +42,7 @@ from ..web import limits
 from ..web.htmx import render_page_or_fragment
 from ..web.i18n import locale_name
 from ..web.i18n import switching_language
+from . import abuse
 from . import drafts
 from . import service as booking_service
 from .forms import CancelForm
@@ -54,7 +57,9 @@ log = logging.getLogger(__name__)
 # Views and templates therefore link with relative endpoints (".town"), staying in their mode.
 
 SESSION_DRAFT = "draft"  # {"key": <draft key>, "town": <municipality id>}
-SESSION_BOOKED = "booked"  # {"<booking id>": <manage token>} for "back" after confirming
+# {"<booking id>": <manage token, sealed>} for "back" after confirming. Sealed with the secret
+# key: the cookie is signed but readable, and must not hold a bearer token (core/sealed.py).
+SESSION_BOOKED = "booked"
 
 
 # --- Finding the town -------------------------------------------------------------------
@@ -207,7 +212,7 @@ def details(slug: str):
             if key is not None:
                 session[SESSION_DRAFT] = {"key": key, "town": town.id}
             try:
-                booking_service.check_cap(draft.email, now)
+                booking_service.check_cap(draft.email, now, limits.client_network_key())
             except booking_service.TooManyBookings as over:
                 return _too_many(town, draft.email, over)
             return redirect(url_for(".check", slug=town.slug), 303)
@@ -241,9 +246,17 @@ def _looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
 
 
 def _too_many(town: Municipality, email: str, over: booking_service.TooManyBookings) -> str:
-    """Over the per-address cap: a page (200) that says what to do instead."""
+    """Over a cap: a page (200) that says what happened and what to do instead. The draft
+    keeps what was typed: the page's link back shows the form filled in."""
+    log.info("booking refused by the %s cap (town %s)", over.reason, town.slug)
+    abuse.record_refusal(over.reason, clock.now())
     return render_template(
-        "booking/too_many.html", town=town, email=email, active=over.active, cap=over.cap
+        "booking/too_many.html",
+        town=town,
+        email=email,
+        active=over.active,
+        cap=over.cap,
+        reason=over.reason,
     )
 
 
@@ -266,7 +279,11 @@ def check(slug: str):
     if draft is None or draft.slot_start is None:
         return redirect(url_for(".town", slug=town.slug), 303)
     if draft.booking_id is not None:
-        token = session.get(SESSION_BOOKED, {}).get(str(draft.booking_id))
+        token = unseal(
+            current_app.config["SECRET_KEY"],
+            SESSION_BOOKED,
+            session.get(SESSION_BOOKED, {}).get(str(draft.booking_id)),
+        )
         if token:
             return redirect(url_for(".manage", token=token), 303)
         return render_template("booking/already_booked.html", town=town)
@@ -275,14 +292,16 @@ def check(slug: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            booking, token = booking_service.book(draft, clock.now(), language=locale_name())
+            booking, token = booking_service.book(
+                draft, clock.now(), language=locale_name(), network=limits.client_network_key()
+            )
         except booking_service.SlotUnavailable:
             db.session.rollback()
             return _taken(town, draft.slot_start)
         except booking_service.TooManyBookings as over:
             return _too_many(town, draft.email, over)
         booked = dict(session.get(SESSION_BOOKED, {}))
-        booked[str(booking.id)] = token
+        booked[str(booking.id)] = seal(current_app.config["SECRET_KEY"], SESSION_BOOKED, token)
         session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
         flash("booked", "confirmation")
         return redirect(url_for(".manage", token=token), 303)
@@ -334,9 +353,14 @@ def manage(token: str):
 
 @bp.get("/cita/<token>/calendari.ics")
 def calendar_file(token: str):
-    """The "Afegeix al calendari" file (METHOD:PUBLISH, same UID as the invitations)."""
+    """The "Afegeix al calendari" file (no METHOD, same UID and SEQUENCE as the invitations).
+
+    A cancelled booking's file is the cancelled event (STATUS:CANCELLED, the cancellation's
+    SEQUENCE) rather than a 410: a calendar that imported the appointment and imports this
+    file again marks it cancelled, where an error would leave it standing.
+    """
     booking = _booking_or_404(token)
-    body = ics.download(mail.citizen_event(booking))
+    body = ics.download(mail.citizen_event(booking), cancelled=booking.is_cancelled)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="cita-{booking.reference}.ics"'
     response.headers["Cache-Control"] = "no-store"

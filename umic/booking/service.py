@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core import ics
 from ..core import scheduling
+from ..core.emails import email_key
 from ..core.tokens import new_reference
 from ..core.tokens import video_link
 from ..extensions import db
@@ -64,12 +65,17 @@ class ChangeNotAllowed(Exception):
 
 
 class TooManyBookings(Exception):
-    """The e-mail address already has the most upcoming appointments allowed online."""
+    """A cap refuses the booking (``reason``: CAP_ACTIVE, CAP_EMAIL_DAY, CAP_NETWORK_DAY).
 
-    def __init__(self, active: int, cap: int):
-        super().__init__(active, cap)
+    ``active`` is how many the cap already counts (upcoming appointments, or bookings in the
+    last 24 hours), ``cap`` its limit.
+    """
+
+    def __init__(self, active: int, cap: int, reason: str = "active"):
+        super().__init__(active, cap, reason)
         self.active = active
         self.cap = cap
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -215,58 +221,122 @@ def find_by_token(token: str, now: datetime) -> Booking | None:
     return row.booking
 
 
-# --- The per-address cap: keeps bots and resellers from hoarding slots, with no CAPTCHA ------
+# --- The caps: keep bots and resellers from hoarding slots, with no CAPTCHA --------------------
+#
+# Three caps, each counted in the database (so they hold with any number of processes):
+#
+# - active: at most BOOKING_MAX_ACTIVE_PER_EMAIL upcoming appointments per address, whoever
+#   booked them;
+# - email_day / network_day: at most BOOKING_MAX_NEW_PER_EMAIL_PER_DAY new online bookings per
+#   address, and BOOKING_MAX_NEW_PER_NETWORK_PER_DAY per client network, in any 24 hours.
+#
+# An address counts by its key (umic.core.emails: case, spaces, +tags, Gmail's dots folded); a
+# network by its keyed hash (umic.core.abuse). Staff bookings (a phone request) are never
+# refused and never count towards the per-day caps. docs/booking-abuse.md has the reasons.
 
-#: First key of the PostgreSQL advisory locks taken per e-mail address ("umic" in ASCII).
+#: First key of the PostgreSQL advisory locks taken per e-mail address ("umic" in ASCII) and
+#: per network ("umin").
 _EMAIL_LOCK_SPACE = 0x756D6963
+_NETWORK_LOCK_SPACE = 0x756D696E
+
+#: What a cap refusal is called (``TooManyBookings.reason``, ``BookingRefusal.reason``).
+CAP_ACTIVE = "active"
+CAP_EMAIL_DAY = "email_day"
+CAP_NETWORK_DAY = "network_day"
+
+_DAY = timedelta(days=1)
+
+
+def _setting(key: str) -> int:
+    return int(current_app.config.get(key) or 0)
 
 
 def booking_cap() -> int:
     """Most upcoming appointments one address may book online (0: no cap)."""
-    return int(current_app.config.get("BOOKING_MAX_ACTIVE_PER_EMAIL") or 0)
+    return _setting("BOOKING_MAX_ACTIVE_PER_EMAIL")
 
 
 def active_bookings_for(email: str, now: datetime) -> int:
     """Upcoming confirmed appointments booked with this address, whoever booked them.
 
-    Case is ignored on both sides by the database's own ``lower``. One indexed range
-    (status, start) bounds the rows: no appointment lasts a day.
+    Counted by the address's key (``email_key``, indexed); one indexed range (status, start)
+    bounds the rows too: no appointment lasts a day.
     """
     return db.session.scalar(
         select(func.count(Booking.id)).where(
+            Booking.email_key == email_key(email),
             Booking.status == BookingStatus.CONFIRMED,
-            Booking.start_utc > now - timedelta(days=1),
+            Booking.start_utc > now - _DAY,
             Booking.end_utc > now,
-            func.lower(Booking.citizen_email) == func.lower(literal(email.strip())),
         )
     )
 
 
-def check_cap(email: str, now: datetime) -> None:
-    """Raise TooManyBookings when this address may not book one more (no lock: a preview)."""
-    cap = booking_cap()
-    if cap:
-        active = active_bookings_for(email, now)
-        if active >= cap:
-            raise TooManyBookings(active, cap)
+def new_bookings_for(*conditions, now: datetime) -> int:
+    """Online bookings (not staff's) made in the 24 hours up to ``now`` matching
+    ``conditions``, whatever became of them since (a cancelled one still counts: booking and
+    cancelling over and over is what a script does)."""
+    return db.session.scalar(
+        select(func.count(Booking.id)).where(
+            *conditions,
+            Booking.booked_by_id.is_(None),
+            Booking.created_at > now - _DAY,
+        )
+    )
 
 
-def _enforce_cap(email: str, now: datetime) -> None:
+def _over(email: str, network: str | None, now: datetime, *, counting_new: bool) -> None:
+    """Raise TooManyBookings for the first cap ``email``/``network`` is over.
+
+    ``counting_new``: the new booking is already in the counts (inside its transaction), so
+    the counts may reach the cap but not pass it; otherwise they must stay below it.
+    """
+    extra = 1 if counting_new else 0
+    caps = [
+        (CAP_ACTIVE, booking_cap(), lambda: active_bookings_for(email, now)),
+        (
+            CAP_EMAIL_DAY,
+            _setting("BOOKING_MAX_NEW_PER_EMAIL_PER_DAY"),
+            lambda: new_bookings_for(Booking.email_key == email_key(email), now=now),
+        ),
+    ]
+    if network:
+        caps.append(
+            (
+                CAP_NETWORK_DAY,
+                _setting("BOOKING_MAX_NEW_PER_NETWORK_PER_DAY"),
+                lambda: new_bookings_for(Booking.network_key == network, now=now),
+            )
+        )
+    for reason, cap, counted in caps:
+        if cap:
+            existing = counted() - extra
+            if existing >= cap:
+                raise TooManyBookings(existing, cap, reason)
+
+
+def check_cap(email: str, now: datetime, network: str | None = None) -> None:
+    """Raise TooManyBookings when this address (or network) may not book one more (no lock:
+    a preview, shown before the check step)."""
+    _over(email, network, now, counting_new=False)
+
+
+def _enforce_cap(booking: Booking, now: datetime) -> None:
     """Inside the booking's transaction, after its INSERT: refuse it if it is one too many.
 
-    Safe under concurrency: on PostgreSQL a transaction-scoped advisory lock on the address
-    makes confirmations with one address take turns (the next one counts after the previous
-    one committed); on SQLite the INSERT already holds the database's only write lock.
+    Safe under concurrency: on PostgreSQL transaction-scoped advisory locks on the address's
+    key and then on the network (always in that order: no deadlock) make confirmations with
+    one address or from one network take turns (the next one counts after the previous one
+    committed); on SQLite the INSERT already holds the database's only write lock.
     """
-    cap = booking_cap()
-    if not cap:
-        return
     if db.session.get_bind().dialect.name == "postgresql":
-        key = func.hashtext(func.lower(literal(email.strip())))
-        db.session.execute(select(func.pg_advisory_xact_lock(_EMAIL_LOCK_SPACE, key)))
-    active = active_bookings_for(email, now)  # this booking included
-    if active > cap:
-        raise TooManyBookings(active - 1, cap)
+        locks = [(_EMAIL_LOCK_SPACE, booking.email_key)]
+        if booking.network_key:
+            locks.append((_NETWORK_LOCK_SPACE, booking.network_key))
+        for space, key in locks:
+            lock = func.pg_advisory_xact_lock(space, func.hashtext(literal(key)))
+            db.session.execute(select(lock))
+    _over(booking.citizen_email, booking.network_key, now, counting_new=True)
 
 
 def _max_attempts() -> int:
@@ -333,17 +403,21 @@ def _new_booking(
         ical_sequence=0,
         video_link=link,
         confirmed_at=now,
+        created_at=now,
         **person,
     )
     db.session.add(booking)
     return booking
 
 
-def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Booking, str]:
+def book(
+    draft: BookingDraft, now: datetime, language: str = "ca", network: str | None = None
+) -> tuple[Booking, str]:
     """Turn a complete draft into a confirmed booking; returns it and its manage token.
 
-    Raises SlotUnavailable if the time is gone, TooManyBookings if the address already has
-    ``BOOKING_MAX_ACTIVE_PER_EMAIL`` upcoming appointments. The booking, its claims, its token
+    Raises SlotUnavailable if the time is gone, TooManyBookings if a cap refuses it (the
+    address's upcoming appointments, or today's new bookings of the address or of the client
+    ``network``, a keyed hash from ``umic.core.abuse``). The booking, its claims, its token
     and its e-mails are one transaction: either all of them exist or none does.
     """
     rules_ = rules()
@@ -371,9 +445,10 @@ def book(draft: BookingDraft, now: datetime, language: str = "ca") -> tuple[Book
             language=language,
             consent_at=draft.consent_at,
             consent_version=draft.consent_version,
+            network_key=network,
         )
         db.session.flush()
-        _enforce_cap(booking.citizen_email, now)
+        _enforce_cap(booking, now)
         _claim(booking.id, technician_id, slot.start, slot.end)
         draft.booking_id = booking.id
         token = issue_manage_token(booking)

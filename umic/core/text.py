@@ -24,11 +24,54 @@ def slugify(value: str) -> str:
     return fold(value).replace(" ", "-")
 
 
+#: Zero-width joiner and non-joiner: kept only inside a word of a script that needs them.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _is_letter_beyond_latin(ch: str) -> bool:
+    return ord(ch) >= 0x0370 and unicodedata.category(ch)[0] in "LM"
+
+
+def _invisible_removed(value: str) -> str:
+    """Drop Unicode format characters (category Cf: bidi overrides and marks such as RLO
+    U+202E, zero-width space, BOM, soft hyphen, tag characters) and surrogates; line and
+    paragraph separators become a newline.
+
+    Format characters change how text is shown without being seen: in a name they let a
+    citizen's booking read as someone else's on the staff's pages (finding 16 of the security
+    review). The one exception is the zero-width (non-)joiner between two letters of a script
+    beyond Latin and Greek's start (U+0370 on): Persian writes ZWNJ inside words and names
+    ("زین‌العابدین"), and Indic scripts (Malayalam, Sinhala, Devanagari) use ZWJ/ZWNJ to choose
+    a letter's form. Between Latin letters, at a word's edge or alone they are dropped.
+    Letters with diacritics (é, ç, l·l, ñ) are letters, not format characters: untouched.
+    """
+    if value.isascii():
+        return value
+    kept = []
+    last = len(value) - 1
+    for i, ch in enumerate(value):
+        category = unicodedata.category(ch)
+        if category in ("Zl", "Zp"):
+            kept.append("\n")
+        elif ch in _JOINERS:
+            if (
+                0 < i < last
+                and _is_letter_beyond_latin(value[i - 1])
+                and _is_letter_beyond_latin(value[i + 1])
+            ):
+                kept.append(ch)
+        elif category not in ("Cf", "Cs"):
+            kept.append(ch)
+    return "".join(kept)
+
+
 def clean(value: str | None, *, multiline: bool = False) -> str:
-    """Strip outer spaces and control characters; keep newlines only in long text."""
+    """Strip outer spaces, control and invisible format characters; keep newlines only in
+    long text."""
     if value is None:
         return ""
-    value = _CONTROL.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
+    value = _invisible_removed(_CONTROL.sub("", value))
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     if not multiline:
         value = " ".join(value.split())
     return value.strip()

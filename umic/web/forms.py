@@ -11,7 +11,9 @@ name", staff read "the person's name").
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
@@ -24,6 +26,7 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
+from ..core.emails import same_mailbox
 from ..core.text import clean
 from .i18n import switching_language
 
@@ -85,8 +88,22 @@ def name_field(label, required_message) -> StringField:
     )
 
 
+def not_the_service_address(form, field) -> None:
+    """Not the service's own mailbox (MAIL_DEFAULT_SENDER), in any case or with a +tag.
+
+    The app sends every message from that address and invites from it; a message to it would
+    be an invitation to its own organizer, which calendar clients cannot show (security
+    review, finding 12: it was a 500).
+    """
+    own = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1]
+    if field.data and same_mailbox(field.data, own):
+        raise ValidationError(
+            _l("Aquesta és l'adreça del servei. Escriviu la vostra adreça de correu electrònic.")
+        )
+
+
 def email_field(label, required_message=None) -> EmailField:
-    """Required when ``required_message`` is given, optional otherwise."""
+    """Required when ``required_message`` is given, optional otherwise; never the service's."""
     return EmailField(
         label,
         filters=[email_address],
@@ -97,6 +114,7 @@ def email_field(label, required_message=None) -> EmailField:
                 message=_l("L'adreça de correu ha de tenir 254 caràcters o menys"),
             ),
             Email(_l("Escriviu una adreça de correu electrònic vàlida, com ara nom@exemple.cat")),
+            not_the_service_address,
         ],
     )
 

@@ -34,7 +34,11 @@ no autofill knows), and a signed "shown at" time: a first submit sooner than
 form comes back once with a neutral message and nothing is stored; a person who somehow
 trips it just presses the button again.
 
-Why: docs/accessibility.md, "Abuse protection that spares people".
+**What a script gets anyway** is bounded in the database, not here: per-day caps on new
+bookings per e-mail address and per client network (``umic.booking.service``, keys from
+``client_network_key``), which hold across processes where these in-memory counters do not.
+
+Why: docs/accessibility.md, "Abuse protection that spares people", and docs/booking-abuse.md.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from flask_limiter import RateLimitExceeded
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
 
+from ..core import abuse
 from .i18n import switching_language
 
 #: Where the app's limiter is kept (``app.extensions``): one per app, never shared.
@@ -76,6 +81,12 @@ def address_key(address: str | None) -> str:
 
 def client_key() -> str:
     return address_key(request.remote_addr)
+
+
+def client_network_key() -> str:
+    """The client's network (IPv4 /24, IPv6 /56) as a keyed hash, for the per-day booking cap
+    (``umic.core.abuse``: why those prefixes, why a hash)."""
+    return abuse.network_key(request.remote_addr, current_app.config["SECRET_KEY"])
 
 
 def _failed(response: Response) -> bool:
