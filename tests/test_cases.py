@@ -115,7 +115,7 @@ def test_concurrent_creation_never_gives_one_number_twice(app):
 
 def test_every_change_is_recorded_with_who_when_and_old_new(client):
     world = make_world(technicians=2)
-    case = new_case(world)
+    case = new_case(world, assigned_to_id=world.technicians[1].id)
     sign_in(client, world.technicians[1].username)
     page = client.get(f"/espai/expedients/{case.id}").get_data(as_text=True)
     data = form_data(page)
@@ -173,9 +173,10 @@ def test_resolving_records_the_date_and_reopening_clears_it(app):
 def test_two_people_editing_at_once_cannot_overwrite_each_other(client, app):
     world = make_world(technicians=2)
     case = new_case(world)
+    make_staff("OPSSCOORD", role="coordinator")
     first, second = app.test_client(), app.test_client()
-    sign_in(first, world.technicians[0].username)
-    sign_in(second, world.technicians[1].username)
+    sign_in(first, world.technicians[0].username)  # the case's technician
+    sign_in(second, "OPSSCOORD")
     first_data = form_data(first.get(f"/espai/expedients/{case.id}").get_data(as_text=True))
     second_data = form_data(second.get(f"/espai/expedients/{case.id}").get_data(as_text=True))
 

@@ -541,6 +541,8 @@ INVALID_CLOSURES = [
     ),
     ({"first_day": "__day__", "staff": "999"}, "staff", "Trieu una persona de la llista"),
     ({"first_day": "__day__", "staff": "x"}, "staff", "Trieu una persona de la llista"),
+    ({"first_day": "__day__", "staff": "²"}, "staff", "Trieu una persona de la llista"),
+    ({"first_day": "__day__", "staff": "9" * 20}, "staff", "Trieu una persona de la llista"),
     ({"first_day": "__day__", "reason": "x" * 201}, "reason", "El motiu ha de tenir 200 caràcters"),
 ]
 
@@ -550,7 +552,8 @@ INVALID_CLOSURES = [
     INVALID_CLOSURES,
     ids=[
         "no-day", "no-such-date", "not-a-date", "in-the-past", "range-backwards",
-        "range-too-long", "unknown-person", "garbage-person", "reason-too-long",
+        "range-too-long", "unknown-person", "garbage-person", "superscript-person",
+        "huge-person", "reason-too-long",
     ],
 )  # fmt: skip
 def test_each_invalid_closure_is_explained_beside_its_field(client, login, values, box, message):

@@ -980,3 +980,16 @@ def test_median_window_reads_the_middle_rows(count, window):
 )
 def test_parse_month(text, month):
     assert stats.parse_month(text) == month
+
+
+@pytest.mark.parametrize("typed", ["²", "9" * 20, "999999"])
+def test_a_new_row_naming_no_known_town_is_explained_and_nothing_is_saved(
+    client, login, app, typed
+):
+    """A town that is not in the list (a superscript digit passes str.isdigit() but not int())."""
+    coordinator(login)
+    make_town()
+    response = post_grid(client, "2025-03", {"nou-1-municipi": typed, "nou-1-umic": "4"})
+    assert response.status_code == 200
+    assert "Trieu un municipi de la llista" in response.get_data(as_text=True)
+    assert counts_in_db() == {}

@@ -26,6 +26,10 @@ ATTACKS = [
     "-5",
     "\t=1+2",
     "\r=1+2",
+    '＝HYPERLINK("http://evil.example/")',  # full-width signs
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
 ]
 
 
@@ -45,7 +49,7 @@ def test_values_that_are_not_text():
     assert safe_cell(None) == ""
     assert safe_cell(42) == "42"
     assert safe_cell(-3) == "'-3"
-    assert set(FORMULA_STARTS) == {"=", "+", "-", "@", "\t", "\r"}
+    assert set(FORMULA_STARTS) == {"=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"}
 
 
 def test_a_csv_file_has_a_bom_crlf_lines_and_every_cell_made_safe():
@@ -63,9 +67,9 @@ def test_the_file_in_pieces_is_the_same_file():
     assert "".join(pieces) == csv_text(["n", "nom"], rows)
 
 
-#: The two places allowed to make a csv.writer: the writer itself, and the tracker's list,
-#: which has its own shape (tabs) and passes every row through ``safe_row``.
-WRITERS = {"core/spreadsheet.py", "casefiles/tracker.py"}
+#: The one place allowed to make a csv.writer: the tracker's tab-separated list goes through
+#: ``write_tsv`` too.
+WRITERS = {"core/spreadsheet.py"}
 
 
 def test_no_other_module_writes_csv_by_itself():

@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
+from ..core.numbers import int_in_range
 from ..extensions import db
 from ..models import Municipality
 from ..stats import service_stats as stats
@@ -165,7 +166,7 @@ def _checked(grid: Grid, names: dict[int, str]) -> dict[stats.CountKey, int] | N
                 counts[cell.channel] = count
         if town_id is None:  # a row to add a town
             text = row.town_value.strip()
-            town_id = int(text) if text.isdigit() and int(text) in names else None
+            town_id = number if (number := int_in_range(text)) in names else None
             if not text:
                 if any(counts.values()):
                     row.town_error = _("Trieu el municipi d'aquests nombres")

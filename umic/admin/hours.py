@@ -38,6 +38,7 @@ from .. import clock
 from ..booking import misfits
 from ..core import scheduling
 from ..core.dates import parse_day
+from ..core.numbers import int_in_range
 from ..core.text import clean
 from ..extensions import db
 from ..models import Closure
@@ -332,7 +333,7 @@ def _checked_closure(
             ]
     person = None
     if form.staff.data:
-        person = people.get(int(form.staff.data)) if form.staff.data.isdigit() else None
+        person = people.get(int_in_range(form.staff.data))
         if person is None:
             form.staff.errors = [*form.staff.errors, _("Trieu una persona de la llista")]
     if any(field.errors for field in form):

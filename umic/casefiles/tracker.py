@@ -32,7 +32,7 @@ from ..core.casenumbers import parse_number
 from ..core.codes import CaseStatus
 from ..core.codes import CaseType
 from ..core.spreadsheet import plain_cell
-from ..core.spreadsheet import safe_row
+from ..core.spreadsheet import write_tsv
 from ..core.text import clean
 from ..core.text import council_name
 from ..core.text import fold
@@ -509,13 +509,8 @@ def export_cells(line: ExportLine, tz: ZoneInfo) -> list[str]:
 def write(lines: Iterable[ExportLine], out: TextIO, tz: ZoneInfo) -> int:
     """Write the header and one line per case, tab-separated; returns how many cases.
 
-    Every cell goes through ``spreadsheet.safe_cell``: the file is opened in spreadsheets, and
-    names and details are what citizens typed. ``parse`` takes the apostrophe off again.
+    ``spreadsheet.write_tsv``, the app's one writer of spreadsheet files, makes every cell
+    safe (``spreadsheet.safe_cell``): the file is opened in spreadsheets, and names and
+    details are what citizens typed. ``parse`` takes the apostrophe off again.
     """
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    writer.writerow(HEADER)
-    count = 0
-    for line in lines:
-        writer.writerow(safe_row(export_cells(line, tz)))
-        count += 1
-    return count
+    return write_tsv(out, HEADER, (export_cells(line, tz) for line in lines))

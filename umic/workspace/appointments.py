@@ -1,5 +1,11 @@
 """What staff do with appointments: mark them, cancel, reassign, open the case, and book
-for a citizen who phoned."""
+for a citizen who phoned.
+
+After an action the browser goes back to the agenda, or to the form's ``next`` field when it
+names a path on this site (``web.urls.local_path``): never to another site, whatever is posted
+(``https://…``, ``//…``, ``/\\…``, ``javascript:``, a tab in front). Ids posted in selects are
+checked against the choices offered (``forms.IdSelectField``).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ from ..web.htmx import hx_redirect
 from ..web.htmx import is_htmx
 from ..web.i18n import language_name
 from ..web.i18n import when_text
+from ..web.urls import local_path
 from . import bp
 from .agenda import join_state
 from .forms import PhoneBookingForm
@@ -61,7 +68,7 @@ def _booking_for_me(booking_id: int) -> Booking:
 
 def _back_to_agenda(message: str, category: str = "success") -> Response:
     flash(message, category)
-    return redirect(request.form.get("next") or url_for("workspace.agenda"), 303)
+    return redirect(local_path(request.form.get("next")) or url_for("workspace.agenda"), 303)
 
 
 def _item(booking_id: int, message: str) -> Response:
@@ -130,6 +137,7 @@ def reassign_booking(booking_id: int):
     """Give the appointment to another technician; both get updated invitations."""
     _booking_for_me(booking_id)
     form = ReassignForm()
+    form.technician.choices = [(t.id, t.name) for t in _technicians()]
     if not form.validate_on_submit() or not form.technician.data:
         return _back_to_agenda(_("Trieu a qui voleu reassignar la cita."), "error")
     try:

@@ -1,4 +1,16 @@
-"""One case file: its data, editing with a full history, notes; and new cases by hand."""
+"""One case file: its data, editing with a full history, notes; and new cases by hand.
+
+**Who may change a case** (docs/architecture.md): every member of staff reads every case and
+adds notes and documents (the team shares the work), but only the technician it is assigned
+to, or a coordinator, saves the case form (status, outcome, amounts, the person's e-mail and
+phone, and whom it is assigned to). An unassigned case is the team's queue: any technician may
+take it. The others get the form read only, with a sentence saying who can change it, and a
+403 if they post it anyway.
+
+**Seen uploads.** Opening the page marks the citizen's new uploads as seen, but only when the
+technician navigated here (``documents.navigated_here``): a link on another site cannot clear
+the agenda's "new documents" notice.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +24,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -32,8 +45,15 @@ from ..models import Municipality
 from ..models import StaffUser
 from ..web.i18n import locale_name
 from . import bp
+from .documents import navigated_here
 from .forms import CaseForm
 from .forms import NoteForm
+
+
+def may_change(case: CaseFile, user) -> bool:
+    """Whether ``user`` may save the case form: its technician, a coordinator, or anyone
+    while nobody has it."""
+    return user.is_coordinator or case.assigned_to_id in (None, user.id)
 
 
 def _case_or_404(case_id: int) -> CaseFile:
@@ -49,8 +69,12 @@ def _case_or_404(case_id: int) -> CaseFile:
     return case
 
 
-def _with_choices(form: CaseForm) -> CaseForm:
-    """Fill the selects: towns, staff, and the fixed vocabularies."""
+def _with_choices(form: CaseForm, case: CaseFile | None = None) -> CaseForm:
+    """Fill the selects: towns, staff, and the fixed vocabularies.
+
+    Staff are the active ones, and the case's own technician even if no longer active (so
+    saving other fields does not unassign the case).
+    """
     language = locale_name().split("_")[0]
     form.case_type.choices = [(code.value, str(text)) for code, text in labels.CASE_TYPES.items()]
     form.channel.choices = [(code.value, str(text)) for code, text in labels.CHANNELS.items()]
@@ -69,7 +93,12 @@ def _with_choices(form: CaseForm) -> CaseForm:
         (user.id, f"{user.username} ({user.name})")
         for user in db.session.execute(
             select(StaffUser.id, StaffUser.username, StaffUser.name)
-            .where(StaffUser.active.is_(True))
+            .where(
+                or_(
+                    StaffUser.active.is_(True),
+                    StaffUser.id == (case.assigned_to_id if case is not None else None),
+                )
+            )
             .order_by(StaffUser.username)
         )
     ]
@@ -103,26 +132,30 @@ def _form_from(case: CaseFile) -> CaseForm:
 def case_detail(case_id: int):
     """The case file page: the form, the notes, the history, the documents."""
     case = _case_or_404(case_id)
-    _mark_uploads_seen(case)
+    if navigated_here():
+        mark_seen(case, clock.now())  # opening the case is seeing what the citizen sent
+    return _page(case, _with_choices(_form_from(case), case), NoteForm())
+
+
+def _page(case: CaseFile, form: CaseForm, note_form: NoteForm, conflict=None, status=200):
+    """The case page; the form read only for those who may not change the case."""
     return render_template(
         "workspace/case_detail.html",
         case=case,
-        form=_with_choices(_form_from(case)),
-        note_form=NoteForm(),
-        conflict=None,
-    )
-
-
-def _mark_uploads_seen(case: CaseFile) -> None:
-    """Opening the case is seeing what the citizen sent."""
-    mark_seen(case, clock.now())
+        form=form,
+        note_form=note_form,
+        conflict=conflict,
+        can_change=may_change(case, current_user),
+    ), status
 
 
 @bp.post("/expedients/<int:case_id>")
 def update_case_view(case_id: int):
     """Save the edits; on a conflict show what changed and keep what this person typed."""
     case = _case_or_404(case_id)
-    form = _with_choices(CaseForm())
+    if not may_change(case, current_user):
+        abort(403)
+    form = _with_choices(CaseForm(), case)
     conflict = None
     if form.validate_on_submit():
         try:
@@ -156,14 +189,7 @@ def update_case_view(case_id: int):
                 "success",
             )
             return redirect(url_for("workspace.case_detail", case_id=case.id), 303)
-    status = 409 if conflict else 200
-    return render_template(
-        "workspace/case_detail.html",
-        case=case,
-        form=form,
-        note_form=NoteForm(),
-        conflict=conflict,
-    ), status
+    return _page(case, form, NoteForm(), conflict, 409 if conflict else 200)
 
 
 @bp.post("/expedients/<int:case_id>/nota")
@@ -183,13 +209,7 @@ def add_note(case_id: int):
         db.session.commit()
         flash(_("Nota afegida a l'historial."), "success")
         return redirect(url_for("workspace.case_detail", case_id=case.id) + "#historial", 303)
-    return render_template(
-        "workspace/case_detail.html",
-        case=case,
-        form=_with_choices(_form_from(case)),
-        note_form=note_form,
-        conflict=None,
-    )
+    return _page(case, _with_choices(_form_from(case), case), note_form)
 
 
 @bp.route("/expedients/nou", methods=["GET", "POST"])

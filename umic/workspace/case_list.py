@@ -1,6 +1,7 @@
 """The case list (/espai/expedients/) and its CSV export, like the tracker the service used.
 
-Every technician and coordinator sees every case: the team shares the work. The filters are
+Every technician and coordinator sees every case: the team shares the work (who may change
+one: docs/architecture.md, "Who may change a case"). The filters are
 a GET form, so the state is in the URL (bookmarks and the back button work); htmx only swaps
 the results in place and pushes the URL. Queries live in ``umic.casefiles.queries``.
 """

@@ -5,6 +5,11 @@ includes. An upload posts to ``/espai/expedients/<id>/documents`` and returns to
 page; when it is refused, that same URL answers with the case's documents page (the list and
 the form, with the error beside the field and in the summary): the case page's own forms stay
 out of it. The include reads ``upload_form`` when given, else shows a fresh form.
+
+Opening the documents page or downloading a citizen's upload marks it as seen (the agenda's
+"new documents" notice goes), but only on a navigation of the technician's own
+(:func:`navigated_here`): a GET has no CSRF token, and a link on another site must not be able
+to clear the notice.
 """
 
 from __future__ import annotations
@@ -37,7 +42,23 @@ from ..models import CaseFile
 from ..web.forms import Form
 from ..web.i18n import locale_name
 from ..web.i18n import service_tz
+from ..web.security import TRUSTED_FETCH_SITES
+from ..web.security import origin_of
+from ..web.security import own_origins
 from . import bp
+
+
+def navigated_here() -> bool:
+    """Whether this GET is the technician's own doing: a link on our pages, or typed.
+
+    Browsers say so in ``Sec-Fetch-Site`` (``same-origin`` or ``none``). One too old to send it
+    is believed when its ``Referer`` is ours or absent (typed, a bookmark).
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() in TRUSTED_FETCH_SITES
+    referrer = request.headers.get("Referer")
+    return referrer is None or origin_of(referrer) in own_origins()
 
 
 def category_chosen(form, field) -> None:
@@ -101,7 +122,8 @@ def upload_document(case_id: int):
     """Attach a file to the case and go back to the case page; or say what is wrong."""
     case = _case_or_404(case_id)
     if request.method == "GET":
-        documents.mark_seen(case, clock.now())
+        if navigated_here():
+            documents.mark_seen(case, clock.now())
         return _documents_page(case, blank_upload_form())
     form = StaffUploadForm()
     if form.validate_on_submit():
@@ -135,7 +157,7 @@ def download_document(doc_id: int):
     path = documents.stored_path(document)
     if not path.is_file():
         abort(404)
-    if document.source == documents.CITIZEN and document.seen_at is None:
+    if document.source == documents.CITIZEN and document.seen_at is None and navigated_here():
         documents.mark_document_seen(document, now=clock.now())
         db.session.commit()
     response = send_file(

@@ -14,8 +14,10 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
+from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
+from ..core.numbers import int_in_range
 from ..web.forms import Form
 from ..web.forms import address_field
 from ..web.forms import description_field
@@ -52,6 +54,29 @@ class MoneyField(DecimalField):
         return f"{self.data:.2f}".replace(".", ",")
 
 
+def _id_or_none(value) -> int | None:
+    """A select's value as an id (0: "none of them"); None for anything else."""
+    return int_in_range(value, low=0)
+
+
+class IdSelectField(SelectField):
+    """A select of database ids (0 for "none"): only one of its choices is accepted.
+
+    The view fills ``choices``. Any other value (an unknown or inactive id, ``-5``, a number
+    too big for the database, text) is an error beside the field, never a database error.
+    """
+
+    def __init__(self, label, message, **kwargs):
+        kwargs.setdefault("default", 0)  # a form posted without the field: "none"
+        super().__init__(label, coerce=_id_or_none, validate_choice=False, **kwargs)
+        self.message = message
+
+    def pre_validate(self, form) -> None:
+        if self.data is None or all(self.data != choice[0] for choice in self.choices or []):
+            self.data = None
+            raise ValidationError(self.message)
+
+
 def money_field(label) -> MoneyField:
     """An optional amount in euros, never negative."""
     return MoneyField(
@@ -73,7 +98,9 @@ class PhoneBookingForm(Form):
     phone = phone_field(_l("Número de telèfon"))
     address = address_field(_l("Adreça"))
     description = description_field(_l("El problema"))
-    technician = SelectField(_l("Tècnic o tècnica"), coerce=int, validate_choice=False)
+    technician = IdSelectField(
+        _l("Tècnic o tècnica"), _l("Trieu una persona de la llista o «Qualsevol persona lliure»")
+    )
     # The e-mails and the invitation go in this language (the view offers LANGUAGES; any
     # other value, or none, means the service's own).
     language = SelectField(_l("Idioma dels correus"), validate_choice=False)
@@ -100,7 +127,7 @@ class StaffCancelForm(Form):
 
 
 class ReassignForm(Form):
-    technician = SelectField(_l("Reassigna a"), coerce=int, validate_choice=False)
+    technician = IdSelectField(_l("Reassigna a"), _l("Trieu a qui voleu reassignar la cita."))
 
 
 class CaseForm(Form):
@@ -109,7 +136,7 @@ class CaseForm(Form):
     version = HiddenField()
     case_type = SelectField(_l("Tipus"))
     channel = SelectField(_l("Canal"))
-    municipality_id = SelectField(_l("Municipi"), coerce=int, validate_choice=False)
+    municipality_id = IdSelectField(_l("Municipi"), _l("Trieu un municipi de la llista"))
     interested_name = name_field(
         _l("Nom interessat"), _l("Escriviu el nom de la persona interessada")
     )
@@ -151,7 +178,9 @@ class CaseForm(Form):
         filters=[text],
         validators=[Length(max=2000, message=_l("El detall ha de tenir 2.000 caràcters o menys"))],
     )
-    assigned_to_id = SelectField(_l("Usuari assignat"), coerce=int, validate_choice=False)
+    assigned_to_id = IdSelectField(
+        _l("Usuari assignat"), _l("Trieu una persona en actiu de la llista o «Sense assignar»")
+    )
     organic = StringField(
         _l("Orgànic"),
         filters=[line],
