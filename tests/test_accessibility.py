@@ -428,7 +428,7 @@ def _(site, page):
     now = clock.now()
     for _n in range(site.app.config["SIGN_IN_MAX_FAILURES"]):
         db.session.add(
-            SignInAttempt(username="OPSSBLOQUEJAT", ip="10.0.0.9", at=now, success=False)
+            SignInAttempt(username="OPSSBLOQUEJAT", ip="127.0.0.1", at=now, success=False)
         )
     db.session.commit()
     page.goto(site.url("/entra"))
@@ -626,6 +626,18 @@ def _(site, page):
     page.goto(site.url("/espai/calendari"))
     page.click("button[value=crea]")
     page.wait_for_selector("text=Canvia l'enllaç")
+
+
+state("my account", TECHNICIAN)(lambda site, page: page.goto(site.url("/espai/compte")))
+
+
+@state("my account: errors", TECHNICIAN)
+def _(site, page):
+    page.goto(site.url("/espai/compte"))
+    page.fill("#current", "no és aquesta")
+    page.fill("#new", "curta")
+    page.click("#password-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
 
 
 # Staff: administration (coordinators).
@@ -861,6 +873,7 @@ ERROR_STATES = [
     "sign-in: errors",
     "case: errors",
     "phone booking: errors",
+    "my account: errors",
 ]
 
 

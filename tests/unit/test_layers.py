@@ -28,6 +28,7 @@ FLOORS = {
     "casefiles": 4,
     "stats": 4,
     "pages": 4,
+    "privacy": 4,  # retention and the people's rights: forgets what the features hold
     "embed": 5,
     "workspace": 5,
     "admin": 5,
@@ -41,6 +42,9 @@ SIDEWAYS = {
     ("booking", "surveys"),  # marking a call attended queues its survey
     ("stats", "surveys"),  # the results read the survey's scale
     ("admin", "embed"),  # a town's page says how to embed its booking
+    ("privacy", "casefiles"),  # deleting a document deletes its file, where casefiles keeps it
+    ("privacy", "booking"),  # erasing a person cancels their future bookings first
+    ("pages", "privacy"),  # the privacy page lists the retention schedule
 }
 
 
