@@ -27,6 +27,7 @@ from support.apps import MIGRATIONS
 from support.factories import make_staff
 from support.htmlutil import csrf_token
 from support.htmlutil import soup
+from umic import clock
 from umic import create_app
 from umic.config import Config
 from umic.config import TestConfig
@@ -418,3 +419,18 @@ def test_citizen_pages_set_only_the_session_cookie_and_only_once(client):
     assert "HttpOnly" in first[0] and "SameSite=Lax" in first[0]
     for url in ("/reserva/gelida/", "/reserva/", "/com-connectar"):
         assert client.get(url).headers.getlist("Set-Cookie") == [], url
+
+
+def test_the_demo_data_raises_no_alarm_of_unusual_bookings(app, runner):
+    """make run must not open on a coordinator alert: the demo's upcoming bookings were made
+    over the last days, not all in the minute it was loaded."""
+    from umic.booking.abuse import watch
+    from umic.config import Config
+    from umic.models import OutboxMessage
+
+    for key in ("BOOKING_ALERT_NEW_PER_HOUR", "BOOKING_ALERT_NEW_PER_DAY"):
+        app.config[key] = getattr(Config, key)
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    watch(clock.now())
+    kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert "booking_alert" not in kinds

@@ -67,7 +67,8 @@ def demo_booking(rng, service, town, technician_id, start, duration, status, now
     created = (start - timedelta(days=rng.randint(2, 12))).replace(
         hour=rng.randint(7, 19), minute=rng.randint(0, 59)
     )
-    created = min(created, now)
+    if created > now:  # booked in the last days, not all this minute (an "unusual rate")
+        created = now - timedelta(minutes=rng.randint(6 * 60, 10 * 24 * 60))
     marked = status in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
     cancelled = status == BookingStatus.CANCELLED
     link, _room = video_link("https://meet.jit.si/umic-{room}")
