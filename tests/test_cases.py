@@ -15,6 +15,7 @@ from support.factories import make_staff
 from support.factories import make_world
 from support.htmlutil import csrf_token
 from support.htmlutil import error_messages
+from support.htmlutil import form_values
 from support.htmlutil import soup
 from umic import clock
 from umic.casefiles.service import StaleCase
@@ -50,20 +51,7 @@ def new_case(world, **values) -> CaseFile:
 
 def form_data(page: str) -> dict:
     """Every field of the case form as the browser would submit it unchanged."""
-    form = soup(page).select_one("form[action$='expedients/'] , main form")
-    data = {}
-    for element in form.select("input, select, textarea"):
-        name = element.get("name")
-        if not name or element.get("type") == "submit":
-            continue
-        if element.name == "select":
-            chosen = element.select_one("option[selected]") or element.select_one("option")
-            data[name] = chosen.get("value", "")
-        elif element.name == "textarea":
-            data[name] = element.get_text()
-        else:
-            data[name] = element.get("value", "")
-    return data
+    return form_values(page, "form[action$='expedients/'] , main form")
 
 
 # --- Numbering ----------------------------------------------------------------------------------

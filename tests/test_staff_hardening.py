@@ -41,6 +41,7 @@ from support.factories import make_staff
 from support.factories import make_world
 from support.htmlutil import csrf_token
 from support.htmlutil import error_messages
+from support.htmlutil import form_values
 from support.htmlutil import soup
 from support.htmlutil import summary_links
 from umic import clock
@@ -106,20 +107,7 @@ def new_case(world, technician, **values) -> CaseFile:
 
 def form_data(page: str) -> dict:
     """Every field of the case form as the browser would submit it unchanged."""
-    form = soup(page).select_one("#case-form")
-    data = {}
-    for element in form.select("input, select, textarea"):
-        name = element.get("name")
-        if not name:
-            continue
-        if element.name == "select":
-            chosen = element.select_one("option[selected]") or element.select_one("option")
-            data[name] = chosen.get("value", "")
-        elif element.name == "textarea":
-            data[name] = element.get_text()
-        else:
-            data[name] = element.get("value", "")
-    return data
+    return form_values(page, "#case-form")
 
 
 def location_is_on_this_site(location: str) -> bool:
@@ -390,6 +378,40 @@ def test_the_technician_and_a_coordinator_may_change_it_and_anyone_an_unassigned
         assert browser.post(f"/espai/expedients/{target.id}", data=data).status_code == 303
         db.session.expire_all()
         assert db.session.get(CaseFile, target.id).company == company
+
+
+def test_an_anonymised_case_is_read_only_even_for_a_coordinator(client):
+    """Its period is over (or the person asked for erasure): no edit, no note may write
+    personal data back, and "Documentació requerida" cannot e-mail an empty address."""
+    from umic.privacy.anonymise import anonymise_cases
+
+    world = make_world()
+    make_staff("OPSSCOORD", role=Role.COORDINATOR)
+    case = new_case(world, world.technicians[0])
+    anonymise_cases([case.id], clock.now())
+    db.session.commit()
+    sign_in(client, "OPSSCOORD")
+    html = client.get(f"/espai/expedients/{case.id}").get_data(as_text=True)
+    page = soup(html)
+    assert page.select_one("#case-form") is None and page.select_one("fieldset[disabled]")
+    assert "Aquest expedient es va anonimitzar el" in page.get_text()
+    assert not page.select(f'form[action="/espai/expedients/{case.id}/nota"]')
+    data = {
+        "csrf_token": csrf_token(html),
+        "version": str(case.version),
+        "case_type": case.case_type,
+        "channel": case.channel,
+        "municipality_id": str(world.town.id),
+        "interested_name": "Trinidad Garcia",
+        "interested_email": "trinidad@example.net",
+        "status": "documentacio_requerida",
+    }
+    assert client.post(f"/espai/expedients/{case.id}", data=data).status_code == 403
+    note = {"csrf_token": csrf_token(html), "note": "Trinidad Garcia ha trucat"}
+    assert client.post(f"/espai/expedients/{case.id}/nota", data=note).status_code == 403
+    db.session.expire_all()
+    saved = db.session.get(CaseFile, case.id)
+    assert (saved.interested_name, saved.interested_email) == ("", "")
 
 
 # --- Note 16: GETs with side effects ----------------------------------------------------------

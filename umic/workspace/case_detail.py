@@ -52,7 +52,10 @@ from .forms import NoteForm
 
 def may_change(case: CaseFile, user) -> bool:
     """Whether ``user`` may save the case form: its technician, a coordinator, or anyone
-    while nobody has it."""
+    while nobody has it; nobody once the case is anonymised (its period is over or the person
+    asked for erasure: umic/privacy/), so no edit or note writes personal data back."""
+    if case.anonymised_at is not None:
+        return False
     return user.is_coordinator or case.assigned_to_id in (None, user.id)
 
 
@@ -196,6 +199,8 @@ def update_case_view(case_id: int):
 def add_note(case_id: int):
     """A note in the history, without touching the data."""
     case = _case_or_404(case_id)
+    if case.anonymised_at is not None:
+        abort(403)
     note_form = NoteForm()
     if note_form.validate_on_submit():
         update_case(
