@@ -39,6 +39,7 @@ from support.htmlutil import error_messages
 from support.htmlutil import soup
 from support.journey import DETAILS
 from support.journey import Citizen
+from support.journey import book_by_phone
 from support.journey import confirm_ready
 from umic import clock
 from umic import jobs
@@ -238,20 +239,8 @@ def test_staff_phone_bookings_are_exempt_from_the_daily_caps(app, client, login)
     citizen_from(app, office).book(slots[0], email="raul@example.net")
     login(world.technicians[0].username, PASSWORD)
     for slot in slots[1:3]:  # the same person by phone, twice: over both caps, and allowed
-        form = client.get(
-            "/espai/cites/nova/dades", query_string={"municipi": world.town.id, "slot": slot}
-        ).get_data(as_text=True)
-        response = client.post(
-            "/espai/cites/nova/dades",
-            data={
-                "csrf_token": csrf_token(form),
-                "municipi": world.town.id,
-                "slot": slot,
-                "name": "Raúl Sánchez",
-                "email": "Raul@example.net",
-                "technician": 0,
-                "consent": "y",
-            },
+        response = book_by_phone(
+            client, world.town.id, slot, name="Raúl Sánchez", email="Raul@example.net"
         )
         assert response.status_code == 303, response.get_data(as_text=True)
     assert count(Booking) == 3
@@ -414,20 +403,8 @@ def test_the_staff_phone_form_refuses_the_service_address_too(app, client, login
     world = make_world(technicians=1)
     login(world.technicians[0].username, PASSWORD)
     slot = citizen_from(app, "192.0.2.10").first_slot()
-    form = client.get(
-        "/espai/cites/nova/dades", query_string={"municipi": world.town.id, "slot": slot}
-    ).get_data(as_text=True)
-    response = client.post(
-        "/espai/cites/nova/dades",
-        data={
-            "csrf_token": csrf_token(form),
-            "municipi": world.town.id,
-            "slot": slot,
-            "name": "Raúl Sánchez",
-            "email": "Cites@Example.org",
-            "technician": 0,
-            "consent": "y",
-        },
+    response = book_by_phone(
+        client, world.town.id, slot, name="Raúl Sánchez", email="Cites@Example.org"
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)

@@ -44,6 +44,7 @@ from support.htmlutil import error_messages
 from support.htmlutil import form_values
 from support.htmlutil import soup
 from support.htmlutil import summary_links
+from support.journey import book_by_phone
 from umic import clock
 from umic.casefiles import documents
 from umic.casefiles import tracker
@@ -281,20 +282,13 @@ def test_a_phone_booking_for_an_impossible_technician_is_an_error(client, value)
     day = re.findall(r'name="dia" value="([^"]+)"', page)[0]
     page = client.get(f"/espai/cites/nova?municipi={world.town.id}&dia={day}")
     slot = re.findall(r'name="slot" value="([^"]+)"', page.get_data(as_text=True))[0]
-    form = client.get(
-        "/espai/cites/nova/dades", query_string={"municipi": world.town.id, "slot": slot}
-    ).get_data(as_text=True)
-    response = client.post(
-        "/espai/cites/nova/dades",
-        data={
-            "csrf_token": csrf_token(form),
-            "municipi": world.town.id,
-            "slot": slot,
-            "name": "Persona Que Truca",
-            "phone": "612 000 111",
-            "technician": value,
-            "consent": "y",
-        },
+    response = book_by_phone(
+        client,
+        world.town.id,
+        slot,
+        name="Persona Que Truca",
+        phone="612 000 111",
+        technician=value,
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200

@@ -69,14 +69,14 @@ def test_throttling_one_user_does_not_lock_out_another(client, app):
 
 
 def test_every_attempt_is_recorded_and_old_ones_purged(client, app):
-    from umic.web.auth import purge_sign_in_attempts
+    from umic.privacy.retention import expire_sign_in_attempts
 
     make_staff("OPSSVEGAVN")
     sign_in(client, "OPSSVEGAVN", "wrong")
     sign_in(client, "OPSSVEGAVN")
     rows = db.session.scalars(select(SignInAttempt).order_by(SignInAttempt.id)).all()
     assert [(r.username, r.success) for r in rows] == [("OPSSVEGAVN", False), ("OPSSVEGAVN", True)]
-    assert purge_sign_in_attempts(clock.now() + timedelta(days=2)) == 2
+    assert expire_sign_in_attempts(clock.now() + timedelta(days=2)) == 2
 
 
 def test_a_session_expires_after_inactivity(client, app):

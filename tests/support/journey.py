@@ -73,3 +73,13 @@ def confirm_ready(entry):
     """Press "Confirma" for a browser that has its check page open: ``(client, form token)``."""
     client, token = entry
     return client.post("/reserva/gelida/comprova", data={"csrf_token": token})
+
+
+def book_by_phone(client, town_id: int, slot: str, **fields):
+    """A member of staff (signed in on ``client``) books ``slot`` for someone who phoned:
+    the details form fetched for its token, then posted with ``fields`` (any technician,
+    consent given, unless ``fields`` say otherwise). Returns the POST's response."""
+    query = {"municipi": town_id, "slot": slot}
+    form = client.get("/espai/cites/nova/dades", query_string=query).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(form), **query, "technician": 0, "consent": "y", **fields}
+    return client.post("/espai/cites/nova/dades", data=data)

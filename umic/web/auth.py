@@ -364,15 +364,6 @@ def record_sign_in(username: str, ip: str, now: datetime, success: bool) -> None
     db.session.add(SignInAttempt(username=username[:40], ip=ip[:45], at=now, success=success))
 
 
-def purge_sign_in_attempts(now: datetime) -> int:
-    """Forget attempts older than a day (they only matter within the throttling window)."""
-    result = db.session.execute(
-        delete(SignInAttempt).where(SignInAttempt.at < now - timedelta(days=1))
-    )
-    db.session.commit()
-    return result.rowcount or 0
-
-
 # --- Roles ----------------------------------------------------------------------------------------
 
 
