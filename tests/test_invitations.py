@@ -421,7 +421,9 @@ def test_reassignment_cancels_the_old_technician_and_invites_the_new_one(
     assert when_text(old_rev.start, old_rev.end) in text
     assert when_text(new_rev.start, new_rev.end) not in text
     assert when_text(new_rev.start, new_rev.end) not in str(old[1].event["DESCRIPTION"])
-    assert str(old[1].received.message["Subject"]).strip().startswith("Cita reassignada")
+    # The citizen moved the time: the technician is told they no longer have the call, never
+    # that someone reassigned it (review L3).
+    assert str(old[1].received.message["Subject"]).strip().startswith("Ja no teniu aquesta cita")
 
     new = by_recipient(invitations, new_technician.email)
     assert [(i.method, i.sequence) for i in new] == [("REQUEST", 1), ("CANCEL", 2)]

@@ -562,7 +562,9 @@ def test_reschedule_supersedes_the_unsent_revision(app, client, smtp):
         ("created_citizen", OutboxStatus.SUPERSEDED, 0),
         ("created_technician", OutboxStatus.SUPERSEDED, 0),
         ("rescheduled_citizen", OutboxStatus.PENDING, 1),
-        ("rescheduled_technician", OutboxStatus.PENDING, 1),
+        # The technician's "Nova reserva" never went out: the revision that replaces it
+        # is, for them, a new booking ("Nova cita"), not a change.
+        ("assigned_technician", OutboxStatus.PENDING, 1),
     ]
     assert send_pending().sent == 2
     assert send_pending(now=clock.now() + timedelta(days=1)).sent == 0
@@ -587,7 +589,7 @@ def test_later_revision_waits_while_the_earlier_one_is_sending(app, client, smtp
         "created_citizen": OutboxStatus.SENDING,  # in flight: cannot be taken back
         "created_technician": OutboxStatus.SUPERSEDED,
         "rescheduled_citizen": OutboxStatus.PENDING,
-        "rescheduled_technician": OutboxStatus.PENDING,
+        "assigned_technician": OutboxStatus.PENDING,  # their first message: a new booking
     }
     assert send_pending().sent == 1  # only the technician's revision 1
     assert smtp.to(booking.citizen_email) == []

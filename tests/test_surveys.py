@@ -38,6 +38,7 @@ from support.queries import counted_selects
 from umic import clock
 from umic.admin import survey_results
 from umic.booking import service as booking_service
+from umic.core import periods
 from umic.extensions import db
 from umic.jobs import run_worker
 from umic.mail.outbox import send_pending
@@ -136,7 +137,9 @@ def title(html: str) -> str:
 # --- Sending ----------------------------------------------------------------------------------
 
 
-def test_marking_a_call_attended_queues_its_survey_once_for_when_it_ends(app):
+def test_marking_a_call_attended_during_it_queues_no_survey_until_the_job_after_its_end(app):
+    """M6: marking "attended" during the call does not e-mail the survey at once; the
+    periodic job sends it once the call has ended, exactly once."""
     world = make_world(technicians=1)
     technician = world.technicians[0]
     booking = call(world, technician, ended_hours_ago=-0.25)  # started 15 minutes ago
@@ -144,24 +147,45 @@ def test_marking_a_call_attended_queues_its_survey_once_for_when_it_ends(app):
 
     booking_service.mark(booking.id, BookingStatus.ATTENDED, actor_id=technician.id, now=marked_at)
 
+    assert surveys_queued() == []  # the call is still on
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.ATTENDED and booking.survey_sent_at is None
+    assert queue_due_surveys(now=booking.end_utc - timedelta(minutes=1)) == 0
+    assert surveys_queued() == []
+
+    after_end = booking.end_utc + timedelta(minutes=5)
+    assert queue_due_surveys(now=after_end) == 1
     (message,) = surveys_queued()
     assert message.recipient == "raul@example.net" and message.booking_id == booking.id
     assert message.status == OutboxStatus.PENDING
-    # Marked during the call: the e-mail waits for its end.
-    assert message.next_attempt_at == booking.end_utc
+    assert message.next_attempt_at == after_end  # it goes now
     assert message.subject.startswith("Com valoreu la videotrucada del ")
     db.session.refresh(booking)
-    assert booking.survey_sent_at == marked_at
+    assert booking.survey_sent_at == after_end
     (token,) = db.session.scalars(
         select(AccessToken).where(AccessToken.purpose == TokenPurpose.SURVEY)
     ).all()
     assert token.booking_id == booking.id
-    assert token.expires_at == booking.end_utc + timedelta(days=30)
+    assert token.expires_at == after_end + timedelta(days=30)
     assert survey_path(message).rsplit("/", 1)[1] not in token.token_hash  # only the hash
 
-    # Marked again, or the worker's pass: nothing more.
-    booking_service.mark(booking.id, BookingStatus.ATTENDED, actor_id=technician.id, now=now())
+    # Marked again, or the worker's next passes: nothing more.
+    booking_service.mark(booking.id, BookingStatus.ATTENDED, actor_id=technician.id, now=after_end)
+    assert queue_due_surveys(now=after_end + timedelta(minutes=1)) == 0
     assert queue_due_surveys(now=now() + timedelta(days=2)) == 0
+    assert len(surveys_queued()) == 1
+
+
+def test_marking_a_call_attended_after_its_end_queues_its_survey_at_once(app):
+    """M6: marked after the end, the survey is queued in the same transaction, once."""
+    world = make_world(technicians=1)
+    technician = world.technicians[0]
+    booking = call(world, technician, ended_hours_ago=0.5)
+    marked_at = now()
+    booking_service.mark(booking.id, BookingStatus.ATTENDED, actor_id=technician.id, now=marked_at)
+    (message,) = surveys_queued()
+    assert message.booking_id == booking.id and message.next_attempt_at == marked_at
+    assert queue_due_surveys(now=marked_at + timedelta(hours=1)) == 0
     assert len(surveys_queued()) == 1
 
 
@@ -263,7 +287,7 @@ def test_two_workers_at_once_queue_each_survey_once(app):
 def test_correcting_to_no_show_takes_back_a_survey_not_sent_yet(app):
     world = make_world(technicians=1)
     technician = world.technicians[0]
-    booking = call(world, technician, ended_hours_ago=-0.25)
+    booking = call(world, technician, ended_hours_ago=0.25)  # queued, not sent yet
     booking_service.mark(booking.id, BookingStatus.ATTENDED, actor_id=technician.id, now=now())
     (message,) = surveys_queued()
     path = survey_path(message)
@@ -731,9 +755,9 @@ def test_the_default_period_is_the_last_twelve_months(app, client, login):
     html = results_page(client)
     page = soup(html)
     assert page.select_one("#fins")["value"] == today.isoformat()
-    first = page.select_one("#desde")["value"]
-    assert first.endswith("-01") and first[:7] < today.isoformat()[:7]
-    assert len(table(html, "mesos")) == 1 + 12
+    recent = periods.last_twelve_months(today)
+    assert page.select_one("#desde")["value"] == recent.first.isoformat()
+    assert len(table(html, "mesos")) == 1 + len(recent.months())
     summary = as_dict(table(html, "resum"))
     assert summary["Enquestes enviades"] == ["1"]
     assert summary["Valoració mitjana de l'atenció rebuda (de 0 a 10)"] == ["10,0"]
@@ -841,7 +865,7 @@ def test_the_csv_of_each_table_is_the_table(app, client, login):
         )
         body = response.get_data(as_text=True)
         assert body.startswith("\ufeff") and "\r\n" in body
-        rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+        rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
         expected = table(html, key)
         if key == "comentaris":  # a formula is defused in the file, shown as typed on the page
             expected = [
@@ -885,7 +909,8 @@ def test_only_the_newest_comments_are_listed_and_the_csv_has_them_all(
     body = client.get(
         "/admin/enquestes/export.csv", query_string={"taula": "comentaris", **period}
     ).get_data(as_text=True)
-    assert [row[-1] for row in csv.reader(io.StringIO(body.removeprefix("\ufeff")))][1:] == [
+    rows = csv.reader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";")
+    assert [row[-1] for row in rows][1:] == [
         "C5",
         "C4",
         "C3",

@@ -135,7 +135,11 @@ def test_the_seed_file_imports_its_seven_cases(runner, towns):
     assert saray.resolved_at is None
     assert "saray" in saray.search_text and "gelida" in saray.search_text
     assert "moneyman" in saray.search_text
-    assert history(saray) == [("created", "", "", "", "importat")]
+    assert saray.tracker_id == "456941"
+    # The history says where it came from, with the tracker's own dates (machine-readable).
+    assert history(saray) == [
+        ("imported", "", "2025-05-09T07:31:42+00:00", "2025-05-14", "importat")
+    ]
     assert imported["2025/0028805"].municipality_id == towns["Torrelles de Llobregat"].id
     assert imported["2025/0028662"].deadline == date(2025, 6, 2)
     assert imported["2025/0029005"].deadline is None
@@ -419,7 +423,8 @@ def test_export_writes_the_seed_back_in_the_trackers_format(runner, towns):
     assert len(exported) == 9
     for written, original in zip(exported[1:8], seed_lines[1:], strict=True):
         cells, expected = written.split("\t"), original.split("\t")
-        assert cells[0] == str(ids[expected[3]])  # our ID, not the old tracker's
+        # The old tracker's ID is kept and written back (L6); ours for the app's own cases.
+        assert cells[0] == expected[0] != str(ids[expected[3]])
         # Estat Petició in the tracker's words, correctly spelt; the free-text columns verbatim.
         status = tracker.HEADER.index("Estat Petició")
         expected[status] = expected[status].replace("requereida", "requerida")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from . import clock
 from .casefiles.cli import cases_cli
+from .core import calls
 from .core.text import slugify
 from .extensions import db
 from .models import Closure
@@ -177,8 +178,33 @@ def services_cli() -> None:
 
 
 def _minutes(value: int | None) -> int | None:
-    if value is not None and not (0 < value <= 240 and value % 5 == 0):
-        raise click.BadParameter("a multiple of 5 between 5 and 240", param_hint="--minutes")
+    """The length asked for, checked by the same rule as the coordinators' page."""
+    if value is not None and not calls.call_minutes_ok(value):
+        raise click.BadParameter(
+            f"a multiple of {calls.CALL_MINUTES_STEP} between {calls.MIN_CALL_MINUTES} "
+            f"and {calls.MAX_CALL_MINUTES}",
+            param_hint="--minutes",
+        )
+    return value
+
+
+_LINK_PROBLEMS = {
+    calls.LinkProblem.NOT_HTTPS: "must start with https://",
+    calls.LinkProblem.NO_HOST: "must name a server, e.g. https://meet.jit.si/umic-{room}",
+    calls.LinkProblem.SPACES: "must not contain spaces",
+    calls.LinkProblem.PLACEHOLDER: "the only placeholder allowed is {room}",
+    calls.LinkProblem.TOO_LONG: f"must be {calls.VIDEO_LINK_MAX} characters or fewer",
+}
+
+
+def _video_link(value: str | None) -> str | None:
+    """The template asked for ("" for the installation's), checked like the page does."""
+    if value is None:
+        return None
+    value = value.strip()
+    problem = calls.video_link_problem(value) if value else None
+    if problem is not None:
+        raise click.BadParameter(_LINK_PROBLEMS[problem], param_hint="--video-link")
     return value
 
 
@@ -190,19 +216,56 @@ def list_services_command() -> None:
         click.echo(f"{service.slug}  {service.duration_minutes} min  {service.name}{state}")
 
 
+_VIDEO_LINK_HELP = (
+    "Video link template, https only; {room} becomes a new room per booking, without it one "
+    'fixed link; "" for the installation\'s UMIC_VIDEO_LINK_TEMPLATE.'
+)
+
+
 @services_cli.command("create")
 @click.argument("slug")
-@click.option("--name", required=True, help='What citizens read, e.g. "Atenció telemàtica".')
+@click.option("--name", default=None, help="In Catalan (default: a readable name).")
+@click.option("--name-es", default=None, help="In Spanish (empty: the Catalan name).")
+@click.option("--name-en", default=None, help="In English (empty: the Catalan name).")
 @click.option("--minutes", type=int, default=30, show_default=True, help="Length of a call.")
 @click.option("--description", default="")
-def create_service_command(slug: str, name: str, minutes: int, description: str) -> None:
-    """Create the service citizens book (SLUG: its code, e.g. atencio-telematica)."""
+@click.option("--description-es", default="")
+@click.option("--description-en", default="")
+@click.option("--video-link", default=None, help=_VIDEO_LINK_HELP)
+def create_service_command(
+    slug: str,
+    name: str | None,
+    name_es: str | None,
+    name_en: str | None,
+    minutes: int,
+    description: str,
+    description_es: str,
+    description_en: str,
+    video_link: str | None,
+) -> None:
+    """Create the service citizens book (SLUG: its code, e.g. atencio-telematica).
+
+    Without --name it is called "Atenció telemàtica de consum", in Spanish and English too.
+    """
     slug = slugify(slug)
     if not slug or db.session.scalar(select(Service.id).where(Service.slug == slug)):
         raise click.ClickException(f"a service {slug!r} already exists (or the code is empty)")
     _minutes(minutes)
+    named = bool(name and name.strip())
     db.session.add(
-        Service(slug=slug, name=name.strip(), description=description, duration_minutes=minutes)
+        Service(
+            slug=slug,
+            name=name.strip() if named else calls.DEFAULT_NAMES["ca"],
+            # A name given in Catalan only stays Catalan everywhere: never a default's
+            # translation of a different name.
+            name_es=(name_es or "").strip() if named else calls.DEFAULT_NAMES["es"],
+            name_en=(name_en or "").strip() if named else calls.DEFAULT_NAMES["en"],
+            description=description.strip(),
+            description_es=description_es.strip(),
+            description_en=description_en.strip(),
+            duration_minutes=minutes,
+            video_link_template=_video_link(video_link) or None,
+        )
     )
     db.session.commit()
     click.echo(f"Created {slug}: {minutes}-minute calls.")
@@ -211,10 +274,22 @@ def create_service_command(slug: str, name: str, minutes: int, description: str)
 @services_cli.command("set")
 @click.argument("slug")
 @click.option("--minutes", type=int, help="Length of a call (and the step between start times).")
-@click.option("--name")
+@click.option("--name", help="In Catalan.")
+@click.option("--name-es", default=None, help='In Spanish ("": the Catalan name).')
+@click.option("--name-en", default=None, help='In English ("": the Catalan name).')
+@click.option("--video-link", default=None, help=_VIDEO_LINK_HELP)
 @click.option("--active/--inactive", default=None)
-def set_service_command(slug: str, minutes: int | None, name: str | None, active: bool | None):
-    """Change a service; bookings already made keep their times."""
+def set_service_command(
+    slug: str,
+    minutes: int | None,
+    name: str | None,
+    name_es: str | None,
+    name_en: str | None,
+    video_link: str | None,
+    active: bool | None,
+):
+    """Change a service; bookings already made keep their times (the coordinators' page
+    /admin/servei/ changes the same things, and the descriptions)."""
     service = db.session.scalar(select(Service).where(Service.slug == slug))
     if service is None:
         raise click.ClickException(f"no service {slug!r} (flask --app umic services list)")
@@ -222,6 +297,13 @@ def set_service_command(slug: str, minutes: int | None, name: str | None, active
         service.duration_minutes = minutes
     if name:
         service.name = name.strip()
+    if name_es is not None:
+        service.name_es = name_es.strip()
+    if name_en is not None:
+        service.name_en = name_en.strip()
+    link = _video_link(video_link)
+    if link is not None:
+        service.video_link_template = link or None
     if active is not None:
         service.active = active
     db.session.commit()

@@ -140,8 +140,8 @@ class Config:
     DOCUMENT_REMINDER_DAYS_BEFORE = 2
     UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
 
-    # Satisfaction survey: sent when a call is marked attended, or this long after its end
-    # if nobody marked it; the link works for SURVEY_LINK_DAYS.
+    # Satisfaction survey: sent once a call marked attended has ended, or this long after its
+    # end if nobody marked it; the link works for SURVEY_LINK_DAYS.
     SURVEY_UNMARKED_AFTER_HOURS = 24
     SURVEY_LINK_DAYS = 30
     SURVEY_MAX_AGE_DAYS = 14  # never survey calls older than this (e.g. when switched on)

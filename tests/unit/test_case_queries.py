@@ -8,6 +8,7 @@ from collections import namedtuple
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -239,7 +240,8 @@ def test_dates_are_written_as_the_tracker_did_in_madrid_time():
 Row = namedtuple(
     "Row",
     "id procedure_name registry_entry number town call requested_at updated_at status "
-    "status_detail internal_status internal_detail assigned organic interested_name",
+    "status_detail internal_status internal_detail assigned organic interested_name "
+    "tracker_id deadline amount_claimed amount_recovered",
 )
 
 
@@ -260,6 +262,10 @@ def _row(n: int, **changes) -> Row:
         "assigned": None,
         "organic": "E02020000 - Ser. Suport Polítiques de Consum",
         "interested_name": "TRINIDAD",
+        "tracker_id": "458973",
+        "deadline": date(2025, 5, 28),
+        "amount_claimed": Decimal("245.50"),
+        "amount_recovered": None,
     }
     values.update(changes)
     return Row(**values)
@@ -269,10 +275,11 @@ def test_the_csv_has_a_bom_the_headers_and_a_line_per_case_in_pieces():
     chunks = list(csv_chunks((_row(n) for n in range(1, 8)), MADRID, str.upper, rows_per_chunk=3))
     assert len(chunks) == 3  # 3 + 3 + 1 rows
     text = "".join(chunks)
-    assert text.startswith("\ufeffID,Nom tràmit,Registre,Expedient,Classificació,")
-    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    # Semicolons by default (Excel with Catalan or Spanish settings), the tracker's 15 first.
+    assert text.startswith("\ufeffID;Nom tràmit;Registre;Expedient;Classificació;")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
     assert rows[0] == list(CSV_HEADERS)
-    assert len(CSV_HEADERS) == 15
+    assert len(CSV_HEADERS) == 19
     assert rows[1] == [
         "1",
         "Reclamacions",
@@ -289,6 +296,10 @@ def test_the_csv_has_a_bom_the_headers_and_a_line_per_case_in_pieces():
         "",
         "E02020000 - Ser. Suport Polítiques de Consum",
         "TRINIDAD",
+        "458973",
+        "28/05/2025",
+        "245,50",
+        "",
     ]
     assert len(rows) == 8
     assert "\r\n" in text
@@ -298,8 +309,9 @@ def test_the_csv_defuses_formulas_and_quotes_commas_and_newlines():
     rows = [
         _row(1, interested_name="=1+1", internal_detail="a, b\nc", status_detail="-2", call="@x")
     ]
-    text = "".join(csv_chunks(rows, MADRID, str)).removeprefix("\ufeff")
+    text = "".join(csv_chunks(rows, MADRID, str, delimiter=",")).removeprefix("\ufeff")
     line = list(csv.reader(io.StringIO(text, newline="")))[1]
+    assert line[17] == "245.50"  # the comma variant: a decimal point
     assert line[14] == "'=1+1"
     assert line[9] == "'-2"
     assert line[5] == "'@x"

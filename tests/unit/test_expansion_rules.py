@@ -8,6 +8,7 @@ Populations are the real ones from umic/data/municipalities_barcelona.csv.
 from __future__ import annotations
 
 from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -21,6 +22,7 @@ from umic.stats.expansion import monthly_coverage
 from umic.stats.expansion import one_decimal
 from umic.stats.expansion import per_thousand
 from umic.stats.expansion import rank_towns
+from umic.stats.expansion import start_problems
 
 THRESHOLD = 12
 
@@ -234,11 +236,13 @@ def test_a_town_with_an_omic_may_stay_not_enrolled():
         (TODAY, None),
         (date(2025, 3, 1), None),
         (date(2000, 1, 1), None),
-        (date(2026, 11, 16), EnrolmentProblem.FUTURE),
+        (date(2026, 11, 16), None),  # booking opens that day
+        (TODAY + timedelta(days=366), None),
+        (TODAY + timedelta(days=367), EnrolmentProblem.FUTURE),
         (date(1999, 12, 31), EnrolmentProblem.TOO_EARLY),
     ],
 )
-def test_the_enrolment_date_is_today_or_earlier_and_not_absurdly_old(day, problem):
+def test_the_enrolment_date_is_within_a_year_ahead_and_not_absurdly_old(day, problem):
     problems = enrolment_problems(has_omic=False, enrolled=True, enrolled_on=day, today=TODAY)
     assert problems.get("enrolled_on") == problem
 
@@ -248,3 +252,18 @@ def test_the_date_of_a_town_that_is_not_enrolled_is_not_checked():
         has_omic=False, enrolled=False, enrolled_on=date(2099, 1, 1), today=TODAY
     )
     assert problems == {}
+
+
+@pytest.mark.parametrize(
+    ("day", "problems"),
+    [
+        (TODAY, []),
+        (TODAY + timedelta(days=1), []),
+        (TODAY + timedelta(days=366), []),
+        (TODAY - timedelta(days=1), [EnrolmentProblem.PAST]),
+        (TODAY + timedelta(days=367), [EnrolmentProblem.FUTURE]),
+    ],
+)
+def test_a_town_enrolled_from_the_plan_starts_today_or_later(day, problems):
+    """M8: enrolling from the plan asks for the start day: today or later, within a year."""
+    assert start_problems(day, TODAY) == problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from umic.core.spreadsheet import BOM
 from umic.core.spreadsheet import FORMULA_STARTS
 from umic.core.spreadsheet import csv_chunks
 from umic.core.spreadsheet import csv_text
+from umic.core.spreadsheet import delimiter_named
 from umic.core.spreadsheet import plain_cell
 from umic.core.spreadsheet import safe_cell
 
@@ -56,7 +58,7 @@ def test_a_csv_file_has_a_bom_crlf_lines_and_every_cell_made_safe():
     text = csv_text(["Nom", "Import"], [["=cmd", "12,50"], ['Joan "el Roig"', "-"]])
     assert text.startswith(BOM)
     assert text.count("\r\n") == 3
-    rows = list(csv.reader(io.StringIO(text[len(BOM) :], newline="")))
+    rows = list(csv.reader(io.StringIO(text[len(BOM) :], newline=""), delimiter=";"))
     assert rows == [["Nom", "Import"], ["'=cmd", "12,50"], ['Joan "el Roig"', "'-"]]
 
 
@@ -65,6 +67,32 @@ def test_the_file_in_pieces_is_the_same_file():
     pieces = list(csv_chunks(["n", "nom"], rows, rows_per_chunk=500))
     assert len(pieces) == 3
     assert "".join(pieces) == csv_text(["n", "nom"], rows)
+
+
+def test_the_default_is_semicolons_the_comma_variant_on_request_m9():
+    """M9: Excel with Catalan or Spanish regional settings opens a semicolon file in columns;
+    a comma file opens there as one column. Commas stay available."""
+    rows = [["Gelida", "8,3"]]
+    assert csv_text(["Municipi", "Taxa"], rows) == f"{BOM}Municipi;Taxa\r\nGelida;8,3\r\n"
+    assert csv_text(["Municipi", "Taxa"], rows, delimiter=",") == (
+        f'{BOM}Municipi,Taxa\r\nGelida,"8,3"\r\n'
+    )
+    assert delimiter_named("coma") == ","
+    assert delimiter_named("punt-i-coma") == delimiter_named(None) == delimiter_named("x") == ";"
+    with pytest.raises(ValueError):
+        csv_text(["a"], [], delimiter="|")
+
+
+def test_decimal_numbers_are_written_as_the_separator_asks_m9():
+    """M9: in a semicolon file 245,50 (how Catalan and Spanish write it, a number for Excel
+    with those settings); in a comma file 245.50; no thousands separator; text untouched."""
+    rows = [[Decimal("245.50"), Decimal("1234.5"), 0.25, 7, "12.5", Decimal("-3.10")]]
+    semicolon = csv_text(["a", "b", "c", "d", "e", "f"], rows).splitlines()[1]
+    assert semicolon == "245,50;1234,5;0,25;7;12.5;'-3,10"
+    comma = csv_text(["a", "b", "c", "d", "e", "f"], rows, delimiter=",").splitlines()[1]
+    assert comma == "245.50,1234.5,0.25,7,12.5,'-3.10"
+    tab = "".join(csv_chunks(["a"], [[Decimal("2.5")]], delimiter="\t")).splitlines()[1]
+    assert tab == "2.5"
 
 
 #: The one place allowed to make a csv.writer: the tracker's tab-separated list goes through

@@ -78,7 +78,7 @@ def search_towns(query: str, limit: int = 20) -> list[Municipality]:
         db.session.scalars(
             select(Municipality)
             .where(condition)
-            .order_by(case((starts, 0), else_=1), Municipality.name)
+            .order_by(case((starts, 0), else_=1), Municipality.search_name, Municipality.name)
             .limit(limit)
         )
     )
@@ -120,7 +120,9 @@ def town(slug: str):
     if isinstance(found, Response):
         return found
     town, service = found
-    slots, _availability = booking_service.open_slots(service, clock.now(), booking_service.rules())
+    slots, _availability = booking_service.open_slots(
+        service, clock.now(), booking_service.rules(), municipality_id=town.id
+    )
     context = day_picker_context(
         slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
     )
@@ -154,10 +156,14 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
     return draft
 
 
-def _slot_is_free(service: Service, start: datetime) -> bool:
+def _slot_is_free(service: Service, start: datetime, town: Municipality) -> bool:
     rules_ = booking_service.rules()
     slots, _ = booking_service.open_slots(
-        service, clock.now(), rules_, day=start.astimezone(rules_.tz).date()
+        service,
+        clock.now(),
+        rules_,
+        day=start.astimezone(rules_.tz).date(),
+        municipality_id=town.id,
     )
     return scheduling.find_slot(slots, start) is not None
 
@@ -192,13 +198,13 @@ def details(slug: str):
     if request.method == "GET":
         if slot_start is None:
             return redirect(url_for(".town", slug=town.slug), 303)
-        if not _slot_is_free(service, slot_start):
+        if not _slot_is_free(service, slot_start, town):
             return _taken(town, slot_start)
     elif not switching_language():  # the language switch shows what was typed, unchecked
         valid = form.validate()
         if slot_start is None:
             slot_error = _("Trieu una hora per a la cita")
-        elif not _slot_is_free(service, slot_start):
+        elif not _slot_is_free(service, slot_start, town):
             slot_error = _("Aquesta hora ja no està disponible. Trieu-ne una altra.")
         if valid and slot_error is None and _looks_automated(form, draft):
             log.info("details form refused as automated (town %s)", town.slug)
@@ -381,7 +387,11 @@ def reschedule(token: str):
     if blocked:
         return blocked
     slots, _availability = booking_service.open_slots(
-        booking.service, clock.now(), booking_service.rules(), exclude_booking_id=booking.id
+        booking.service,
+        clock.now(),
+        booking_service.rules(),
+        exclude_booking_id=booking.id,
+        municipality_id=booking.municipality_id,
     )
     slots = [slot for slot in slots if slot.start != booking.start_utc]
     context = day_picker_context(

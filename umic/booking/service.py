@@ -39,12 +39,14 @@ from ..extensions import db
 from ..mail import compose as mail
 from ..models import ACTIVE_STATUSES
 from ..models import Booking
+from ..models import BookingChange
 from ..models import BookingClaim
 from ..models import BookingDraft
 from ..models import BookingStatus
 from ..models import Closure
 from ..models import OpeningHours
 from ..models import Service
+from ..models import StaffTown
 from ..models import StaffUser
 from ..models import TokenPurpose
 from ..models.core import DEFAULT_CALL_MINUTES
@@ -111,22 +113,35 @@ def _holidays(years: tuple[int, ...], country: str, subdivision: str | None) -> 
 
 
 def load_availability(
-    first_day: date, last_day: date, rules: Rules, exclude_booking_id: int | None = None
+    first_day: date,
+    last_day: date,
+    rules: Rules,
+    exclude_booking_id: int | None = None,
+    *,
+    municipality_id: int | None = None,
 ) -> scheduling.Availability:
-    """Hours, closures and bookings for a range of local days: three queries, always."""
+    """Hours, closures and bookings for a range of local days: three queries, always.
+
+    With ``municipality_id`` (a booking from that town), only the hours of technicians who
+    serve it (``StaffTown.serves``: no towns listed, or this one): the others are never
+    offered, chosen or claimed for it. Without it, everyone's hours (the team's views).
+    """
     tz = rules.tz
+    hours_query = (
+        select(
+            OpeningHours.staff_id,
+            OpeningHours.weekday,
+            OpeningHours.start_time,
+            OpeningHours.end_time,
+        )
+        .join(StaffUser, StaffUser.id == OpeningHours.staff_id)
+        .where(StaffUser.active.is_(True))
+    )
+    if municipality_id is not None:
+        hours_query = hours_query.where(StaffTown.serves(OpeningHours.staff_id, municipality_id))
     hours = [
         scheduling.WeeklyHours(row.staff_id, row.weekday, row.start_time, row.end_time)
-        for row in db.session.execute(
-            select(
-                OpeningHours.staff_id,
-                OpeningHours.weekday,
-                OpeningHours.start_time,
-                OpeningHours.end_time,
-            )
-            .join(StaffUser, StaffUser.id == OpeningHours.staff_id)
-            .where(StaffUser.active.is_(True))
-        )
+        for row in db.session.execute(hours_query)
     ]
     closed = set(
         _holidays(
@@ -170,17 +185,48 @@ def open_slots(
     *,
     day: date | None = None,
     exclude_booking_id: int | None = None,
+    municipality_id: int | None = None,
 ) -> tuple[list[scheduling.Slot], scheduling.Availability]:
-    """Free slots within the booking window (or only on ``day``), and what they came from."""
+    """Free slots within the booking window (or only on ``day``), and what they came from.
+
+    ``municipality_id``: the town the booking is for; only its technicians are offered
+    (``load_availability``). Every citizen and phone booking passes it.
+    """
     window = scheduling.booking_window(now, rules.min_notice, rules.horizon, rules.tz)
     if day is not None:
         if not (window.first_day <= day <= window.last_day):
             return [], scheduling.Availability(tz=rules.tz, hours=())
         window = scheduling.Window(window.earliest, window.latest, day, day)
     availability = load_availability(
-        window.first_day, window.last_day, rules, exclude_booking_id=exclude_booking_id
+        window.first_day,
+        window.last_day,
+        rules,
+        exclude_booking_id=exclude_booking_id,
+        municipality_id=municipality_id,
     )
     return scheduling.free_slots(availability, window, service.duration), availability
+
+
+def town_limits() -> dict[int, frozenset[int]]:
+    """The technicians limited to some towns: staff id -> the towns they serve (one query).
+
+    A technician absent from it serves every town. For code that proposes technicians for
+    several bookings at once from one ``load_availability`` without a town (a closure's
+    proposals): keep a technician for a booking only when ``serves_town(limits, ...)``.
+    """
+    limits: dict[int, set[int]] = {}
+    for staff_id, town_id in db.session.execute(
+        select(StaffTown.staff_id, StaffTown.municipality_id)
+    ):
+        limits.setdefault(staff_id, set()).add(town_id)
+    return {staff_id: frozenset(towns) for staff_id, towns in limits.items()}
+
+
+def serves_town(limits: dict[int, frozenset[int]], staff_id: int, municipality_id: int) -> bool:
+    """Whether ``staff_id`` serves the town, by ``town_limits()`` (the rule of
+    ``StaffTown.serves``, in Python)."""
+    towns = limits.get(staff_id)
+    return towns is None or municipality_id in towns
 
 
 def active_service() -> Service | None:
@@ -373,12 +419,19 @@ def _free_slot(
     rules_: Rules,
     *,
     exclude_booking_id: int | None = None,
+    municipality_id: int | None = None,
 ) -> tuple[scheduling.Slot, scheduling.Availability]:
     """The free slot that starts at ``start`` (SlotUnavailable if there is none), with the
-    availability it came from (to choose its technician)."""
+    availability it came from (to choose its technician among those serving
+    ``municipality_id``)."""
     day = start.astimezone(rules_.tz).date()
     slots, availability = open_slots(
-        service, now, rules_, day=day, exclude_booking_id=exclude_booking_id
+        service,
+        now,
+        rules_,
+        day=day,
+        exclude_booking_id=exclude_booking_id,
+        municipality_id=municipality_id,
     )
     slot = scheduling.find_slot(slots, start)
     if slot is None:
@@ -426,9 +479,10 @@ def book(
     if start is None or not draft.details_complete:
         raise SlotUnavailable
     draft_id = draft.id
+    town_id = draft.municipality_id
 
     def attempt() -> tuple[Booking, str]:
-        slot, availability = _free_slot(service, start, now, rules_)
+        slot, availability = _free_slot(service, start, now, rules_, municipality_id=town_id)
         technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
         draft = db.session.get(BookingDraft, draft_id)
         booking = _new_booking(
@@ -490,7 +544,12 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
         if not change_allowed(booking, now, rules_):
             raise ChangeNotAllowed
         slot, availability = _free_slot(
-            booking.service, new_start, now, rules_, exclude_booking_id=booking.id
+            booking.service,
+            new_start,
+            now,
+            rules_,
+            exclude_booking_id=booking.id,
+            municipality_id=booking.municipality_id,
         )
         if slot.start == booking.start_utc:
             raise SlotUnavailable
@@ -596,6 +655,158 @@ def reassign(booking_id: int, technician_id: int, now: datetime) -> Booking:
     return booking
 
 
+class NoChange(ChangeNotAllowed):
+    """A staff move to the time and technician the booking already has."""
+
+
+def _override_technician(
+    booking: Booking, start: datetime, end: datetime, technician_id: int | None
+) -> int:
+    """The technician for a move outside the opening hours: only "active" and "not booked
+    then" apply. The one asked for, else the current one, else the least busy bookable one
+    (someone with opening hours); SlotUnavailable when nobody is free."""
+    bookable = set(
+        db.session.scalars(
+            select(StaffUser.id).where(
+                StaffUser.active.is_(True),
+                StaffUser.id.in_(select(OpeningHours.staff_id)),
+            )
+        )
+    )
+    busy = [
+        scheduling.Busy(*row)
+        for row in db.session.execute(
+            select(Booking.technician_id, Booking.start_utc, Booking.end_utc).where(
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.id != booking.id,
+                Booking.start_utc < end,
+                Booking.end_utc > start,
+            )
+        )
+    ]
+    taken = {item.technician_id for item in busy}
+    if technician_id is not None:
+        user = db.session.get(StaffUser, technician_id)
+        if user is None or not user.active or technician_id in taken:
+            raise SlotUnavailable
+        return technician_id
+    if booking.technician_id not in taken and booking.technician.active:
+        return booking.technician_id
+    free = tuple(sorted(bookable - taken))
+    if not free:
+        raise SlotUnavailable
+    return scheduling.choose_technician(scheduling.Slot(start, end, free), busy, rules().tz)
+
+
+#: How far ahead staff may move a booking (citizens: BOOKING_HORIZON_DAYS, usually less).
+STAFF_HORIZON = timedelta(days=366)
+
+
+def staff_move_rules(rules_: Rules | None = None) -> Rules:
+    """The rules of a staff move: no minimum notice, a year ahead at least."""
+    rules_ = rules_ or rules()
+    return dataclasses.replace(
+        rules_, min_notice=timedelta(0), horizon=max(rules_.horizon, STAFF_HORIZON)
+    )
+
+
+def staff_move(
+    booking_id: int,
+    *,
+    start: datetime,
+    technician_id: int | None,
+    now: datetime,
+    actor_id: int,
+    override_hours: bool = False,
+    reason: str = "",
+) -> Booking:
+    """Staff move a confirmed booking to another start and/or technician.
+
+    Same booking, same UID, SEQUENCE + 1, new claims: a race with another booking of that
+    technician's time loses with SlotUnavailable (``_retrying``; commits itself, like
+    ``reschedule``). ``technician_id=None`` keeps the current technician when free at the new
+    time, else chooses one. The slots engine applies (opening hours, closures, busy times),
+    without the minimum notice, as for a phone booking; ``override_hours=True`` lifts the
+    hours and closures: only the claims and the technician being active apply, and the
+    change is recorded as an override (``BookingChange``, which records every staff move
+    with its author). ``reason`` is shown to the citizen in their e-mail.
+
+    Raises ChangeNotAllowed for a cancelled, marked or ended booking, NoChange (a
+    ChangeNotAllowed) when nothing would change, SlotUnavailable when the time is not free.
+    """
+    rules_ = rules()
+    staff_rules = staff_move_rules(rules_)
+    reason = (reason or "").strip()
+
+    def attempt() -> Booking:
+        booking = _lock(booking_id)
+        if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc:
+            raise ChangeNotAllowed
+        if override_hours:
+            if start < now:
+                raise SlotUnavailable
+            end = start + booking.service.duration
+            chosen = _override_technician(booking, start, end, technician_id)
+            slot = scheduling.Slot(start, end, (chosen,))
+        else:
+            slot, availability = _free_slot(
+                booking.service,
+                start,
+                now,
+                staff_rules,
+                exclude_booking_id=booking.id,
+                municipality_id=booking.municipality_id,
+            )
+            if technician_id is not None:
+                if technician_id not in slot.technicians:
+                    raise SlotUnavailable
+                chosen = technician_id
+            elif booking.technician_id in slot.technicians:
+                chosen = booking.technician_id
+            else:
+                chosen = scheduling.choose_technician(slot, availability.busy, rules_.tz)
+        if slot.start == booking.start_utc and chosen == booking.technician_id:
+            raise NoChange
+        old_technician = booking.technician
+        old_times = (booking.start_utc, booking.end_utc)
+        db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
+        _claim(booking.id, chosen, slot.start, slot.end)
+        db.session.add(
+            BookingChange(
+                booking_id=booking.id,
+                at=now,
+                actor_id=actor_id,
+                previous_start_utc=old_times[0],
+                previous_technician_id=old_technician.id,
+                start_utc=slot.start,
+                technician_id=chosen,
+                override_hours=override_hours,
+                reason=reason,
+            )
+        )
+        booking.technician_id = chosen
+        booking.start_utc = slot.start
+        booking.end_utc = slot.end
+        booking.ical_sequence += 1
+        if slot.start != old_times[0]:
+            booking.confirmed_at = now
+            booking.reminder_sent_at = None
+        db.session.flush()
+        db.session.refresh(booking, ["technician"])
+        token = issue_manage_token(booking)
+        mail.notify_booking_changed(
+            booking,
+            token,
+            previous_technician=old_technician,
+            previous_times=old_times,
+            reason=reason,
+        )
+        db.session.commit()
+        return booking
+
+    return _retrying(attempt)
+
+
 def book_for_citizen(
     *,
     service: Service,
@@ -618,7 +829,9 @@ def book_for_citizen(
     staff_rules = dataclasses.replace(rules_, min_notice=timedelta(0))
 
     def attempt() -> tuple[Booking, str]:
-        slot, availability = _free_slot(service, start, now, staff_rules)
+        slot, availability = _free_slot(
+            service, start, now, staff_rules, municipality_id=municipality_id
+        )
         if technician_id and technician_id not in slot.technicians:
             raise SlotUnavailable
         chosen = technician_id or scheduling.choose_technician(slot, availability.busy, rules_.tz)

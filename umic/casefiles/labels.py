@@ -15,7 +15,6 @@ from ..core.codes import Channel
 from ..core.codes import DocumentCategory
 from ..core.codes import Outcome
 from ..core.codes import Vocabulary
-from .sectors import sector_name
 
 
 def _labels(kind: type[Vocabulary]) -> dict:
@@ -55,6 +54,7 @@ FIELDS = {
     "call": _l("Convocatòria"),
     "procedure_name": _l("Nom tràmit"),
     "requested_at": _l("Data petició"),
+    "tracker_id": _l("ID anterior"),
 }
 
 
@@ -73,21 +73,9 @@ def register(app) -> None:
     def label(kind: str, code: str | None) -> str:
         return str(tables[kind].get(code or "", code or ""))
 
-    coded = {
-        "case_type": "case_type",
-        "channel": "channel",
-        "status": "status",
-        "outcome": "outcome",
-    }
-
-    def history_value(field: str, value: str) -> str:
-        """A value as the history shows it: the words for codes, the rest as recorded."""
-        if field in coded and value:
-            return label(field, value)
-        if field == "sector" and value:
-            return sector_name(value)
-        return value
-
     app.jinja_env.globals["label"] = label
-    app.jinja_env.globals["history_value"] = history_value
     app.jinja_env.globals["labels"] = tables
+    # The history's values as people write them (245,50 €, 18/12/2026): one helper.
+    from . import display  # imports this module
+
+    display.register(app)

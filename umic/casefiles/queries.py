@@ -1,6 +1,12 @@
 """The case list: filters, free-text search, sorting, pages and the CSV export. No Flask.
 
-The list has the columns of the tracker the service used (the seed's table). Everything is
+The list has the columns of the tracker the service used (the seed's table) and the app's
+own beside them: the case's ID in that tracker ("ID anterior"), the documents' deadline and
+the amounts (``COLUMN_KEYS``). All of them side by side need about 2,200 pixels, so a page
+shows the ``DEFAULT_COLUMNS`` (readable on a 1280-pixel screen) unless the member of staff
+chose others (``parse_columns``, stored on their ``StaffUser``); the number of the case is
+always shown (it is the row's header and its link). The CSV export always has every column,
+the tracker's 15 first in its order. Everything is
 done by the database: one query counts, one query reads a page (town and assigned user are
 joined, never loaded row by row), and the export streams the same query without a limit.
 URL parameters are Catalan words, as people read them in a bookmarked address:
@@ -23,6 +29,7 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
@@ -68,9 +75,75 @@ _SORT_KEYS = (
     "organic",
     "interessat",
 )
-#: (sort key, header as the tracker wrote it), in the tracker's order.
-COLUMNS: tuple[tuple[str, str], ...] = tuple(zip(_SORT_KEYS, tracker.HEADER, strict=True))
-CSV_HEADERS = tracker.HEADER
+#: The app's own columns: (key, header as the export writes it).
+_OWN_COLUMNS = (
+    ("id_anterior", "ID anterior"),
+    ("termini", "Termini documentació"),
+    ("import_reclamat", "Import reclamat"),
+    ("import_recuperat", "Import recuperat"),
+)
+#: (sort key, header as the export writes it): the tracker's 15 in its order, then the app's.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    *zip(_SORT_KEYS, tracker.HEADER, strict=True),
+    *_OWN_COLUMNS,
+)
+CSV_HEADERS = tuple(header for _key, header in COLUMNS)
+#: The order the page shows columns in: the tracker's, each of the app's beside its kin.
+COLUMN_KEYS = (
+    "id",
+    "id_anterior",
+    "tramit",
+    "registre",
+    "expedient",
+    "classificacio",
+    "convocatoria",
+    "peticio",
+    "actualitzacio",
+    "estat",
+    "detall_estat",
+    "termini",
+    "estat_intern",
+    "detall_intern",
+    "assignat",
+    "organic",
+    "interessat",
+    "import_reclamat",
+    "import_recuperat",
+)
+#: What the list shows until someone chooses: fits 1280 pixels without scrolling sideways.
+DEFAULT_COLUMNS = (
+    "tramit",
+    "expedient",
+    "classificacio",
+    "peticio",
+    "actualitzacio",
+    "estat",
+    "termini",
+    "assignat",
+    "interessat",
+)
+#: Always shown: the row's header, the link to the case.
+ALWAYS_SHOWN = "expedient"
+
+
+def parse_columns(keys: Iterable[str] | str | None) -> tuple[str, ...]:
+    """The columns to show, in the page's order, from chosen keys (a list, or the stored
+    comma-separated text); unknown keys are dropped, the number is always there, and nothing
+    chosen means the default set."""
+    if isinstance(keys, str):
+        keys = keys.split(",")
+    chosen = {key.strip() for key in keys or ()} & set(COLUMN_KEYS)
+    if not chosen:
+        return DEFAULT_COLUMNS
+    chosen.add(ALWAYS_SHOWN)
+    return tuple(key for key in COLUMN_KEYS if key in chosen)
+
+
+def stored_columns(columns: Iterable[str]) -> str | None:
+    """How a choice is kept on the staff member (None: the default set)."""
+    columns = parse_columns(list(columns))
+    return None if columns == DEFAULT_COLUMNS else ",".join(columns)
+
 
 #: What each column sorts by. The town sorts by its folded name, so "L'Ametlla" is under L
 #: and accents do not push a name to the end.
@@ -90,9 +163,20 @@ SORT_COLUMNS = {
     "assignat": StaffUser.username,
     "organic": CaseFile.organic,
     "interessat": CaseFile.interested_name,
+    "id_anterior": CaseFile.tracker_id,
+    "termini": CaseFile.deadline,
+    "import_reclamat": CaseFile.amount_claimed,
+    "import_recuperat": CaseFile.amount_recovered,
 }
-#: Columns of an outer join: cases without a town or a technician always come last.
-NULLABLE_SORTS = {"classificacio", "assignat"}
+#: Columns that may be empty (or an outer join's): those cases always come last.
+NULLABLE_SORTS = {
+    "classificacio",
+    "assignat",
+    "id_anterior",
+    "termini",
+    "import_reclamat",
+    "import_recuperat",
+}
 #: Dates read newest first on the first click; everything else A to Z.
 DESCENDING_FIRST = {"peticio", "actualitzacio"}
 DEFAULT_SORT = "peticio"
@@ -243,7 +327,8 @@ def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
         # Words are [a-z0-9]+ after folding: nothing to escape in the pattern.
         match = CaseFile.search_text.like(f"%{word}%")
         if word.isdecimal() and len(word) <= 9 and not word.startswith("0"):
-            match = or_(match, CaseFile.id == int(word))  # the tracker's ID column
+            # The ID column, and the ID the case had in the old tracker (also in the text).
+            match = or_(match, CaseFile.id == int(word), CaseFile.tracker_id == word)
         where.append(match)
     if query.status:
         where.append(CaseFile.status == query.status)
@@ -308,11 +393,15 @@ def _row_select() -> Select:
         StaffUser.username.label("assigned"),
         CaseFile.organic,
         CaseFile.interested_name,
+        CaseFile.tracker_id,
+        CaseFile.deadline,
+        CaseFile.amount_claimed,
+        CaseFile.amount_recovered,
     ).select_from(CaseFile)
 
 
 def rows_statement(query: CaseListQuery, tz: ZoneInfo) -> Select:
-    """Every matching case, sorted, with the 15 columns' values (the export streams it)."""
+    """Every matching case, sorted, with every column's values (the export streams it)."""
     statement = _with_columns(_row_select()).where(*conditions(query, tz))
     return statement.order_by(*_order_by(query))
 
@@ -427,7 +516,7 @@ def municipality_choices(session: Session) -> list[tuple[int, str]]:
     statement = (
         select(Municipality.id, Municipality.name)
         .where(or_(Municipality.enrolled_on.is_not(None), has_cases))
-        .order_by(Municipality.search_name)
+        .order_by(Municipality.search_name, Municipality.name)  # core/text.sort_key's order
     )
     return [(row.id, row.name) for row in session.execute(statement)]
 
@@ -443,25 +532,40 @@ def staff_choices(session: Session) -> list[tuple[int, str, str]]:
 # --- How the tracker writes values ----------------------------------------------------------
 
 
-def row_cells(row, tz: ZoneInfo, status_label: Callable[[str], str]) -> list[str]:
-    """The 15 values of a row as the list and the export show them."""
-    return [
-        str(row.id),
-        row.procedure_name,
-        row.registry_entry,
-        row.number,
-        council_name(row.town),
-        row.call,
-        tracker.format_local_datetime(row.requested_at, tz),
-        tracker.format_local_date(row.updated_at, tz),
-        status_label(row.status),
-        row.status_detail,
-        row.internal_status,
-        row.internal_detail,
-        row.assigned or "",
-        row.organic,
-        row.interested_name,
-    ]
+def row_cells(
+    row,
+    tz: ZoneInfo,
+    status_label: Callable[[str], str],
+    money: Callable[[Decimal | None], object] = lambda amount: amount,
+) -> dict[str, object]:
+    """Every column's value of a row (by key) as the list and the export show them.
+
+    Amounts go through ``money``: the page writes "245,50 €"; the export keeps the number
+    (the spreadsheet writer writes it the way its separator asks).
+    """
+    return {
+        "id": str(row.id),
+        "tramit": row.procedure_name,
+        "registre": row.registry_entry,
+        "expedient": row.number,
+        "classificacio": council_name(row.town),
+        "convocatoria": row.call,
+        "peticio": tracker.format_local_datetime(row.requested_at, tz),
+        "actualitzacio": tracker.format_local_date(row.updated_at, tz),
+        "estat": status_label(row.status),
+        "detall_estat": row.status_detail,
+        "estat_intern": row.internal_status,
+        "detall_intern": row.internal_detail,
+        "assignat": row.assigned or "",
+        "organic": row.organic,
+        "interessat": row.interested_name,
+        "id_anterior": row.tracker_id or "",
+        "termini": row.deadline.strftime("%d/%m/%Y") if row.deadline else "",
+        "import_reclamat": money(row.amount_claimed) if row.amount_claimed is not None else "",
+        "import_recuperat": (
+            money(row.amount_recovered) if row.amount_recovered is not None else ""
+        ),
+    }
 
 
 def csv_chunks(
@@ -470,14 +574,17 @@ def csv_chunks(
     status_label: Callable[[str], str],
     *,
     rows_per_chunk: int = 500,
+    delimiter: str = spreadsheet.DEFAULT_DELIMITER,
 ) -> Iterator[str]:
-    """The export, a piece at a time: BOM, the tracker's headers, then one line per case.
+    """The export, a piece at a time: BOM, the headers, then one line per case.
 
-    The shape and the guard against formulas are ``umic.core.spreadsheet``'s, as for every
-    file the app writes.
+    The shape (semicolons unless asked otherwise) and the guard against formulas are
+    ``umic.core.spreadsheet``'s, as for every file the app writes.
     """
+    keys = [key for key, _header in COLUMNS]
     return spreadsheet.csv_chunks(
         CSV_HEADERS,
-        (row_cells(row, tz, status_label) for row in rows),
+        ([cells[key] for key in keys] for cells in (row_cells(r, tz, status_label) for r in rows)),
         rows_per_chunk=rows_per_chunk,
+        delimiter=delimiter,
     )

@@ -97,10 +97,12 @@ def allocate_number(year: int) -> tuple[int, str]:
 
 
 def search_text(case: CaseFile) -> str:
-    """What free-text search looks in: number, people, company, town and the notes."""
+    """What free-text search looks in: number, the old tracker's ID, people, company, town
+    and the notes."""
     town = case.municipality.name if case.municipality else ""
     parts = [
         case.number,
+        case.tracker_id,
         case.registry_entry,
         case.interested_name,
         case.interested_email,

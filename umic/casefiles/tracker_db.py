@@ -7,10 +7,19 @@ cases, and writes them, all in one transaction:
   in the history with the note "importat"), a new one creates the case with THAT number, and
   the year's counter is raised to it so that later cases never collide. Importing the same
   file again changes nothing.
+* The tracker's ID ("458973") is kept on the case (``tracker_id``: shown, searched, exported):
+  set when the case is created, and on a known case only if it has none yet and the ID is
+  not the case's own (our export writes the app's id for the cases created here).
+* A new case's history starts with one "imported" entry (kind ``imported``, at the moment of
+  the import, by no one) holding the tracker's own dates: Data petició (``old_value``, ISO 8601
+  UTC) and Data actualització (``new_value``: ISO 8601, or the day alone ``2025-05-16`` when the
+  file gave no time). Dates keep their time to the second; a day-only Data actualització is
+  stored at the day's local midnight, which the pages show as a day (``display.has_time``).
 * A row that cannot be imported (bad number, date, status, unknown town...) is reported and
   skipped; an unknown user is a warning (imported unassigned). A file that cannot be read at
   all raises ``TrackerFileError`` before anything is written.
-* Export writes the same 15 columns, newest request first.
+* Export writes the same 15 columns, newest request first; its ID is the tracker's for the
+  cases imported from it, the app's own for the others.
 """
 
 from __future__ import annotations
@@ -68,6 +77,7 @@ _TEXT_COLUMNS = {
 _MULTILINE = {"status_detail", "internal_detail"}
 # The order in which the history lists an import's changes.
 _HISTORY_ORDER = (
+    "tracker_id",
     "procedure_name",
     "case_type",
     "registry_entry",
@@ -201,8 +211,14 @@ def _resolve(
         limit = _column_length(name)
         if limit is not None and len(values[name]) > limit:
             reasons.append(f"{column} is longer than {limit} characters")
+    if len(row.tracker_id) > _column_length("tracker_id"):
+        reasons.append(f"ID is longer than {_column_length('tracker_id')} characters")
     if reasons:
         return None, [RowProblem(row.line, row.number, "; ".join(reasons))]
+    if row.tracker_id and (
+        case is None or (case.tracker_id is None and row.tracker_id != str(case.id))
+    ):
+        values["tracker_id"] = row.tracker_id
     if row.username:
         user = users.get(row.username)
         if user is not None:
@@ -267,8 +283,8 @@ def _shown(field_name: str, value, towns: _Towns, users_by_id: dict[int, StaffUs
     if field_name == "municipality_id":
         town = towns.by_id.get(value)
         return town.name if town else str(value)
-    if isinstance(value, datetime):
-        return tracker.format_local_datetime(value, _tz())
+    if isinstance(value, datetime):  # machine-readable; shown by ``display.history_value``
+        return _seconds(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -307,7 +323,21 @@ def _create(plan: _Plan, towns: _Towns, now: datetime) -> None:
     )
     case.municipality = towns.by_id.get(values["municipality_id"])
     case.search_text = search_text(case)
-    case.events = [CaseEvent(at=now, actor_id=None, kind="created", note=IMPORT_NOTE)]
+    updated = (
+        _seconds(row.updated_at).isoformat()
+        if row.updated_has_time
+        else row.updated_at.astimezone(_tz()).date().isoformat()
+    )
+    case.events = [
+        CaseEvent(
+            at=now,
+            actor_id=None,
+            kind="imported",
+            old_value=_seconds(row.requested_at).isoformat(),
+            new_value=updated,
+            note=IMPORT_NOTE,
+        )
+    ]
     db.session.add(case)
 
 
@@ -405,6 +435,7 @@ def export_lines() -> Iterator[tracker.ExportLine]:
     query = (
         select(
             CaseFile.id,
+            CaseFile.tracker_id,
             CaseFile.procedure_name,
             CaseFile.case_type,
             CaseFile.registry_entry,
@@ -428,7 +459,8 @@ def export_lines() -> Iterator[tracker.ExportLine]:
     )
     for row in db.session.execute(query):
         yield tracker.ExportLine(
-            id=row.id,
+            # The tracker's own ID for the cases that came from it: a round trip keeps it.
+            id=row.tracker_id or row.id,
             procedure_name=row.procedure_name or tracker.PROCEDURE_NAMES.get(row.case_type, ""),
             registry=row.registry_entry,
             number=row.number,

@@ -71,6 +71,11 @@ def day_text(day: date, locale: str, *, year: bool = True) -> str:
     return format_date(day, pattern, locale=locale)
 
 
+def weekday_text(day: date, locale: str) -> str:
+    """'dilluns 14': the day of a week, for a row of links to each day."""
+    return format_date(day, "EEEE d", locale=_normal(locale))
+
+
 def time_text(moment: datetime, tz: ZoneInfo, locale: str) -> str:
     """'16:30', in the service's zone."""
     return format_time(moment.astimezone(tz), "HH:mm", locale=_normal(locale))

@@ -17,8 +17,20 @@ the ``+``. A rule that tried to recognise "plain numbers" is where the weaker ru
 skipped ``=1+…`` came from. :func:`plain_cell` undoes it when the app reads its own file back.
 
 **Shape.** The CSV exports are UTF-8 with a byte order mark (so Excel reads the accents
-right), comma separated, CRLF line ends (RFC 4180). The tracker's own list is tab-separated
-(``casefiles/tracker.py`` decides its columns; :func:`write_tsv` writes it, made safe here too).
+right), CRLF line ends (RFC 4180), and **semicolon-separated by default**: Excel opens a
+``.csv`` with the list separator of the computer's regional settings, which is ``;`` for
+Catalan and Spanish (where ``,`` is the decimal separator), so a comma-separated file opens
+there as one column. The comma variant (``?separador=coma`` on every export link, see
+:func:`delimiter_named`) is for other settings and for programs. The tracker's own list is
+tab-separated (``casefiles/tracker.py`` decides its columns; :func:`write_tsv` writes it, made
+safe here too).
+
+**Decimal numbers** given as numbers (``Decimal`` or ``float``, never text) are written with
+the decimal separator that goes with the file's list separator: ``245,50`` in a semicolon
+file (how Catalan and Spanish write it, and what Excel with those settings reads as a number),
+``245.50`` in a comma or tab file. No thousands separator: ``1234,50``, which every
+spreadsheet reads. Text cells (a report's ``8,3`` already written in the reader's language)
+are written as they are.
 """
 
 from __future__ import annotations
@@ -27,17 +39,40 @@ import csv
 import io
 from collections.abc import Iterable
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TextIO
 
 #: What a spreadsheet may take for the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 #: The byte order mark at the start of every CSV export.
 BOM = "\ufeff"
+SEMICOLON = ";"
+COMMA = ","
+TAB = "\t"
+#: What Excel with Catalan or Spanish regional settings opens in columns.
+DEFAULT_DELIMITER = SEMICOLON
+#: ``?separador=`` values in export links (Catalan words, as people read them in an address).
+DELIMITER_NAMES = {"punt-i-coma": SEMICOLON, "coma": COMMA}
 
 
-def safe_cell(value: object) -> str:
-    """The value as text that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
+def delimiter_named(name: str | None) -> str:
+    """The separator an export link asks for: ``coma`` -> ``,``; anything else the default."""
+    return DELIMITER_NAMES.get((name or "").strip().lower(), DEFAULT_DELIMITER)
+
+
+def _text(value: object, decimal_comma: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | float) and not isinstance(value, bool):
+        text = f"{value:f}" if isinstance(value, Decimal) else repr(value)
+        return text.replace(".", ",") if decimal_comma else text
+    return str(value)
+
+
+def safe_cell(value: object, *, decimal_comma: bool = False) -> str:
+    """The value as text that no spreadsheet runs as a formula (a decimal number with a comma
+    when ``decimal_comma``)."""
+    text = _text(value, decimal_comma)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -48,26 +83,39 @@ def plain_cell(text: str) -> str:
     return text
 
 
-def safe_row(cells: Iterable[object]) -> list[str]:
-    return [safe_cell(cell) for cell in cells]
+def safe_row(cells: Iterable[object], *, decimal_comma: bool = False) -> list[str]:
+    return [safe_cell(cell, decimal_comma=decimal_comma) for cell in cells]
 
 
-def csv_text(headers: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+def csv_text(
+    headers: Iterable[object],
+    rows: Iterable[Iterable[object]],
+    *,
+    delimiter: str = DEFAULT_DELIMITER,
+) -> str:
     """A whole CSV file: BOM, the header line, one line per row; every cell made safe."""
-    return "".join(csv_chunks(headers, rows, rows_per_chunk=0))
+    return "".join(csv_chunks(headers, rows, rows_per_chunk=0, delimiter=delimiter))
 
 
 def csv_chunks(
-    headers: Iterable[object], rows: Iterable[Iterable[object]], *, rows_per_chunk: int = 500
+    headers: Iterable[object],
+    rows: Iterable[Iterable[object]],
+    *,
+    rows_per_chunk: int = 500,
+    delimiter: str = DEFAULT_DELIMITER,
 ) -> Iterator[str]:
     """The same file a piece at a time (``rows_per_chunk`` rows each; 0: one piece), so a
-    long export streams without being held in memory."""
+    long export streams without being held in memory. ``delimiter``: ``;`` (the default),
+    ``,`` or a tab; decimal numbers take a comma in a semicolon file."""
+    if delimiter not in (SEMICOLON, COMMA, TAB):
+        raise ValueError(f"unsupported delimiter {delimiter!r}")
+    decimal_comma = delimiter == SEMICOLON
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow(safe_row(headers))
     for count, row in enumerate(rows, start=1):
-        writer.writerow(safe_row(row))
+        writer.writerow(safe_row(row, decimal_comma=decimal_comma))
         if rows_per_chunk and count % rows_per_chunk == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -19,6 +19,18 @@ def fold(value: str) -> str:
     return " ".join(_NON_ALNUM.sub(" ", plain).split())
 
 
+def sort_key(name: str) -> tuple[str, str]:
+    """How the app sorts names (towns above all), as Catalan does: accents, capitals and
+    apostrophes do not count, so "Argençola", "Avià", "Cànoves i Samalús", "l'Ametlla del
+    Vallès", "Òdena" come in that order (a plain text sort puts accented capitals after "Z").
+    The name itself breaks ties, so the order is total.
+
+    The database sorts towns by ``Municipality.search_name``, which is ``fold(name)``: the
+    same order (order by ``search_name, name``). Lists sorted in Python use this key.
+    """
+    return fold(name), name
+
+
 def slugify(value: str) -> str:
     """'Santa Maria de Palautordera' -> 'santa-maria-de-palautordera'."""
     return fold(value).replace(" ", "-")

@@ -7,6 +7,7 @@ from datetime import time
 
 from sqlalchemy import select
 
+from ..core.calls import DEFAULT_NAMES
 from ..extensions import db
 from ..models import Municipality
 from ..models import OpeningHours
@@ -38,12 +39,25 @@ SECOND_WAVE = [
 ]  # fmt: skip
 SECOND_WAVE_START = date(2025, 6, 1)
 
+# Named for citizens in each language (core/calls.py, DEFAULT_NAMES: the seed's
+# "Consum_DIBA. Atenció telemàtica" read like a code); the length is not in the description,
+# the pages say it from duration_minutes, so changing it leaves no stale text.
 SERVICE = {
     "slug": "atencio-telematica",
-    "name": "Consum_DIBA. Atenció telemàtica",
+    "name": DEFAULT_NAMES["ca"],
+    "name_es": DEFAULT_NAMES["es"],
+    "name_en": DEFAULT_NAMES["en"],
     "description": (
-        "Videotrucada de 30 minuts amb una persona tècnica en consum de la Diputació de "
-        "Barcelona. Us ajudem amb consultes, queixes, reclamacions, mediacions i denúncies."
+        "Una persona tècnica en consum de la Diputació de Barcelona us atén per videotrucada. "
+        "Us ajudem amb consultes, queixes, reclamacions, mediacions i denúncies."
+    ),
+    "description_es": (
+        "Una persona técnica en consumo de la Diputación de Barcelona le atiende por "
+        "videollamada. Le ayudamos con consultas, quejas, reclamaciones, mediaciones y denuncias."
+    ),
+    "description_en": (
+        "A consumer-law specialist of the Diputació de Barcelona talks with you by video call. "
+        "We help with questions, complaints, claims, mediation and reports."
     ),
     "duration_minutes": 30,
 }

@@ -13,12 +13,15 @@ import dataclasses
 from datetime import datetime
 from email.utils import make_msgid
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy import update
+from werkzeug.routing import BuildError
 
 from .. import clock
 from ..core import ics
@@ -28,6 +31,7 @@ from ..models import OutboxMessage
 from ..models import OutboxStatus
 from ..models import StaffUser
 from ..web.i18n import link_language
+from ..web.i18n import service_name
 from ..web.i18n import when_text
 from ..web.urls import external_url
 from . import links
@@ -115,7 +119,7 @@ def _event(booking: Booking, description: str) -> ics.EventData:
         sequence=booking.ical_sequence,
         start=booking.start_utc,
         end=booking.end_utc,
-        summary=booking.service.name,
+        summary=service_name(booking.service),  # in the language being written
         description=description,
         link=booking.video_link,
         organizer=organizer(),
@@ -188,8 +192,11 @@ def _context(booking: Booking, kind: str, token: str | None = None) -> dict:
 
 
 #: The kinds of booking e-mail each person can get (the subject sweep test reads these).
+#: A technician's "assigned" is a booking newly given to them by a change (a REQUEST that
+#: adds it to their calendar); "removed" takes them off a booking that goes on (a CANCEL
+#: with the times they knew); "reassigned" is the same for a coordinator's reassignment.
 CITIZEN_KINDS = ("created", "rescheduled", "cancelled", "reminder", "reassigned")
-TECHNICIAN_KINDS = ("created", "rescheduled", "cancelled", "reassigned")
+TECHNICIAN_KINDS = ("created", "rescheduled", "cancelled", "reassigned", "assigned", "removed")
 
 
 def citizen_subject(kind: str, when: str) -> str:
@@ -211,16 +218,34 @@ def technician_subject(kind: str, name: str, when: str) -> str:
         "rescheduled": _("Cita canviada de %(name)s: %(when)s"),
         "cancelled": _("Cita anul·lada de %(name)s: %(when)s"),
         "reassigned": _("Cita reassignada a una altra persona: %(name)s, %(when)s"),
+        "assigned": _("Nova cita de %(name)s: %(when)s"),
+        "removed": _("Ja no teniu aquesta cita: %(name)s, %(when)s"),
     }
     return subjects[kind] % {"name": name, "when": when}
 
 
-def _to_citizen(booking: Booking, kind: str, token: str | None, method: str):
-    """Citizen's copy, in the language they booked in (none when staff booked without e-mail)."""
+def _to_citizen(
+    booking: Booking,
+    kind: str,
+    token: str | None,
+    method: str,
+    *,
+    reason: str = "",
+    changed_by: str = "",
+    reminder_day: str = "",
+):
+    """Citizen's copy, in the language they booked in (none when staff booked without e-mail).
+
+    ``reason`` is what staff wrote for the citizen when they moved the booking;
+    ``changed_by`` says who moved it ("citizen" or "staff").
+    """
     if not booking.citizen_email:
         return
     with force_locale(booking.language):
         context = _context(booking, kind, token)
+        context["reason"] = reason
+        context["changed_by"] = changed_by
+        context["reminder_day"] = reminder_day
         invitation = None
         if method:
             invitation = ics.invitation(
@@ -238,6 +263,49 @@ def _to_citizen(booking: Booking, kind: str, token: str | None, method: str):
         )
 
 
+#: What a person's calendar holds of a booking, judged from the outbox (``calendar_state``).
+HAS_EVENT = "has"  # the last invitation that went out to them was a REQUEST
+NO_EVENT = "none"  # nothing went out yet (only unsent messages), or a CANCEL went out last
+UNKNOWN = "unknown"  # no message to them is stored (older than the outbox's retention)
+
+
+def calendar_state(booking: Booking, email: str) -> str:
+    """Whether this person's calendar holds the booking's event: one query.
+
+    Only messages that went out (sent, or in a worker's hands) count; an unsent one may
+    still be superseded and never reach them (docs/invitations.md, "The outbox: order and
+    retries").
+    """
+    rows = db.session.execute(
+        select(OutboxMessage.ics_method, OutboxMessage.status)
+        .where(
+            OutboxMessage.booking_id == booking.id,
+            OutboxMessage.recipient == email,
+            OutboxMessage.ics_method.in_(("REQUEST", "CANCEL")),
+        )
+        .order_by(OutboxMessage.id.desc())
+    ).all()
+    if not rows:
+        return UNKNOWN
+    for method, status in rows:
+        if status in (OutboxStatus.SENT, OutboxStatus.SENDING):
+            return HAS_EVENT if method == "REQUEST" else NO_EVENT
+    return NO_EVENT
+
+
+def _withdraw(booking: Booking, email: str) -> None:
+    """Supersede this person's unsent messages about the booking, sending nothing new."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.booking_id == booking.id,
+            OutboxMessage.recipient == email,
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
+        )
+        .values(status=OutboxStatus.SUPERSEDED, link_tokens=None)
+    )
+
+
 def _to_technician(
     booking: Booking,
     technician: StaffUser,
@@ -246,14 +314,30 @@ def _to_technician(
     *,
     uninvite: bool = False,
     times: tuple[datetime, datetime] | None = None,
+    reason: str = "",
+    changed_by: str = "",
 ):
-    """Technician's copy, in the service's language.
+    """Technician's copy, in the service's language; one message per technician and change.
 
     ``times`` gives the revision a technician had, when they are taken off a moved booking:
     their CANCEL must name the times they knew, so that their client finds the entry.
+
+    What their calendar holds decides (``calendar_state``): a CANCEL for an event that never
+    reached them is not sent (their unsent invitation is withdrawn instead), and a change
+    of a booking they never received is a "Nova cita" that creates it, while a booking given
+    back to someone whose calendar still holds it is a change of that entry.
     """
+    state = calendar_state(booking, technician.email)
+    if method == "CANCEL" and state == NO_EVENT:
+        _withdraw(booking, technician.email)
+        return
+    if kind == "rescheduled" and state == NO_EVENT:
+        kind = "assigned"
+    elif kind == "assigned" and state == HAS_EVENT:
+        kind = "rescheduled"
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         context = _context(booking, kind)
+        context.update(_technician_context(booking, reason=reason, changed_by=changed_by))
         event = technician_event(booking, times)
         if times is not None:
             context["when"] = when_text(*times)
@@ -276,10 +360,84 @@ def _to_technician(
         )
 
 
+def booking_card_url(booking: Booking) -> str:
+    """The booking's card in the staff's workspace (absolute, on BASE_URL)."""
+    try:
+        return external_url("workspace.booking_card", booking_id=booking.id)
+    except BuildError:  # before the card page exists: the agenda of that day
+        day = booking.start_utc.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+        return external_url("workspace.agenda", dia=day.isoformat())
+
+
+def _technician_context(booking: Booking, *, reason: str, changed_by: str) -> dict:
+    """The technician's extras: the link into the app, the citizen's language, the reason
+    staff gave, and who changed the booking ("citizen", "staff" or nobody)."""
+    language = {"ca": _("català"), "es": _("castellà"), "en": _("anglès")}.get(
+        booking.language, booking.language
+    )
+    return {
+        "card_url": booking_card_url(booking),
+        "citizen_language": language,
+        "citizen_language_code": booking.language,
+        "reason": reason,
+        "changed_by": changed_by,
+    }
+
+
 def notify_booking_created(booking: Booking, token: str) -> None:
     """Confirmation with invitation to the citizen; "Nova reserva" to the technician."""
     _to_citizen(booking, "created", token, "REQUEST")
     _to_technician(booking, booking.technician, "created", "REQUEST")
+
+
+def notify_booking_changed(
+    booking: Booking,
+    token: str,
+    previous_technician: StaffUser,
+    previous_times: tuple[datetime, datetime],
+    *,
+    reason: str = "",
+    changed_by: str = "staff",
+) -> None:
+    """After a move (the citizen's reschedule or a staff move): same UID, higher SEQUENCE.
+
+    The citizen gets the update (with ``reason``, staff's words to them). Each technician
+    gets exactly one message saying what happened to them: the one who keeps it "Cita
+    canviada" (REQUEST), one newly given it "Nova cita" (REQUEST), one taken off it "Ja no
+    teniu aquesta cita" (CANCEL with the times they knew). Never "reassigned" for a move.
+    """
+    moved = (booking.start_utc, booking.end_utc) != tuple(previous_times)
+    _to_citizen(
+        booking,
+        "rescheduled" if moved else "reassigned",
+        token,
+        "REQUEST",
+        reason=reason,
+        changed_by=changed_by,
+    )
+    if previous_technician.id == booking.technician_id:
+        _to_technician(
+            booking,
+            booking.technician,
+            "rescheduled",
+            "REQUEST",
+            reason=reason,
+            changed_by=changed_by,
+        )
+        return
+    _to_technician(
+        booking,
+        previous_technician,
+        "removed",
+        "CANCEL",
+        uninvite=True,
+        times=previous_times,
+        reason=reason,
+        changed_by=changed_by,
+    )
+    _to_technician(
+        booking, booking.technician, "assigned", "REQUEST", reason=reason, changed_by=changed_by
+    )
 
 
 def notify_booking_rescheduled(
@@ -288,18 +446,10 @@ def notify_booking_rescheduled(
     previous_technician: StaffUser,
     previous_times: tuple[datetime, datetime],
 ) -> None:
-    """An update (same UID, higher SEQUENCE) to both; a CANCEL to a technician taken off it."""
-    _to_citizen(booking, "rescheduled", token, "REQUEST")
-    _to_technician(booking, booking.technician, "rescheduled", "REQUEST")
-    if previous_technician.id != booking.technician_id:
-        _to_technician(
-            booking,
-            previous_technician,
-            "reassigned",
-            "CANCEL",
-            uninvite=True,
-            times=previous_times,
-        )
+    """The citizen moved their booking (``notify_booking_changed``)."""
+    notify_booking_changed(
+        booking, token, previous_technician, previous_times, changed_by="citizen"
+    )
 
 
 def notify_booking_reassigned(booking: Booking, token: str, previous_technician: StaffUser) -> None:
@@ -325,6 +475,10 @@ def notify_booking_cancelled(booking: Booking) -> None:
     _to_technician(booking, booking.technician, "cancelled", "CANCEL")
 
 
-def notify_reminder(booking: Booking, token: str) -> None:
-    """The reminder the day before: when, the join link, how to change or cancel."""
-    _to_citizen(booking, "reminder", token, "")
+def notify_reminder(booking: Booking, token: str, day: str = "later") -> None:
+    """The reminder before the call: when, the join link, how to change or cancel.
+
+    ``day`` ("today", "tomorrow", "later"; ``booking.reminders.reminder_day``) picks the
+    words "d'avui" or "de demà"; "later" names no day (the date line says it).
+    """
+    _to_citizen(booking, "reminder", token, "", reminder_day=day)

@@ -23,6 +23,7 @@ from .cases import CaseCounter
 from .cases import CaseDocument
 from .cases import CaseEvent
 from .cases import CaseFile
+from .changes import BookingChange
 from .core import AccessToken
 from .core import Booking
 from .core import BookingClaim
@@ -39,6 +40,7 @@ from .core import StaffSession
 from .core import StaffUser
 from .core import TokenPurpose
 from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
+from .staffing import StaffTown
 from .stats import ChannelCount
 from .surveys import SurveyResponse
 
@@ -48,6 +50,7 @@ __all__ = [
     "AccessToken",
     "Booking",
     "BookingAlert",
+    "BookingChange",
     "BookingClaim",
     "BookingDraft",
     "BookingRefusal",
@@ -72,6 +75,7 @@ __all__ = [
     "Service",
     "SignInAttempt",
     "StaffSession",
+    "StaffTown",
     "StaffUser",
     "SurveyResponse",
     "TokenPurpose",

@@ -57,6 +57,8 @@ class CaseFile(db.Model):
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(12), unique=True)  # "2025/0029005"
+    # The ID the case had in the tracker it was imported from ("458973"); None for the app's own.
+    tracker_id: Mapped[str | None] = mapped_column(String(20))
     procedure_name: Mapped[str] = mapped_column(String(80), default="")  # Nom tràmit
     # "registry" itself is reserved by SQLAlchemy's declarative base.
     registry_entry: Mapped[str] = mapped_column("registry", String(40), default="")  # Registre
@@ -124,6 +126,7 @@ class CaseFile(db.Model):
         Index("ix_case_file_updated_at", "updated_at"),
         Index("ix_case_file_interested_name", "interested_name"),
         Index("ix_case_file_deadline", "deadline"),
+        Index("ix_case_file_tracker_id", "tracker_id"),
         Index("ix_case_file_anonymised_at", "anonymised_at"),
         # Free-text search (LIKE '%word%') stays fast at 100,000 cases: trigrams, PostgreSQL only.
         Index(

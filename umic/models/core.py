@@ -13,7 +13,10 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
+from flask import current_app
+from flask import has_app_context
 from flask_login import UserMixin
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
@@ -46,6 +49,12 @@ if TYPE_CHECKING:
     from .cases import CaseFile
 
 
+def _service_today() -> date:
+    """Today where the service is (the app's zone; Europe/Madrid outside an app)."""
+    zone = current_app.config["TIMEZONE"] if has_app_context() else "Europe/Madrid"
+    return clock.today(ZoneInfo(zone))
+
+
 class Municipality(db.Model):
     """A town of the province (INE code, population); enrolled towns can book."""
 
@@ -76,16 +85,25 @@ class Municipality(db.Model):
 
     @hybrid_property
     def can_book(self) -> bool:
-        """Residents can book when the town is enrolled and has no consumer office of its own.
+        """Residents can book when the town is enrolled, from its enrolment day on (a town
+        may be enrolled from a later day), and has no consumer office of its own.
 
         The same rule in SQL: ``select(Municipality).where(Municipality.can_book)``.
         """
-        return self.enrolled_on is not None and not self.has_omic
+        return (
+            self.enrolled_on is not None
+            and self.enrolled_on <= _service_today()
+            and not self.has_omic
+        )
 
     @can_book.inplace.expression
     @classmethod
     def _can_book_expression(cls):
-        return and_(cls.enrolled_on.is_not(None), cls.has_omic.is_(False))
+        return and_(
+            cls.enrolled_on.is_not(None),
+            cls.enrolled_on <= _service_today(),
+            cls.has_omic.is_(False),
+        )
 
     def __repr__(self) -> str:
         return f"<Municipality {self.ine_code} {self.name}>"
@@ -96,12 +114,24 @@ DEFAULT_CALL_MINUTES = 30
 
 
 class Service(db.Model):
-    """What a citizen books: "Consum_DIBA. Atenció telemàtica", 30 minutes."""
+    """What a citizen books: "Atenció telemàtica de consum", 30 minutes.
+
+    Its name and description are written per language: ``name`` and ``description`` are the
+    Catalan ones (required: the source language), ``name_es``/``name_en`` and
+    ``description_es``/``description_en`` the others, empty when not written. A reader in a
+    language without its own text reads the Catalan one (``name_in``, ``description_in``);
+    the pages use the template helpers ``service_name`` and ``service_description``
+    (``umic.web.i18n``), which ask for the page's or the e-mail's language.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
+    name_es: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    description_es: Mapped[str] = mapped_column(Text, default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The length of a call, and the step between its start times (core/scheduling.py); a
     # multiple of the claims' 5-minute unit. ``flask --app umic services set`` changes it.
     duration_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_CALL_MINUTES)
@@ -119,6 +149,21 @@ class Service(db.Model):
     def duration(self) -> timedelta:
         """How long a call lasts."""
         return timedelta(minutes=self.duration_minutes)
+
+    #: The languages a service's name and description may be written in besides Catalan.
+    OTHER_LANGUAGES = ("es", "en")
+
+    def name_in(self, lang: str | None) -> str:
+        """The name in ``lang``, or the Catalan one when it has none."""
+        if lang in self.OTHER_LANGUAGES:
+            return getattr(self, f"name_{lang}") or self.name
+        return self.name
+
+    def description_in(self, lang: str | None) -> str:
+        """The description in ``lang``, or the Catalan one when it has none."""
+        if lang in self.OTHER_LANGUAGES:
+            return getattr(self, f"description_{lang}") or self.description
+        return self.description
 
 
 class Role(enum.StrEnum):
@@ -143,6 +188,9 @@ class StaffUser(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The private calendar feed's token (SHA-256); replacing it revokes the old URL.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The case-list columns this person chose, comma-separated keys (casefiles/queries.py,
+    # COLUMNS); None or empty: the default set.
+    case_list_columns: Mapped[str | None] = mapped_column(String(400))
 
     hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", order_by="OpeningHours.weekday"

@@ -44,6 +44,7 @@ from ..casefiles.documents import upload_folder
 from ..extensions import db
 from ..models import AccessToken
 from ..models import Booking
+from ..models import BookingChange
 from ..models import BookingDraft
 from ..models import CaseDocument
 from ..models import CaseEvent
@@ -106,6 +107,10 @@ def anonymise_bookings(booking_ids: Collection[int], now: datetime) -> int:
             delete(OutboxMessage).where(
                 OutboxMessage.booking_id.in_(chunk), OutboxMessage.status.in_(FINISHED_MAIL)
             )
+        )
+        # A staff move's reason is what the citizen was told: it may be about them.
+        db.session.execute(
+            update(BookingChange).where(BookingChange.booking_id.in_(chunk)).values(reason="")
         )
         count += _rows(
             db.session.execute(

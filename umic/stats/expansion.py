@@ -33,11 +33,15 @@ from sqlalchemy import update
 from ..core.periods import Period
 from ..core.text import fold
 from ..extensions import db
+from ..models import Booking
+from ..models import BookingStatus
 from ..models import Municipality
 from .requests import requests_by_town
 
 #: An enrolment date earlier than this is a typing mistake (the service began in 2025).
 EARLIEST_ENROLMENT = date(2000, 1, 1)
+#: How far ahead a town may be enrolled: booking opens on its enrolment day.
+MAX_DAYS_AHEAD = 366
 _ONE_DECIMAL = Decimal("0.1")
 
 
@@ -182,8 +186,9 @@ def monthly_coverage(
 
 class EnrolmentProblem(enum.StrEnum):
     HAS_OMIC = "has_omic"  # the service is for towns without a consumer office of their own
-    FUTURE = "future"  # booking opens on saving, so the date cannot be later than today
+    FUTURE = "future"  # more than MAX_DAYS_AHEAD ahead: a typing mistake
     TOO_EARLY = "too_early"  # before EARLIEST_ENROLMENT: a typing mistake
+    PAST = "past"  # enrolling from the plan starts today or later (the registry records the past)
 
 
 def enrolment_problems(
@@ -199,7 +204,7 @@ def enrolment_problems(
     if has_omic:
         problems["enrolled"] = EnrolmentProblem.HAS_OMIC
     if enrolled_on is not None:
-        if enrolled_on > today:
+        if enrolled_on > today + timedelta(days=MAX_DAYS_AHEAD):
             problems["enrolled_on"] = EnrolmentProblem.FUTURE
         elif enrolled_on < EARLIEST_ENROLMENT:
             problems["enrolled_on"] = EnrolmentProblem.TOO_EARLY
@@ -258,8 +263,46 @@ class EnrolResult(enum.StrEnum):
     NOT_FOUND = "not_found"
 
 
+def start_problems(start: date, today: date) -> list[EnrolmentProblem]:
+    """What is wrong with the day a town enrolled from the plan starts: today or later, and
+    not more than ``MAX_DAYS_AHEAD`` ahead."""
+    if start < today:
+        return [EnrolmentProblem.PAST]
+    if start > today + timedelta(days=MAX_DAYS_AHEAD):
+        return [EnrolmentProblem.FUTURE]
+    return []
+
+
+def upcoming_bookings(town_id: int, now) -> list:
+    """The town's confirmed appointments still to come: (id, start, citizen, technician id),
+    soonest first (one query)."""
+    return list(
+        db.session.execute(
+            select(Booking.id, Booking.start_utc, Booking.citizen_name, Booking.technician_id)
+            .where(
+                Booking.municipality_id == town_id,
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.start_utc > now,
+            )
+            .order_by(Booking.start_utc, Booking.id)
+        )
+    )
+
+
+def unenrol(town_id: int, day: date) -> bool:
+    """Undo the enrolment that starts on ``day`` (the caller checked there is no booking to
+    come, and commits). Conditional: True only if the town was still enrolled from that day."""
+    done = db.session.execute(
+        update(Municipality)
+        .where(Municipality.id == town_id, Municipality.enrolled_on == day)
+        .values(enrolled_on=None)
+    )
+    return bool(done.rowcount)
+
+
 def enrol(town_id: int, today: date) -> EnrolResult:
-    """Enrol a town from today, if it has no OMIC and is not enrolled yet (the caller commits).
+    """Enrol a town from ``today`` (or the day given: booking opens then), if it has no OMIC
+    and is not enrolled yet (the caller commits).
 
     One conditional UPDATE: two coordinators pressing "Adhereix" at once enrol it once, and
     the second is told it already was.

@@ -22,6 +22,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_
@@ -118,3 +119,46 @@ def requests_by_month(period: Period, tz: ZoneInfo) -> dict[date, dict[str, int]
         if month:  # '' would be outside the period's months
             totals[date.fromisoformat(month)][channel] += int(n or 0)
     return totals
+
+
+def latest_request_day(today: date, tz: ZoneInfo) -> date | None:
+    """The latest local day up to ``today`` with a request of any channel (None: none yet).
+
+    What a report opens on depends on it (``core.periods.opening_period``). One query.
+    """
+    end = datetime.combine(today, time(0), tzinfo=tz).astimezone(UTC) + timedelta(days=1)
+    counted = (CaseFile.channel != Channel.TELEMATICA) | CaseFile.booking_id.is_(None)
+    row = db.session.execute(
+        select(
+            select(func.max(Booking.start_utc))
+            .where(Booking.status == BookingStatus.ATTENDED, Booking.start_utc < end)
+            .scalar_subquery(),
+            select(func.max(CaseFile.requested_at))
+            .where(counted, CaseFile.requested_at < end)
+            .scalar_subquery(),
+            select(func.max(ChannelCount.month))
+            .where(ChannelCount.month <= today)
+            .scalar_subquery(),
+        )
+    ).one()
+    days = [_local_day(value, tz) for value in row[:2]]
+    days.append(_as_date(row[2]))
+    found = [day for day in days if day is not None]
+    return max(found) if found else None
+
+
+def _local_day(value, tz: ZoneInfo) -> date | None:
+    """A UTC moment from an aggregate (a string on SQLite) as a local day."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).date()
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

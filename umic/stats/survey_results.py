@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from decimal import ROUND_HALF_UP
@@ -31,6 +32,7 @@ from sqlalchemy import select
 
 from ..core import dates
 from ..core.periods import Period
+from ..core.text import sort_key
 from ..extensions import db
 from ..models import Booking
 from ..models import Municipality
@@ -366,4 +368,23 @@ def survey_results(period: Period, tz: ZoneInfo, *, comment_limit: int | None = 
 
 
 def _by_name(group: Group) -> tuple:
-    return (group.key is None, group.name.casefold(), str(group.key))
+    return (group.key is None, sort_key(group.name), str(group.key))
+
+
+def latest_answer_day(today: date, tz: ZoneInfo) -> date | None:
+    """The latest local day up to ``today`` with a survey answer (None: none yet). One query.
+
+    What the results open on depends on it (``core.periods.opening_period``), and a period
+    without answers points to it.
+    """
+    end = Period(today, today).bounds(tz)[1]
+    value = db.session.scalar(
+        select(func.max(SurveyResponse.answered_at)).where(SurveyResponse.answered_at < end)
+    )
+    if value is None:
+        return None
+    if isinstance(value, str):  # an aggregate on SQLite may come back as text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).date()

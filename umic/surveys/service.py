@@ -1,9 +1,12 @@
 """The satisfaction survey: when it is sent, the citizen's link, and the answer.
 
-A citizen gets one survey per appointment, by e-mail through the outbox, when the call is
-marked attended (:func:`survey_after_mark`, called by ``booking.service.mark``), or
-``SURVEY_UNMARKED_AFTER_HOURS`` after its end if nobody marked it (:func:`queue_due_surveys`,
-one of the periodic jobs in ``umic.jobs``). Never for a no-show or a cancelled booking, never
+A citizen gets one survey per appointment, by e-mail through the outbox, once the call is
+over: at once when it is marked attended after its end (:func:`survey_after_mark`, called by
+``booking.service.mark``); by the periodic job (:func:`queue_due_surveys`, in ``umic.jobs``)
+when it was marked attended during the call (the technician clicks "attended" while still
+talking: the citizen is not asked to rate a call that has not finished, and a call marked by
+mistake can still be corrected before anything leaves), or ``SURVEY_UNMARKED_AFTER_HOURS``
+after its end if nobody marked it. Never for a no-show or a cancelled booking, never
 without an e-mail address, never twice: the survey is *taken* with a conditional UPDATE
 (``... SET survey_sent_at = now WHERE survey_sent_at IS NULL``) that the database lets only
 one transaction win, whatever the number of workers. The link is an ``AccessToken`` of
@@ -74,13 +77,15 @@ def _max_age() -> timedelta:
 
 
 def _due(now: datetime):
-    """SQL: the booking's survey may go now (attended, or unmarked long enough after its end)."""
+    """SQL: the booking's survey may go now: the call has ended, and it was marked attended
+    or nobody marked it long enough after its end. A call marked attended while it is still
+    on is not due yet: the periodic job takes it once its end has passed."""
     unmarked_after = timedelta(hours=float(current_app.config["SURVEY_UNMARKED_AFTER_HOURS"]))
     return and_(
         Booking.citizen_email != "",
         Booking.end_utc >= now - _max_age(),
         or_(
-            Booking.status == BookingStatus.ATTENDED,
+            and_(Booking.status == BookingStatus.ATTENDED, Booking.end_utc <= now),
             and_(
                 Booking.status == BookingStatus.CONFIRMED,
                 Booking.end_utc <= now - unmarked_after,
@@ -133,14 +138,15 @@ def _email(booking: Booking, now: datetime) -> None:
             context=context,
             booking=booking,
         )
-    # Marked attended while the call is still on: the e-mail waits for its end.
+    # Only due once the call has ended (``_due``); never before its end in any case.
     message.next_attempt_at = send_at
 
 
 def queue_survey(booking: Booking, now: datetime) -> bool:
     """Queue the survey of ``booking`` if it is due and was never sent (the caller commits).
 
-    Called right after a call is marked attended, in the same transaction.
+    Called right after a call is marked attended, in the same transaction; during the call
+    it is not due yet and nothing is queued (the periodic job sends it after the end).
     """
     if booking.id is None or not booking.citizen_email:
         return False
@@ -153,8 +159,9 @@ def queue_survey(booking: Booking, now: datetime) -> bool:
 
 
 def survey_after_mark(booking: Booking, now: datetime) -> None:
-    """After staff mark a call (the caller commits): attended queues the survey; a call
-    corrected to no-show takes back a survey that has not left yet."""
+    """After staff mark a call (the caller commits): attended queues the survey if the call
+    has ended (otherwise the periodic job does, after the end); a call corrected to no-show
+    takes back a survey that has not left yet."""
     if booking.status == BookingStatus.ATTENDED:
         queue_survey(booking, now)
     elif booking.status == BookingStatus.NO_SHOW and booking.survey_sent_at is not None:

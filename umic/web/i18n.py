@@ -209,6 +209,17 @@ def clear_session() -> None:
         session[SESSION_LANG] = chosen
 
 
+def service_name(service) -> str:
+    """The service's name in the language being written (the page's, or the e-mail's inside
+    ``force_locale``), falling back to Catalan: what every citizen-facing text shows."""
+    return service.name_in(locale_name()) if service is not None else ""
+
+
+def service_description(service) -> str:
+    """The service's description in the language being written, falling back to Catalan."""
+    return service.description_in(locale_name()) if service is not None else ""
+
+
 def register_template_helpers(app) -> None:
     """Make the date helpers available in every template."""
     app.jinja_env.globals.update(
@@ -223,4 +234,6 @@ def register_template_helpers(app) -> None:
         language_name=language_name,
         language_url=language_url,
         with_language=with_language,
+        service_name=service_name,
+        service_description=service_description,
     )
