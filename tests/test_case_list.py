@@ -20,6 +20,7 @@ from support.factories import make_town
 from support.htmlutil import csrf_token
 from support.htmlutil import soup
 from support.queries import counted_queries
+from umic.casefiles import queries
 from umic.casefiles import tracker
 from umic.casefiles.service import create_case
 from umic.extensions import db
@@ -55,18 +56,28 @@ def table_rows(html: str) -> list[list[str]]:
 
 
 def names(html: str) -> list[str]:
-    """The Nom interessat column, which the tests use to tell cases apart."""
-    return [row[14] for row in table_rows(html)]
+    """The Nom interessat column, which the tests use to tell cases apart (wherever the
+    signed-in person's choice of columns puts it)."""
+    headers = [th.get_text(" ", strip=True).rstrip("▲▼ ") for th in soup(html).select("thead th")]
+    column = headers.index("Nom interessat") if headers else 0
+    return [row[column] for row in table_rows(html)]
 
 
 def count_line(html: str) -> str:
     return soup(html).select_one("#case-count").get_text(strip=True)
 
 
+#: The tracker's 15 columns, which the signed-in technician chose to see (the default set is
+#: narrower: tests/test_tracker_habits.py).
+TRACKER_COLUMNS = ",".join(key for key, _header in queries.COLUMNS[:15])
+
+
 @pytest.fixture
 def staff(app, login):
-    """Three technicians; the first one is signed in."""
+    """Three technicians; the first one is signed in and shows the tracker's 15 columns."""
     people = [make_staff(code) for code in ("OPSSVEGAVN", "OPSSAPRESGA", "OPSSPASCUETCA")]
+    people[0].case_list_columns = TRACKER_COLUMNS
+    db.session.commit()
     login("OPSSVEGAVN")
     return people
 
@@ -575,8 +586,11 @@ def test_a_history_restore_gets_the_whole_page(client, three_cases):
 
 
 def csv_rows(response) -> list[list[str]]:
+    """The export's tracker columns (its first 15; the app's own follow them)."""
     text = response.get_data().decode("utf-8-sig")
-    return list(csv.reader(io.StringIO(text, newline="")))
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert all(len(row) == len(queries.CSV_HEADERS) for row in rows)
+    return [row[:15] for row in rows]
 
 
 @pytest.mark.parametrize("app_config", [{"CASES_PAGE_SIZE": 2}])

@@ -6,6 +6,7 @@ import re
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func
@@ -117,11 +118,11 @@ def test_signing_in_starts_a_new_session(client):
 def test_a_technician_sees_their_own_week_and_not_the_others(client):
     world = make_world(technicians=2)
     mine, theirs = world.technicians
-    make_booking(world.town, world.service, mine, at(60), citizen_name="Persona Meva")
+    booking, _ = make_booking(world.town, world.service, mine, at(60), citizen_name="Persona Meva")
     make_booking(world.town, world.service, theirs, at(60), citizen_name="Persona Seva")
     make_booking(world.town, world.service, mine, at(60 * 24 * 15), citizen_name="Molt Lluny")
     sign_in(client, mine.username)
-    page = client.get("/espai/").get_data(as_text=True)
+    page = client.get(_day_of(booking)).get_data(as_text=True)
     assert "Persona Meva" in page
     assert "Persona Seva" not in page
     assert "Molt Lluny" not in page
@@ -132,12 +133,14 @@ def test_a_coordinator_sees_everyone_and_can_filter(client):
     world = make_world(technicians=2)
     first, second = world.technicians
     make_staff("OPSSCOORD", role="coordinator")
-    make_booking(world.town, world.service, first, at(60), citizen_name="Primera Persona")
-    make_booking(world.town, world.service, second, at(90), citizen_name="Segona Persona")
+    booking, _ = make_booking(
+        world.town, world.service, first, at(60), citizen_name="Primera Persona"
+    )
+    make_booking(world.town, world.service, second, at(60), citizen_name="Segona Persona")
     sign_in(client, "OPSSCOORD")
-    page = client.get("/espai/").get_data(as_text=True)
+    page = client.get(_day_of(booking)).get_data(as_text=True)
     assert "Primera Persona" in page and "Segona Persona" in page
-    page = client.get(f"/espai/?tecnic={second.id}").get_data(as_text=True)
+    page = client.get(f"{_day_of(booking)}&tecnic={second.id}").get_data(as_text=True)
     assert "Primera Persona" not in page and "Segona Persona" in page
 
 
@@ -147,11 +150,17 @@ def test_the_join_link_is_live_only_from_ten_minutes_before(client):
     soon, _ = make_booking(world.town, world.service, technician, at(5), citizen_name="Aviat")
     later, _ = make_booking(world.town, world.service, technician, at(120), citizen_name="Tard")
     sign_in(client, technician.username)
-    page = soup(client.get("/espai/").get_data(as_text=True))
+    page = soup(client.get(_day_of(soon)).get_data(as_text=True))
     live = page.select_one(f"#cita-{soon.id} a[href='{soon.video_link}']")
     assert live is not None and live["target"] == "_blank"
+    page = soup(client.get(_day_of(later)).get_data(as_text=True))
     assert page.select_one(f"#cita-{later.id} a[href='{later.video_link}']") is None
     assert "s'activa 10 minuts abans" in page.select_one(f"#cita-{later.id}").get_text()
+
+
+def _day_of(booking) -> str:
+    """The agenda's address for the booking's day (it shows one day at a time)."""
+    return f"/espai/?dia={booking.start_utc.astimezone(ZoneInfo('Europe/Madrid')).date()}"
 
 
 def _post_from_agenda(client, url, data):

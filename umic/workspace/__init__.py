@@ -1,4 +1,4 @@
-"""The technicians' workspace (/espai/): agenda, appointments, case files, documents.
+"""The technicians' workspace (/espai/): agenda, booking cards, appointments, case files, documents.
 
 Every route needs a signed-in member of staff; coordinators see everyone's work.
 """
@@ -13,7 +13,9 @@ bp.before_request(staff_required)
 # The route modules register themselves on ``bp``.
 from . import agenda  # noqa: E402,F401
 from . import appointments  # noqa: E402,F401
+from . import booking_card  # noqa: E402,F401
 from . import case_detail  # noqa: E402,F401
 from . import case_list  # noqa: E402,F401
 from . import documents  # noqa: E402,F401
 from . import feed  # noqa: E402,F401
+from . import moves  # noqa: E402,F401

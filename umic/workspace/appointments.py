@@ -47,6 +47,7 @@ from ..web.i18n import when_text
 from ..web.urls import local_path
 from . import bp
 from .agenda import join_state
+from .agenda import staff_choices
 from .forms import PhoneBookingForm
 from .forms import ReassignForm
 from .forms import StaffCancelForm
@@ -89,24 +90,33 @@ def _item(booking_id: int, message: str) -> Response:
 
 
 def _technicians() -> list[StaffUser]:
-    return list(
-        db.session.scalars(
-            select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.name)
-        )
-    )
+    """Whom a booking can be given to: active staff who take calls (with opening hours);
+    never a coordinator's account without hours."""
+    return [person for person, takes_calls in staff_choices() if takes_calls]
 
 
 @bp.post("/cites/<int:booking_id>/estat")
 def mark_booking(booking_id: int):
     """Atesa / No s'hi ha presentat."""
-    _booking_for_me(booking_id)
+    booking = _booking_for_me(booking_id)
     status = request.form.get("status")
     if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
         abort(400)
     try:
         booking_service.mark(booking_id, status, actor_id=current_user.id, now=clock.now())
     except booking_service.ChangeNotAllowed:
-        return _back_to_agenda(_("Aquesta cita encara no ha començat o està anul·lada."), "error")
+        # Refused, never an error page: a cancelled booking, or a call not started yet.
+        if booking.status == BookingStatus.CANCELLED:
+            message = _("Aquesta cita està anul·lada: no es pot marcar.")
+        else:
+            message = _(
+                "Encara no es pot marcar: la videotrucada comença %(when)s.",
+                when=when_text(booking.start_utc, booking.end_utc),
+            )
+        if is_htmx():
+            flash(message, "error")
+            return hx_redirect(local_path(request.form.get("next")) or url_for("workspace.agenda"))
+        return _back_to_agenda(message, "error")
     message = (
         _("Cita marcada com a atesa.")
         if status == BookingStatus.ATTENDED
@@ -165,7 +175,9 @@ def open_case(booking_id: int):
 def _phone_towns() -> list[Municipality]:
     return list(
         db.session.scalars(
-            select(Municipality).where(Municipality.can_book).order_by(Municipality.name)
+            select(Municipality)
+            .where(Municipality.can_book)
+            .order_by(Municipality.search_name, Municipality.name)  # Catalan order: core/text
         )
     )
 
@@ -186,7 +198,9 @@ def new_booking():
     context: dict = {"towns": towns, "town": town, "service": service}
     if town is not None:
         staff_rules = dataclasses.replace(booking_service.rules(), min_notice=timedelta(0))
-        slots, _availability = booking_service.open_slots(service, clock.now(), staff_rules)
+        slots, _availability = booking_service.open_slots(
+            service, clock.now(), staff_rules, municipality_id=town.id
+        )
         context.update(
             day_picker_context(
                 slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))

@@ -89,7 +89,10 @@ def _with_choices(form: CaseForm, case: CaseFile | None = None) -> CaseForm:
     form.municipality_id.choices = [(0, _("Sense municipi"))] + [
         (town.id, town.name)
         for town in db.session.execute(
-            select(Municipality.id, Municipality.name).order_by(Municipality.name)
+            select(Municipality.id, Municipality.name).order_by(
+                Municipality.search_name,
+                Municipality.name,  # Catalan order: core/text.sort_key
+            )
         )
     ]
     form.assigned_to_id.choices = [(0, _("Sense assignar"))] + [
