@@ -27,6 +27,7 @@ from umic.models import OutboxMessage
 from umic.models import Service
 from umic.models import StaffUser
 from umic.models import SurveyResponse
+from umic.surveys.service import queue_due_surveys
 
 pytestmark = pytest.mark.browser
 
@@ -215,11 +216,12 @@ def test_a_technicians_day_and_the_citizens_survey_on_a_phone(chromium, site, ap
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.ATTENDED
 
-    message = db.session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.kind == "survey", OutboxMessage.booking_id == booking.id
-        )
+    survey_mail = select(OutboxMessage).where(
+        OutboxMessage.kind == "survey", OutboxMessage.booking_id == booking.id
     )
+    assert db.session.scalar(survey_mail) is None  # M6: not while the call is on
+    assert queue_due_surveys(now=booking.end_utc + timedelta(minutes=1)) == 1  # after its end
+    message = db.session.scalar(survey_mail)
     link = re.search(r"http://localhost(/enquesta/[^\s\"<>]+)", clear_text(message)).group(1)
     citizen = chromium.new_context(viewport=PHONE, java_script_enabled=javascript)
     survey = citizen.new_page()

@@ -38,7 +38,9 @@ from support.factories import make_booking
 from support.factories import make_service
 from support.factories import make_staff
 from support.htmlutil import csrf_token
+from support.htmlutil import error_messages
 from support.htmlutil import soup
+from support.htmlutil import summary_links
 from support.journey import Citizen
 from support.queries import counted_selects
 from umic import clock
@@ -178,9 +180,13 @@ def banners(html: str) -> str:
     return " ".join(p.get_text(" ", strip=True) for p in soup(html).select(".banner p"))
 
 
-def enrol_from_plan(client, town_id: int):
+def enrol_from_plan(client, town_id: int, starts_on: date | None = None):
+    """Confirm the enrolment on its page (the plan's "Adhereix" links there)."""
     token = csrf_token(plan(client))
-    return client.post(f"/admin/ampliacio/{town_id}/adhereix", data={"csrf_token": token})
+    day = (starts_on or today()).isoformat()
+    return client.post(
+        f"/admin/ampliacio/{town_id}/adhereix", data={"csrf_token": token, "starts_on": day}
+    )
 
 
 def read_csv(response) -> list[list[str]]:
@@ -188,7 +194,7 @@ def read_csv(response) -> list[list[str]]:
     assert response.mimetype == "text/csv"
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
 
 
 def enrol_pilot_and_second_wave(towns) -> list[Municipality]:
@@ -360,12 +366,13 @@ def test_enrolling_from_the_plan_takes_the_town_out_and_raises_the_coverage(
 
     response = enrol_from_plan(client, alpens.id)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/admin/ampliacio/"
-    html = plan(client)
+    assert response.headers["Location"] == f"/admin/ampliacio/{alpens.id}/adhereix"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert banners(html) == (
-        "Alpens s'ha adherit al servei des d'avui: els seus veïns ja poden reservar. "
-        "Enllaç de reserva: http://localhost/reserva/alpens/"
+        f"Alpens s'ha adherit al servei des del {today():%d/%m/%Y}: els seus veïns ja poden "
+        "reservar. Enllaç de reserva: http://localhost/reserva/alpens/"
     )
+    html = plan(client)
     assert "Alpens" not in [row["Municipi"] for row in ranking_rows(html)]
     assert ranking_rows(html)[0]["Municipi"] == "Abrera"
     # Gelida (enrolled by the requests fixture) is one of the 25: 26 now.
@@ -378,16 +385,19 @@ def test_enrolling_from_the_plan_takes_the_town_out_and_raises_the_coverage(
     assert Citizen(client, slug="alpens").days() != []
 
 
-def test_each_row_has_its_own_enrol_form_that_works_without_javascript(
+def test_each_row_links_to_the_enrolment_page_and_nothing_is_enrolled_in_one_click(
     client, towns, requests, coordinator
 ):
+    """M8: one click on "Adhereix" enrolled the town, live at once; the plan had 278 such
+    buttons. Each row now has a link to a confirmation page, and opening it changes nothing."""
     page = soup(plan(client))
-    row = page.select_one(f"#candidat-{towns['Abrera'].id}")
-    form = row.find("form")
-    assert form["method"] == "post"
-    assert form["action"] == f"/admin/ampliacio/{towns['Abrera'].id}/adhereix"
-    assert form.find("input", attrs={"name": "csrf_token"})["value"]
-    assert form.find("button").get_text(" ", strip=True) == "Adhereix Abrera"
+    assert not page.select("#ranking form, #ranking button")
+    link = page.select_one(f"#candidat-{towns['Abrera'].id} a[href$='/adhereix']")
+    assert link["href"] == f"/admin/ampliacio/{towns['Abrera'].id}/adhereix"
+    assert link.get_text(" ", strip=True) == "Adhereix Abrera"
+    assert client.get(link["href"]).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Municipality, towns["Abrera"].id).enrolled_on is None
 
 
 def test_enrolling_needs_the_form_token(client, towns, coordinator):
@@ -402,7 +412,8 @@ def test_enrolling_a_town_twice_keeps_its_first_date(client, towns, coordinator)
     db.session.commit()
     response = enrol_from_plan(client, towns["Alpens"].id)
     assert response.status_code == 303
-    assert banners(plan(client)) == "Alpens ja estava adherit al servei des del 01/06/2025."
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert banners(html) == "Alpens ja estava adherit al servei des del 01/06/2025."
     db.session.expire_all()
     assert db.session.get(Municipality, towns["Alpens"].id).enrolled_on == date(2025, 6, 1)
 
@@ -515,3 +526,135 @@ def test_coordinators_find_the_plan_in_the_menu(client, towns, coordinator):
     menu = soup(plan(client)).select_one(".staff-nav")
     link = menu.find("a", string="Ampliació")
     assert link["href"] == "/admin/ampliacio/" and link["aria-current"] == "page"
+
+
+# --- Enrolling asks for confirmation and a start day, and can be undone -----------------------
+
+
+def test_the_confirmation_page_shows_the_town_its_figures_and_today_as_start(
+    client, towns, requests, coordinator
+):
+    """M8: enrolling asks for confirmation first, with the town's figures and a start day."""
+    response = client.get(f"/admin/ampliacio/{towns['Alpens'].id}/adhereix")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    page = soup(html)
+    assert page.h1.get_text(strip=True) == "Adherir Alpens al servei"
+    figures = {
+        row.dt.get_text(strip=True): row.dd.get_text(" ", strip=True)
+        for row in page.select("#xifres-municipi .summary-row")
+    }
+    assert figures["Població"] == "267"
+    assert figures["Peticions dels últims 12 mesos"].startswith("13 ")
+    assert figures["Peticions per 1.000 habitants"] == "48,7"
+    assert figures["Posició al pla"].startswith("1")
+    assert page.select_one("#starts_on")["value"] == today().isoformat()
+    assert page.select_one("label[for=starts_on]").get_text(strip=True) == "Data d'inici"
+    db.session.expire_all()
+    assert db.session.get(Municipality, towns["Alpens"].id).enrolled_on is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("ahir", "La data d'inici ha de ser una data real, per exemple 01/03/2027"),
+        (
+            "2020-01-01",
+            "La data d'inici ha de ser avui o després: els veïns podran reservar des d'aquell dia",
+        ),
+        (
+            "2999-01-01",
+            "La data d'adhesió pot ser com a molt d'aquí a un any: la reserva s'obre aquell dia",
+        ),
+    ],
+)
+def test_a_wrong_start_day_is_explained_beside_the_field(
+    client, towns, coordinator, typed, message
+):
+    """M8: the start day is checked, the problem said beside the field, nothing enrolled."""
+    token = csrf_token(plan(client))
+    response = client.post(
+        f"/admin/ampliacio/{towns['Alpens'].id}/adhereix",
+        data={"csrf_token": token, "starts_on": typed},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert error_messages(html) == [message]
+    assert summary_links(html) == [("#starts_on", message)]
+    assert soup(html).select_one("#starts_on")["value"] == typed
+    db.session.expire_all()
+    assert db.session.get(Municipality, towns["Alpens"].id).enrolled_on is None
+
+
+def test_a_town_enrolled_from_a_later_day_books_from_that_day(client, towns, coordinator):
+    """M8: the start day is when booking opens, not the click."""
+    alpens = towns["Alpens"]
+    start = today() + timedelta(days=10)
+    response = enrol_from_plan(client, alpens.id, start)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert banners(html).startswith(
+        f"Alpens s'adherirà al servei el {start:%d/%m/%Y}: els seus veïns podran reservar "
+        "des d'aquell dia."
+    )
+    db.session.expire_all()
+    town = db.session.get(Municipality, alpens.id)
+    assert (town.enrolled_on, town.can_book) == (start, False)
+    assert "encara no té atenció per videotrucada" in client.get("/reserva/alpens/").get_data(
+        as_text=True
+    )
+
+
+def test_an_enrolment_can_be_undone_from_the_page_it_lands_on(client, towns, coordinator):
+    """M8: the result says how to undo it, and "Desfés l'adhesió" undoes it."""
+    alpens = towns["Alpens"]
+    response = enrol_from_plan(client, alpens.id)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    form = soup(html).select_one("#bloc-desfer form")
+    assert form["action"] == f"/admin/ampliacio/{alpens.id}/desfes"
+    assert form.button.get_text(" ", strip=True) == "Desfés l'adhesió Alpens"
+    response = client.post(form["action"], data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/ampliacio/"
+    html = plan(client)
+    assert banners(html) == (
+        "S'ha desfet l'adhesió de Alpens: els seus veïns ja no poden reservar i torna a ser a "
+        "la llista de municipis per adherir."
+    )
+    assert "Alpens" in [row["Municipi"] for row in ranking_rows(html)]
+    db.session.expire_all()
+    assert db.session.get(Municipality, alpens.id).enrolled_on is None
+
+
+def test_undoing_is_refused_while_the_town_has_calls_to_come(client, towns, coordinator):
+    """M8: undoing an enrolment with confirmed calls to come is refused, the calls listed."""
+    alpens = towns["Alpens"]
+    enrol_from_plan(client, alpens.id)
+    service = make_service()
+    technician = make_staff("OPSSVEGAVN", hours=EVERY_DAY)
+    start = (clock.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    make_booking(db.session.get(Municipality, alpens.id), service, technician, start)
+    page = f"/admin/ampliacio/{alpens.id}/adhereix"
+    html = client.get(page).get_data(as_text=True)
+    assert soup(html).select_one("#bloc-desfer form") is None
+    listed = soup(html).select("#cites-pendents li")
+    assert len(listed) == 1 and "Raúl Sánchez" in listed[0].get_text()
+    local_day = start.astimezone(MADRID).date()
+    assert listed[0].a["href"] == f"/espai/?dia={local_day.isoformat()}"
+    # A POST anyway (an old page): refused, said why.
+    token = csrf_token(html)
+    response = client.post(f"/admin/ampliacio/{alpens.id}/desfes", data={"csrf_token": token})
+    assert response.headers["Location"] == page
+    html = client.get(page).get_data(as_text=True)
+    assert soup(html).select_one(".banner-error").get_text(" ", strip=True) == (
+        "No s'ha desfet l'adhesió de Alpens: té cites confirmades pendents. "
+        "Canvieu-les o anul·leu-les primer."
+    )
+    db.session.expire_all()
+    assert db.session.get(Municipality, alpens.id).enrolled_on == today()
+
+
+def test_undoing_needs_the_form_token(client, towns, coordinator):
+    enrol_from_plan(client, towns["Alpens"].id)
+    assert client.post(f"/admin/ampliacio/{towns['Alpens'].id}/desfes").status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Municipality, towns["Alpens"].id).enrolled_on == today()

@@ -23,6 +23,7 @@ from support.htmlutil import soup
 from support.htmlutil import summary_links
 from support.journey import Citizen
 from support.queries import counted_selects
+from umic import clock
 from umic.extensions import db
 from umic.models import Municipality
 from umic.models import Role
@@ -402,7 +403,7 @@ def test_marking_an_enrolled_town_as_having_an_omic_asks_to_end_the_enrolment_fi
         ("1999-12-31", "La data d'adhesió ha de ser de l'any 2000 o després"),
         (
             "2999-01-01",
-            "La data d'adhesió ha de ser avui o abans: la reserva s'obre tan bon punt deseu",
+            "La data d'adhesió pot ser com a molt d'aquí a un any: la reserva s'obre aquell dia",
         ),
     ],
 )
@@ -421,16 +422,21 @@ def test_a_wrong_enrolment_date_is_explained_beside_the_field_and_kept(
     assert db.session.get(Municipality, alella.id).enrolled_on is None
 
 
-def test_tomorrow_is_too_late_today_is_fine(client, towns, coordinator):
+def test_a_town_enrolled_from_tomorrow_can_book_from_tomorrow(client, towns, coordinator):
     from datetime import timedelta
 
     alella = towns["Alella"]
-    tomorrow = (today() + timedelta(days=1)).isoformat()
-    assert post_town(client, alella.id, enrolled="y", enrolled_on=tomorrow).status_code == 200
-    assert (
-        post_town(client, alella.id, enrolled="y", enrolled_on=today().isoformat()).status_code
-        == 303
-    )
+    tomorrow = today() + timedelta(days=1)
+    response = post_town(client, alella.id, enrolled="y", enrolled_on=tomorrow.isoformat())
+    assert response.status_code == 303
+    db.session.expire_all()
+    town = db.session.get(Municipality, alella.id)
+    assert (town.enrolled_on, town.can_book) == (tomorrow, False)
+    bookable = db.session.scalars(select(Municipality.id).where(Municipality.can_book)).all()
+    assert town.id not in bookable
+    clock.move_to(clock.now() + timedelta(days=1))
+    db.session.expire_all()
+    assert db.session.get(Municipality, alella.id).can_book is True
 
 
 def test_a_form_without_its_token_changes_nothing(client, towns, coordinator):

@@ -122,7 +122,10 @@ def csv_rows(client, name: str, **args) -> list[list[str]]:
     body = response.get_data()
     assert body.startswith("\ufeff".encode())
     text = body.decode("utf-8").removeprefix("\ufeff")
-    return [[c.replace("\xa0", " ") for c in row] for row in csv.reader(io.StringIO(text))]
+    return [
+        [c.replace("\xa0", " ") for c in row]
+        for row in csv.reader(io.StringIO(text), delimiter=";")
+    ]
 
 
 def add_count(town, month: date, channel: str, count: int) -> None:
@@ -535,18 +538,19 @@ def test_the_page_costs_the_same_queries_for_10_or_200_rows(client, login, app):
 def test_the_default_period_is_the_last_twelve_months_with_quick_links(client, login, app):
     coordinator(login)
     today = clock.now().astimezone(MADRID).date()
+    new_case(make_town(), clock.now() - timedelta(days=3))  # data in the last 12 months
     html = page(client)
-    first = periods.add_months(today.replace(day=1), -11)
+    first = periods.last_twelve_months(today).first
     assert soup(html).select_one("#desde")["value"] == first.isoformat()
     assert soup(html).select_one("#fins")["value"] == today.isoformat()
     links = {a.get_text(strip=True): a for a in soup(html).select("nav a[href*=desde]")}
     assert links["Últims 12 mesos"]["aria-current"] == "true"
-    assert f"desde={today.year}-01-01" in links[str(today.year)]["href"]
-    last_year = links[str(today.year - 1)]["href"]
+    assert f"desde={today.year}-01-01" in links["Aquest any"]["href"]
+    last_year = links["L'any passat"]["href"]
     assert (
         f"desde={today.year - 1}-01-01" in last_year and f"fins={today.year - 1}-12-31" in last_year
     )
-    assert len(body_rows(html, "mesos")) == 12
+    assert len(body_rows(html, "mesos")) == len(periods.last_twelve_months(today).months())
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,13 @@ bp.before_request(role_guard(Role.COORDINATOR))
 
 # The page modules register their views on ``bp``.
 from . import channel_counts  # noqa: E402,F401
+from . import closures  # noqa: E402,F401
 from . import expansion  # noqa: E402,F401
+from . import home  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
 from . import municipalities  # noqa: E402,F401
 from . import outbox  # noqa: E402,F401
+from . import service_settings  # noqa: E402,F401
+from . import staff  # noqa: E402,F401
 from . import statistics  # noqa: E402,F401
 from . import survey_results  # noqa: E402,F401

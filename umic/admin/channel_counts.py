@@ -33,6 +33,7 @@ from sqlalchemy import select
 from .. import clock
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..core.numbers import int_in_range
+from ..core.text import sort_key
 from ..extensions import db
 from ..models import Municipality
 from ..stats import service_stats as stats
@@ -127,7 +128,7 @@ def _grid(month: date, names: dict[int, str], form: dict | None = None) -> Grid:
     """The grid of ``month`` with the saved counts, or with what was typed (``form``)."""
     saved = stats.counts_of_month(month)
     grid = Grid(month)
-    ordered = sorted(saved, key=lambda town_id: names.get(town_id, ""))
+    ordered = sorted(saved, key=lambda town_id: sort_key(names.get(town_id, "")))
     for town_id in ordered:
         key = f"n-{town_id}"
         # A box missing from the form (a town someone else added meanwhile) keeps its count.

@@ -1,10 +1,21 @@
 """The expansion plan (coordinators only): ``/admin/ampliacio/``.
 
 The towns to enrol next, ranked by the seed's two criteria (more than
-``EXPANSION_MIN_REQUESTS_PER_YEAR`` requests in the year that ends today; most requests per
+``EXPANSION_MIN_REQUESTS_PER_YEAR`` requests in the last twelve months, the 365 days up to
+today as on every report (``core.periods``); most requests per
 1,000 inhabitants), the coverage against the goal of 100 % of the towns without a consumer
-office and its progress month by month; a town is enrolled from the ranking in one click;
-both lists download as CSV (numbers without thousands separators, for spreadsheets).
+office and its progress month by month; both lists download as CSV (numbers without
+thousands separators, for spreadsheets).
+
+Enrolling is never one click: each row's "Adhereix" is a link to a confirmation page (a GET:
+nothing changes) with the town's figures and the day its residents can start booking (today
+by default; not in the past, at most a year ahead: booking opens that day,
+``Municipality.can_book``). Its button enrols the town; the page it lands on says since when
+and offers "Desfés l'adhesió". Undoing is refused while the town has confirmed calls to
+come, which the page lists (move or cancel them first: citizens who booked are never left
+with a call in a town the service no longer serves); without them, the town is back among
+the candidates as if it had never been enrolled. The registry (``admin/municipalities.py``)
+edits the same date with the same rules, and there leaving the service keeps booked calls.
 
 The rules (ranking, coverage, who may be enrolled) are in ``umic.stats.expansion``; the
 pieces the page is drawn with are the reports toolkit's (``admin/reports.py``).
@@ -19,13 +30,19 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_babel import format_date
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from wtforms import StringField
 
+from .. import clock
 from ..core import periods
+from ..core.dates import parse_day
+from ..core.text import clean
 from ..extensions import db
 from ..models import Municipality
 from ..stats import expansion
@@ -39,6 +56,7 @@ from . import bp
 from . import reports
 from .municipalities import ENROLMENT_MESSAGES
 from .municipalities import booking_link
+from .municipalities import enrolled_message
 from .reports import Table
 from .reports import decimal
 from .reports import number
@@ -47,7 +65,7 @@ from .reports import short_day
 
 def _plan(today: date):
     """Everything the plan shows, in a fixed number of queries."""
-    period = periods.year_ending(today)
+    period = periods.last_twelve_months(today)
     threshold = current_app.config["EXPANSION_MIN_REQUESTS_PER_YEAR"]
     ranking = expansion.rank_towns(expansion.load_candidates(period, service_tz()), threshold)
     coverage, enrolments = expansion.load_coverage()
@@ -138,29 +156,100 @@ def expansion_plan():
     )
 
 
-@bp.post("/ampliacio/<int:town_id>/adhereix")
-def expansion_enrol(town_id: int):
-    """Enrol a town of the ranking from today; back to the plan with a message."""
-    if not Form().validate_on_submit():
-        abort(400)
-    today = service_today()
-    result = expansion.enrol(town_id, today)
-    if result is expansion.EnrolResult.NOT_FOUND:
-        abort(404)
-    db.session.commit()
+class EnrolForm(Form):
+    """Enrolling a town from the plan: the day its residents can start booking."""
+
+    starts_on = StringField(_l("Data d'inici"), filters=[clean])
+
+
+def _town_or_404(town_id: int) -> Municipality:
     town = db.session.get(Municipality, town_id)
-    if result is expansion.EnrolResult.ENROLLED:
-        flash(
-            _(
-                "%(town)s s'ha adherit al servei des d'avui: els seus veïns ja poden reservar. "
-                "Enllaç de reserva: %(link)s",
-                town=town.name,
-                link=booking_link(town),
-            ),
-            "success",
-        )
-    elif result is expansion.EnrolResult.HAS_OMIC:
+    if town is None:
+        abort(404)
+    return town
+
+
+def _start_day(form: EnrolForm, today: date) -> date | None:
+    """The start day typed, or None after putting the problem beside the field."""
+    day = parse_day(form.starts_on.data or "")
+    if day is None:
+        form.starts_on.errors = [
+            _("La data d'inici ha de ser una data real, per exemple 01/03/2027")
+        ]
+        return None
+    problems = expansion.start_problems(day, today)
+    if problems:
+        form.starts_on.errors = [str(ENROLMENT_MESSAGES[problems[0]])]
+        return None
+    return day
+
+
+def _line_of(town_id: int, today: date):
+    """The town's line of the ranking (its requests, rate and rank), or None."""
+    _period, _threshold, ranking, _coverage, _months = _plan(today)
+    return next((line for line in ranking if line.town.town_id == town_id), None)
+
+
+def _enrolment_page(town: Municipality, form: EnrolForm | None, today: date, status: int = 200):
+    """The confirmation (a town not enrolled yet) or the enrolment and how to undo it."""
+    upcoming = expansion.upcoming_bookings(town.id, clock.now()) if town.enrolled else []
+    period = periods.last_twelve_months(today)
+    page = render_template(
+        "admin/expansion_enrol.html",
+        town=town,
+        form=form,
+        line=None if town.enrolled else _line_of(town.id, today),
+        period=period,
+        threshold=current_app.config["EXPANSION_MIN_REQUESTS_PER_YEAR"],
+        upcoming=upcoming,
+        undo_form=Form(),
+        link=booking_link(town) if town.enrolled else "",
+        today=today,
+        number_text=number,
+        decimal_text=decimal,
+        short_day=short_day,
+    )
+    return page, status
+
+
+@bp.route("/ampliacio/<int:town_id>/adhereix", methods=["GET", "POST"])
+def expansion_enrol(town_id: int):
+    """Enrolling a town of the plan: a confirmation page with its figures and the start day
+    (GET changes nothing), then the POST enrols it; an enrolled town's page says from when,
+    and how to undo it."""
+    town = _town_or_404(town_id)
+    today = service_today()
+    if town.has_omic:
         flash(str(ENROLMENT_MESSAGES[expansion.EnrolmentProblem.HAS_OMIC]), "error")
+        return redirect(url_for("admin.expansion"), 303)
+    if town.enrolled:
+        if request.method == "POST":
+            flash(
+                _(
+                    "%(town)s ja estava adherit al servei des del %(day)s.",
+                    town=town.name,
+                    day=short_day(town.enrolled_on),
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.expansion_enrol", town_id=town.id), 303)
+        return _enrolment_page(town, None, today)
+    if request.method == "GET":
+        form = EnrolForm(formdata=None, data={"starts_on": today.isoformat()})
+        return _enrolment_page(town, form, today)
+    form = EnrolForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _enrolment_page(town, form, today)
+    day = _start_day(form, today)
+    if day is None:
+        return _enrolment_page(town, form, today)
+    result = expansion.enrol(town.id, day)
+    db.session.commit()
+    db.session.refresh(town)
+    if result is expansion.EnrolResult.ENROLLED:
+        flash(enrolled_message(town, today), "success")
     else:
         flash(
             _(
@@ -170,6 +259,39 @@ def expansion_enrol(town_id: int):
             ),
             "success",
         )
+    return redirect(url_for("admin.expansion_enrol", town_id=town.id), 303)
+
+
+@bp.post("/ampliacio/<int:town_id>/desfes")
+def expansion_undo(town_id: int):
+    """Undo an enrolment: refused while the town has confirmed calls to come (the page lists
+    them: move or cancel them first); otherwise the town is back among the candidates."""
+    if not Form().validate_on_submit():
+        abort(400)
+    town = _town_or_404(town_id)
+    if not town.enrolled:
+        flash(_("%(town)s no està adherit al servei.", town=town.name), "success")
+        return redirect(url_for("admin.expansion"), 303)
+    if expansion.upcoming_bookings(town.id, clock.now()):
+        flash(
+            _(
+                "No s'ha desfet l'adhesió de %(town)s: té cites confirmades pendents. "
+                "Canvieu-les o anul·leu-les primer.",
+                town=town.name,
+            ),
+            "error",
+        )
+        return redirect(url_for("admin.expansion_enrol", town_id=town.id), 303)
+    expansion.unenrol(town.id, town.enrolled_on)
+    db.session.commit()
+    flash(
+        _(
+            "S'ha desfet l'adhesió de %(town)s: els seus veïns ja no poden reservar i torna a "
+            "ser a la llista de municipis per adherir.",
+            town=town.name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.expansion"), 303)
 
 

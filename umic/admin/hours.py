@@ -1,8 +1,7 @@
-"""Opening hours and closures (coordinators only).
+"""Opening hours (coordinators only).
 
-Each person's weekly hours (up to two periods a day: morning and afternoon), service
-closures and personal absences, one ``Closure`` row per day. Catalan public holidays are
-not stored: they come from the ``holidays`` package and are only shown.
+Each person's weekly hours (up to two periods a day: morning and afternoon). Service
+closures and personal absences are in ``closures.py``.
 
 Every page here also lists the confirmed future appointments that no longer fit the hours
 or fall on a closed day, so a coordinator can move them. The rule is
@@ -14,12 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from datetime import time
-from datetime import timedelta
 
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -27,26 +23,17 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import SelectField
 from wtforms import StringField
-from wtforms.validators import Length
 
 from .. import clock
 from ..booking import misfits
 from ..core import scheduling
-from ..core.dates import parse_day
-from ..core.numbers import int_in_range
-from ..core.text import clean
 from ..extensions import db
-from ..models import Closure
 from ..models import OpeningHours
 from ..models import StaffUser
 from ..web.forms import Form
-from ..web.i18n import day_text
-from ..web.i18n import service_today
 from . import bp
 
 WEEKDAYS = [
@@ -59,10 +46,6 @@ WEEKDAYS = [
     _l("Diumenge"),
 ]
 PARTS = [_l("Matí"), _l("Tarda")]  # the two periods a day may have, in this order
-#: The longest closure or absence added at once (one row per day).
-MAX_CLOSURE_DAYS = 366
-#: How far ahead the closures page lists public holidays.
-HOLIDAYS_AHEAD = timedelta(days=365)
 
 
 # --- Weekly hours ---------------------------------------------------------------------------
@@ -278,188 +261,6 @@ def technician_hours(staff_id: int):
         days=_form_days(form),
         **_misfits(person.id),
     )
-
-
-# --- Closures and absences -------------------------------------------------------------------
-
-
-class ClosureForm(Form):
-    """A closure of the whole service or one person's absence, for one day or a range."""
-
-    first_day = StringField(_l("Primer dia"))
-    last_day = StringField(_l("Últim dia"))
-    staff = SelectField(_l("Qui no atén"), validate_choice=False)
-    reason = StringField(
-        _l("Motiu"),
-        filters=[lambda value: clean(value or "")],
-        validators=[Length(max=200, message=_l("El motiu ha de tenir 200 caràcters o menys"))],
-    )
-
-
-def _read_day(field, missing: str | None) -> date | None:
-    """The date in ``field``, or None after putting the error beside it."""
-    text = (field.data or "").strip()
-    if not text:
-        if missing:
-            field.errors = [*field.errors, missing]
-        return None
-    day = parse_day(text)
-    if day is None:
-        field.errors = [*field.errors, _("Escriviu una data real, com ara 24/06/2026")]
-    return day
-
-
-def _checked_closure(
-    form: ClosureForm, people: dict[int, StaffUser], today: date
-) -> tuple[date, date, StaffUser | None] | None:
-    """(first day, last day, person or None) or None after putting errors beside fields."""
-    first = _read_day(form.first_day, _("Escriviu el primer dia, com ara 24/06/2026"))
-    last = _read_day(form.last_day, None)
-    if first is not None and first < today:
-        form.first_day.errors = [
-            *form.first_day.errors,
-            _("El primer dia ha de ser avui o més endavant"),
-        ]
-    if first is not None and last is not None and not form.first_day.errors:
-        if last < first:
-            form.last_day.errors = [
-                *form.last_day.errors,
-                _("L'últim dia ha de ser el mateix que el primer o posterior"),
-            ]
-        elif (last - first).days + 1 > MAX_CLOSURE_DAYS:
-            form.last_day.errors = [
-                *form.last_day.errors,
-                _("Podeu afegir com a màxim %(num)s dies de cop", num=MAX_CLOSURE_DAYS),
-            ]
-    person = None
-    if form.staff.data:
-        person = people.get(int_in_range(form.staff.data))
-        if person is None:
-            form.staff.errors = [*form.staff.errors, _("Trieu una persona de la llista")]
-    if any(field.errors for field in form):
-        return None
-    assert first is not None
-    return first, last or first, person
-
-
-@dataclass(frozen=True)
-class ClosureEntry:
-    """One line of the closures list: a stored closure or absence, or a public holiday."""
-
-    day: date
-    kind: str  # "holiday", "closure" (whole service) or "absence"
-    who: str
-    reason: str
-    closure_id: int | None = None
-
-
-def upcoming_closures(today: date) -> list[ClosureEntry]:
-    """Stored closures and absences from ``today`` on, with the public holidays of a year."""
-    entries = [
-        ClosureEntry(
-            day=closure.day,
-            kind="closure" if closure.staff_id is None else "absence",
-            who=name or "",
-            reason=closure.reason,
-            closure_id=closure.id,
-        )
-        for closure, name in db.session.execute(
-            select(Closure, StaffUser.name)
-            .outerjoin(StaffUser, StaffUser.id == Closure.staff_id)
-            .where(Closure.day >= today)
-            .order_by(Closure.day, Closure.id)
-        )
-    ]
-    config = current_app.config
-    holidays = scheduling.public_holidays(
-        range(today.year, (today + HOLIDAYS_AHEAD).year + 1),
-        config["HOLIDAYS_COUNTRY"],
-        config["HOLIDAYS_SUBDIVISION"] or None,
-    )
-    entries += [
-        ClosureEntry(day=day, kind="holiday", who="", reason=name)
-        for day, name in holidays.items()
-        if today <= day <= today + HOLIDAYS_AHEAD
-    ]
-    order = {"holiday": 0, "closure": 1, "absence": 2}
-    return sorted(entries, key=lambda entry: (entry.day, order[entry.kind], entry.who))
-
-
-@bp.route("/tancaments/", methods=["GET", "POST"])
-def closures():
-    """Closures and absences from today on; add one for a day or a range of days."""
-    people = {
-        person.id: person
-        for person in db.session.scalars(
-            select(StaffUser)
-            .where(StaffUser.active.is_(True))
-            .order_by(StaffUser.name, StaffUser.username)
-        )
-    }
-    form = ClosureForm()
-    form.staff.choices = [("", _("Tot el servei (tancament)"))] + [
-        (str(person.id), f"{person.name} ({person.username})") for person in people.values()
-    ]
-    today = service_today()
-    if form.validate_on_submit():
-        checked = _checked_closure(form, people, today)
-        if checked is not None:
-            first, last, person = checked
-            added = _add_closures(first, last, person, form.reason.data or "")
-            if person is None:
-                message = ngettext(
-                    "S'ha afegit %(num)s dia de tancament del servei.",
-                    "S'han afegit %(num)s dies de tancament del servei.",
-                    added,
-                )
-            else:
-                message = ngettext(
-                    "S'ha afegit %(num)s dia d'absència de %(name)s.",
-                    "S'han afegit %(num)s dies d'absència de %(name)s.",
-                    added,
-                    name=person.name,
-                )
-            flash(message, "success")
-            return redirect(url_for("admin.closures"), 303)
-    return render_template(
-        "admin/closures.html",
-        form=form,
-        entries=upcoming_closures(today),
-        **_misfits(),
-    )
-
-
-def _add_closures(first: date, last: date, person: StaffUser | None, reason: str) -> int:
-    """One row per day from ``first`` to ``last``, skipping days already closed the same way."""
-    scope = Closure.staff_id.is_(None) if person is None else Closure.staff_id == person.id
-    existing = set(
-        db.session.scalars(select(Closure.day).where(scope, Closure.day.between(first, last)))
-    )
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    new = [day for day in days if day not in existing]
-    db.session.add_all(
-        Closure(day=day, staff_id=person.id if person else None, reason=reason) for day in new
-    )
-    db.session.commit()
-    return len(new)
-
-
-@bp.post("/tancaments/<int:closure_id>/esborra")
-def delete_closure(closure_id: int):
-    """Remove one day of closure or absence (public holidays cannot be removed)."""
-    closure = db.session.get(Closure, closure_id)
-    if closure is None:
-        abort(404)
-    if not Form().validate_on_submit():
-        abort(400)
-    day = closure.day
-    db.session.delete(closure)
-    db.session.commit()
-    flash(
-        _("S'ha esborrat el tancament del %(day)s.", day=day_text(day)),
-        "success",
-    )
-    return redirect(url_for("admin.closures"), 303)
 
 
 # --- Appointments left outside the hours -------------------------------------------------------

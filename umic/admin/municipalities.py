@@ -206,7 +206,10 @@ ENROLMENT_MESSAGES = {
         "que no tenen oficina de consum. Desmarqueu l'OMIC o l'adhesió."
     ),
     expansion.EnrolmentProblem.FUTURE: _l(
-        "La data d'adhesió ha de ser avui o abans: la reserva s'obre tan bon punt deseu"
+        "La data d'adhesió pot ser com a molt d'aquí a un any: la reserva s'obre aquell dia"
+    ),
+    expansion.EnrolmentProblem.PAST: _l(
+        "La data d'inici ha de ser avui o després: els veïns podran reservar des d'aquell dia"
     ),
     expansion.EnrolmentProblem.TOO_EARLY: _l("La data d'adhesió ha de ser de l'any 2000 o després"),
 }
@@ -236,7 +239,22 @@ def _checked(form: MunicipalityForm, town: Municipality, today: date) -> date | 
     return day or town.enrolled_on or today
 
 
+def enrolled_message(town: Municipality, today: date) -> str:
+    """What enrolling a town did: bookable now, or from a later day."""
+    if town.enrolled_on > today:
+        return _(
+            "%(town)s s'adherirà al servei el %(day)s: els seus veïns podran reservar des "
+            "d'aquell dia. Enllaç de reserva: %(link)s",
+            town=town.name,
+            day=short_day(town.enrolled_on),
+            link=booking_link(town),
+        )
+    return _saved_message(town, False)
+
+
 def _saved_message(town: Municipality, was_enrolled: bool) -> str:
+    if town.enrolled and not was_enrolled and town.enrolled_on > service_today():
+        return enrolled_message(town, service_today())
     if town.enrolled and not was_enrolled:
         return _(
             "%(town)s s'ha adherit al servei des del %(day)s: els seus veïns ja poden "

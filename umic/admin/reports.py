@@ -2,9 +2,11 @@
 
 Each page builds its figures (``umic.stats``), then shows them with the same pieces:
 
-- **the period form** (:func:`period_context`, macro ``period_form``): two dates, the usual
-  periods as links, problems beside the fields and in the summary, in one wording for every
-  page (the rules are ``umic.core.periods``'s);
+- **the period form** (:func:`period_context`, macro ``period_form``): two dates, the named
+  periods as links (the one shown marked ``aria-current``), problems beside the fields and
+  in the summary, in one wording for every page (the rules, and what each name means, are
+  ``umic.core.periods``'s); a page opens on the period its data asks for
+  (:func:`chosen_period` with ``core.periods.opening_period``);
 - **tables** (:class:`Table`, macro ``data_table``): built once as text cells in the reader's
   language; the page shows them and the CSV export (:func:`csv_response`) writes exactly the
   same rows, so they can never disagree;
@@ -18,6 +20,7 @@ The macros are in ``templates/macros/reports.html``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
@@ -36,6 +39,7 @@ from ..core import periods
 from ..core.periods import Period
 from ..core.periods import Problem
 from ..core.spreadsheet import csv_text
+from ..core.spreadsheet import delimiter_named
 from ..web.i18n import locale_name
 
 # --- Numbers and days -----------------------------------------------------------------------
@@ -125,14 +129,38 @@ def _problem_text(name: str, problem: Problem) -> str:
     }
 
 
+#: The named periods' names (``core.periods.quick_periods`` keys): every report, one wording.
+QUICK_NAMES = {
+    "last_twelve_months": _l("Últims 12 mesos"),
+    "current_year": _l("Aquest any"),
+    "previous_year": _l("L'any passat"),
+    "pilot": _l("La prova pilot (mar.–mai. 2025)"),
+    "pilot_and_expansion": _l("Prova pilot i ampliació (mar.–set. 2025)"),
+}
+
+
 def _quick_text(key: str, period: Period) -> str:
-    return _("Últims 12 mesos") if key == "last_twelve_months" else str(period.first.year)
+    return str(QUICK_NAMES[key]) if key in QUICK_NAMES else str(period.first.year)
 
 
-def chosen_period(today: date) -> periods.PeriodChoice:
-    """The period this request's ``desde`` and ``fins`` ask for (the last twelve months if
-    neither), or its problems."""
-    return periods.choose_period(request.args.get("desde"), request.args.get("fins"), today)
+def period_name(period: Period, today: date) -> str:
+    """A named period's name ('Últims 12 mesos'), a whole year's number ('2025'), or its
+    days ('01/03/2025 – 31/05/2025')."""
+    for key, quick in periods.quick_periods(today):
+        if quick == period:
+            return _quick_text(key, quick)
+    if period == periods.whole_year(period.first.year):
+        return str(period.first.year)
+    return f"{short_day(period.first)} – {short_day(period.last)}"
+
+
+def chosen_period(today: date, opening: Callable[[], Period] | None = None) -> periods.PeriodChoice:
+    """The period this request's ``desde`` and ``fins`` ask for, or its problems. Neither
+    given: ``opening()`` (the report's :func:`core.periods.opening_period`), else the last
+    twelve months."""
+    return periods.choose_period(
+        request.args.get("desde"), request.args.get("fins"), today, opening
+    )
 
 
 def period_context(choice: periods.PeriodChoice, today: date) -> dict:
@@ -195,8 +223,11 @@ def chart(title: str, src: str, alt: str | None = None, **size) -> Chart:
 
 
 def csv_download(filename: str, headers: Iterable[object], rows: Iterable[Iterable[object]]):
-    """A CSV file to download (``umic.core.spreadsheet``: BOM, CRLF, no formula runs)."""
-    response = Response(csv_text(headers, rows), mimetype="text/csv")
+    """A CSV file to download (``umic.core.spreadsheet``: BOM, CRLF, no formula runs),
+    semicolon-separated like every export (the cells are already written the reader's way,
+    "8,3"), or comma-separated when the link says ``?separador=coma``."""
+    delimiter = delimiter_named(request.args.get("separador"))
+    response = Response(csv_text(headers, rows, delimiter=delimiter), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # figures about people: never cached
     return response

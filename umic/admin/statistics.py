@@ -29,6 +29,7 @@ from ..casefiles.labels import CASE_TYPES
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
 from ..casefiles.labels import OUTCOMES
 from ..casefiles.sectors import sector_name
+from ..core import periods
 from ..core.periods import Period
 from ..core.text import council_name
 from ..models import Channel
@@ -36,6 +37,7 @@ from ..models import Outcome
 from ..stats import charts
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
+from ..stats.requests import latest_request_day
 from ..web.i18n import locale_name
 from ..web.i18n import month_text
 from ..web.i18n import service_today
@@ -313,11 +315,17 @@ TABLES: dict[str, Callable[[Statistics], Table]] = {
 }
 
 
+def _opening(today):
+    """What the page opens on: the last 12 months if they had any request, else the latest
+    year that had (``core.periods.opening_period``)."""
+    return lambda: periods.opening_period(today, latest_request_day(today, service_tz()))
+
+
 @bp.get("/estadistiques/")
 def statistics():
-    """The service's figures for a period (the last 12 months unless another is asked for)."""
+    """The service's figures for a period (by default one with requests: ``_opening``)."""
     today = service_today()
-    choice = reports.chosen_period(today)
+    choice = reports.chosen_period(today, _opening(today))
     context = reports.period_context(choice, today)
     if choice.period is not None:
         figures = Statistics(choice.period)
@@ -393,7 +401,8 @@ def statistics_csv():
     build = TABLES.get(request.args.get("taula", ""))
     if build is None:
         abort(404)
-    period = reports.chosen_period(service_today()).period
+    today = service_today()
+    period = reports.chosen_period(today, _opening(today)).period
     if period is None:
         # The page explains what is wrong with the dates, beside the fields.
         dates = {name: request.args.get(name, "")[:40] for name in ("desde", "fins")}

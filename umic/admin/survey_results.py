@@ -1,6 +1,7 @@
 """Survey results (coordinators only): ``/admin/enquestes/`` and its CSV exports.
 
-For a period (a GET form with two dates; by default the last twelve months): surveys sent,
+For a period (a GET form with two dates; by default the last twelve months if they had
+answers, else the latest year that had, ``core.periods.opening_period``): surveys sent,
 answered and the response rate; the average ratings and how many gave each rating; whether
 the query was resolved; the same per month, per town and per technician; the comments. Every
 figure comes from ``umic.stats.survey_results`` (SQL aggregates, a fixed number of queries).
@@ -19,6 +20,7 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 
+from ..core import periods
 from ..models import Resolved
 from ..stats import survey_results as stats
 from ..stats.charts import CHART_HEIGHT
@@ -276,17 +278,52 @@ def _months_chart(results: stats.SurveyResults, locale: str) -> Chart:
 # --- Views ----------------------------------------------------------------------------------------
 
 
+class _Latest:
+    """The latest day with an answer, asked for at most once per request."""
+
+    def __init__(self, today):
+        self.today = today
+        self._day = ...
+
+    @property
+    def day(self):
+        if self._day is ...:
+            self._day = stats.latest_answer_day(self.today, service_tz())
+        return self._day
+
+    def opening(self):
+        """The last 12 months if they had answers, else the latest year that had."""
+        return periods.opening_period(self.today, self.day)
+
+
+def _without_answers(results: stats.SurveyResults, latest: _Latest) -> dict:
+    """What the page says when the period has no answer, and where the answers are."""
+    today, period = latest.today, results.period
+    with_answers = latest.opening() if latest.day is not None else None
+    return {
+        "no_answers_sent": results.total.sent,
+        "latest_answer": latest.day,
+        "with_answers": with_answers if with_answers != period else None,
+        "with_answers_name": reports.period_name(with_answers, today) if with_answers else "",
+    }
+
+
 @bp.get("/enquestes/")
 def survey_results():
-    """The results for the chosen period: figures, charts, tables, comments."""
+    """The results for the chosen period: figures, charts, tables, comments. Without a
+    period asked for, one with answers (``_Latest.opening``); a period without answers says
+    so first, and links to the latest one with answers."""
     today = service_today()
-    choice = reports.chosen_period(today)
+    latest = _Latest(today)
+    choice = reports.chosen_period(today, latest.opening)
     context = reports.period_context(choice, today)
     context["results"] = None
     if choice.period is not None:
         locale = locale_name()
         results = stats.survey_results(choice.period, service_tz(), comment_limit=COMMENTS_ON_PAGE)
         answered = results.total.scores.answers > 0
+        if not answered:
+            context.update(_without_answers(results, latest))
         context.update(
             results=results,
             tables=build_tables(results, locale),
@@ -309,7 +346,8 @@ def survey_results_csv():
     key = request.args.get("taula", "")
     if key not in TABLES:
         abort(404)
-    period = reports.chosen_period(service_today()).period
+    today = service_today()
+    period = reports.chosen_period(today, _Latest(today).opening).period
     if period is None:
         abort(400)
     results = stats.survey_results(

@@ -47,9 +47,12 @@ class LoginForm(Form):
     )
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after sign-in."""
-    return local_path(target) or url_for("workspace.agenda")
+def _safe_next(target: str | None, user=None) -> str:
+    """Only local paths: never redirect to another site after sign-in. Without one, a
+    coordinator lands on their home (what needs attention), a technician on the agenda."""
+    user = user if user is not None else current_user
+    home = "admin.home" if getattr(user, "is_coordinator", False) else "workspace.agenda"
+    return local_path(target) or url_for(home)
 
 
 @bp.route("/entra", methods=["GET", "POST"])
@@ -76,7 +79,7 @@ def login():
                 db.session.commit()
                 for notice in notices:
                     flash(notice, "error")
-                return redirect(_safe_next(request.args.get("next")), 303)
+                return redirect(_safe_next(request.args.get("next"), user), 303)
             db.session.commit()
             failed = True
     wait_minutes = current_app.config["SIGN_IN_WINDOW_MINUTES"]

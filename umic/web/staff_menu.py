@@ -8,6 +8,7 @@ from flask_login import current_user
 
 # (endpoint, label, coordinators only)
 MENU = [
+    ("admin.home", _l("Inici"), True),
     ("workspace.agenda", _l("Agenda"), False),
     ("workspace.case_list", _l("Expedients"), False),
     ("workspace.new_booking", _l("Nova cita"), False),
@@ -16,6 +17,8 @@ MENU = [
     ("admin.survey_results", _l("Enquestes"), True),
     ("admin.municipalities", _l("Municipis"), True),
     ("admin.expansion", _l("Ampliació"), True),
+    ("admin.service_settings", _l("Servei"), True),
+    ("admin.staff", _l("Tècnics"), True),
     ("admin.hours", _l("Horaris"), True),
     ("admin.closures", _l("Tancaments"), True),
     ("admin.outbox", _l("Correu"), True),
