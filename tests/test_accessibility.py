@@ -468,6 +468,30 @@ def _(site, page):
     wait_for_announcement(page)
 
 
+@state("agenda: another day (team)", TECHNICIAN)
+def _(site, page):
+    # Times of their own: agenda_bookings's are the technician's unmarked call (above).
+    site.booking(24 * 60 + 35)
+    page.goto(site.url(f"/espai/?dia={(today() + timedelta(days=1)).isoformat()}&tecnic=tots"))
+
+
+state("agenda: week", COORDINATOR)(
+    lambda site, page: (
+        site.booking(3 * 24 * 60 + 65),
+        page.goto(site.url("/espai/?vista=setmana")),
+    )
+)
+state("agenda: a day that is not one", TECHNICIAN)(
+    lambda site, page: page.goto(site.url("/espai/?dia=2026-13-45"))
+)
+
+
+@state("booking card", COORDINATOR)
+def _(site, page):
+    booking, _token = site.booking(-185, citizen_phone="612345678", description="Factura.")
+    page.goto(site.url(f"/espai/cites/{booking.id}"))
+
+
 # Staff: booking for a citizen who phoned.
 state("phone booking: town", COORDINATOR)(
     lambda site, page: page.goto(site.url("/espai/cites/nova"))
@@ -526,11 +550,34 @@ def _(site, page):
     page.goto(site.url(f"/espai/cites/{booking.id}/anulla"))
 
 
+@state("staff move", COORDINATOR)
+def _(site, page):
+    booking, _token = site.booking(8 * 24 * 60)
+    page.goto(site.url(f"/espai/cites/{booking.id}/canvia"))
+
+
+@state("staff move: errors", COORDINATOR)
+def _(site, page):
+    booking, _token = site.booking(8 * 24 * 60 + 60)
+    page.goto(site.url(f"/espai/cites/{booking.id}/canvia"))
+    page.check("#override")
+    page.fill("#override_time", "tard")
+    page.click("#move-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
 # Staff: case files.
 @state("case list", TECHNICIAN)
 def _(site, page):
     site.case()
     page.goto(site.url("/espai/expedients/"))
+
+
+@state("case list: column chooser open", TECHNICIAN)
+def _(site, page):
+    site.case()
+    page.goto(site.url("/espai/expedients/"))
+    page.click("#column-chooser summary")
 
 
 @state("case list: filtered (htmx)", TECHNICIAN)
@@ -673,7 +720,39 @@ def _(site, page):
     page.fill("#first_day", (today() + timedelta(days=200)).isoformat())
     page.fill("#reason", "Festa local")
     page.click("main form[method=post] button[type=submit] >> nth=0")
+    page.click("#closure-preview button[type=submit] >> nth=0")  # the preview's "Confirma"
     page.wait_for_selector(".banner-success")
+
+
+def _closure_preview(site, page):
+    """The preview of closing the day of a booking three days ahead (nothing saved)."""
+    from zoneinfo import ZoneInfo
+
+    booking, _token = site.booking(3 * 24 * 60)
+    day = booking.start_utc.astimezone(ZoneInfo("Europe/Madrid")).date()
+    page.goto(site.url("/admin/tancaments/"))
+    page.fill("#first_day", day.isoformat())
+    page.fill("#reason", "Formació interna")
+    page.click("main form[method=post] button[type=submit] >> nth=0")
+    page.wait_for_selector("#closure-preview")
+
+
+state("closures: preview", COORDINATOR)(_closure_preview)
+
+
+@state("closures: preview errors", COORDINATOR)
+def _(site, page):
+    _closure_preview(site, page)
+    page.fill("#message", "")
+    page.click("#closure-preview button[type=submit] >> nth=0")
+    page.wait_for_selector(".error-summary")
+
+
+@state("closures: result", COORDINATOR)
+def _(site, page):
+    _closure_preview(site, page)
+    page.click("#closure-preview button[type=submit] >> nth=0")
+    page.wait_for_selector("#resultat")
 
 
 state("outbox", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/correu/")))
@@ -707,6 +786,39 @@ def _(site, page):
 state("survey results: bad period", COORDINATOR)(
     lambda site, page: page.goto(site.url("/admin/enquestes/?desde=abc"))
 )
+state("coordinator home", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/")))
+state("statistics: pilot shortcut", COORDINATOR)(
+    lambda site, page: page.goto(site.url("/admin/estadistiques/?desde=2025-03-01&fins=2025-05-31"))
+)
+state("survey results: no answers", COORDINATOR)(
+    lambda site, page: page.goto(site.url("/admin/enquestes/?desde=2001-01-01&fins=2001-12-31"))
+)
+
+
+def _enrol_confirmation(site, page):
+    page.goto(site.url("/admin/ampliacio/"))
+    page.click("#ranking a[href$='/adhereix'] >> nth=-1")
+    page.wait_for_selector("#starts_on")
+
+
+state("expansion: enrol confirmation", COORDINATOR)(_enrol_confirmation)
+
+
+@state("expansion: enrol errors", COORDINATOR)
+def _(site, page):
+    _enrol_confirmation(site, page)
+    page.fill("#starts_on", "2001-01-01")
+    page.click("main form[method=post] button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+@state("expansion: enrolled, can be undone", COORDINATOR)
+def _(site, page):
+    _enrol_confirmation(site, page)
+    page.click("main form[method=post] button[type=submit]")
+    page.wait_for_selector("#bloc-desfer")
+
+
 state("registry", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/municipis/")))
 
 
@@ -746,6 +858,33 @@ def _(site, page):
     page.goto(site.url("/admin/comptatges/?mes=2025-03"))
     page.fill("input.input-count >> nth=0", "molts")
     page.click("text=Desa els comptatges")
+    page.wait_for_selector(".error-summary")
+
+
+state("service settings", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/servei/")))
+
+
+@state("service settings: errors", COORDINATOR)
+def _(site, page):
+    page.goto(site.url("/admin/servei/"))
+    page.fill("#name", "")
+    page.fill("#minutes", "32")
+    page.fill("#video_link", "http://meet.example.org/{sala}")
+    page.click("#service-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+state("staff", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/tecnics/")))
+state("staff: towns", COORDINATOR)(
+    lambda site, page: page.goto(site.url(f"/admin/tecnics/{site.technicians[0].id}/municipis"))
+)
+
+
+@state("staff: towns errors", COORDINATOR)
+def _(site, page):
+    page.goto(site.url(f"/admin/tecnics/{site.technicians[0].id}/municipis"))
+    page.check("#scope-alguns")
+    page.click("#towns-form button[type=submit]")
     page.wait_for_selector(".error-summary")
 
 
