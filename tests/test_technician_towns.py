@@ -24,7 +24,9 @@ from support.journey import book_by_phone
 from support.queries import counted_selects
 from umic import clock
 from umic.admin.staff import towns_without_technician
+from umic.booking import misfits
 from umic.booking import service as booking_service
+from umic.core import scheduling
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import OpeningHours
@@ -216,6 +218,29 @@ def test_a_town_nobody_serves_offers_no_times_and_the_home_can_find_it(client, t
     # A coordinator with no hours does not count as serving a town.
     make_staff("OPSSCOORD", role=Role.COORDINATOR)
     assert [t.name for t in towns_without_technician()] == ["Begues"]
+
+
+def test_a_booking_of_a_town_its_technician_no_longer_serves_is_listed_to_move(
+    client, login, towns, service
+):
+    """Limiting a technician to Gelida leaves their Begues call in the list of calls that no
+    longer fit (with the link to move it), not only in the home's count of towns."""
+    gelida, begues = towns
+    anna = make_staff("OPSSANNA", hours=EVERY_DAY)
+    make_staff("OPSSBIEL", hours=EVERY_DAY)
+    booking, _token = make_booking(begues, service, anna, madrid(working_days(1), 9))
+    make_booking(gelida, service, anna, madrid(working_days(1), 10))
+    db.session.commit()
+    assert misfits.confirmed_misfits(clock.now()) == []
+    limit(anna, gelida)
+    found = misfits.confirmed_misfits(clock.now())
+    assert [(m.booking_id, m.reason) for m in found] == [
+        (booking.id, scheduling.Misfit.OTHER_TOWNS)
+    ]
+    coordinator(login)
+    page = soup(client.get("/admin/horaris/").get_data(as_text=True))
+    row = page.select_one(f'a[href="/espai/cites/{booking.id}"]').find_parent("tr")
+    assert "La persona tècnica ja no atén aquest municipi" in row.get_text()
 
 
 def test_a_phone_booking_for_begues_cannot_name_a_technician_of_gelida_only(

@@ -171,6 +171,23 @@ def test_only_the_appointments_own_technician_and_weekday_count():
     assert [item.appointment for item in found] == [appointments[0]]
 
 
+def test_an_appointment_from_a_town_its_technician_no_longer_serves_does_not_fit():
+    """Technician 1 now serves only town 7: a booking from town 8 needs a new technician;
+    one from town 7, or of a technician serving every town, still fits."""
+    availability = Availability(tz=MADRID, hours=office(1, MONDAY) + office(2, MONDAY))
+    start = madrid(MONDAY, 10)
+    appointments = [
+        Appointment(1, 1, start, start + HALF_HOUR, municipality_id=8),
+        Appointment(2, 1, start + HALF_HOUR, start + 2 * HALF_HOUR, municipality_id=7),
+        Appointment(3, 2, start, start + HALF_HOUR, municipality_id=8),
+    ]
+    found = outside_hours(appointments, availability, {1: frozenset({7})})
+    assert [(item.appointment.booking_id, item.reason) for item in found] == [
+        (1, Misfit.OTHER_TOWNS)
+    ]
+    assert outside_hours(appointments, availability) == []  # without limits, all fit
+
+
 def test_a_technician_without_hours_has_every_appointment_outside():
     availability = Availability(tz=MADRID, hours=office(2, MONDAY))
     assert reasons([booking(madrid(MONDAY, 10), technician=1)], availability) == {

@@ -271,6 +271,7 @@ REASONS = {
     scheduling.Misfit.CLOSED: _l("Servei tancat aquell dia"),
     scheduling.Misfit.ABSENT: _l("Absència del tècnic o la tècnica"),
     scheduling.Misfit.OUTSIDE_HOURS: _l("Fora de l'horari"),
+    scheduling.Misfit.OTHER_TOWNS: _l("La persona tècnica ja no atén aquest municipi"),
 }
 
 

@@ -40,7 +40,7 @@ def confirmed_misfits(now: datetime, staff_id: int | None = None) -> list[Misfit
     """Confirmed appointments after ``now`` (of one technician, or all) that no longer fit.
 
     One query for the bookings (with town, technician and case file joined), then the three
-    queries of the availability of the days they span.
+    queries of the availability of the days they span and one for the technicians' towns.
     """
     query = (
         select(
@@ -49,6 +49,7 @@ def confirmed_misfits(now: datetime, staff_id: int | None = None) -> list[Misfit
             Booking.start_utc,
             Booking.end_utc,
             Booking.citizen_name,
+            Booking.municipality_id,
             Municipality.name.label("town"),
             StaffUser.name.label("technician"),
             CaseFile.id.label("case_id"),
@@ -72,7 +73,9 @@ def confirmed_misfits(now: datetime, staff_id: int | None = None) -> list[Misfit
     )
     by_id = {row.id: row for row in rows}
     appointments = (
-        scheduling.Appointment(row.id, row.technician_id, row.start_utc, row.end_utc)
+        scheduling.Appointment(
+            row.id, row.technician_id, row.start_utc, row.end_utc, row.municipality_id
+        )
         for row in rows
     )
     return [
@@ -86,6 +89,8 @@ def confirmed_misfits(now: datetime, staff_id: int | None = None) -> list[Misfit
             case_id=row.case_id,
             reason=found.reason,
         )
-        for found in scheduling.outside_hours(appointments, availability)
+        for found in scheduling.outside_hours(
+            appointments, availability, booking_service.town_limits()
+        )
         for row in [by_id[found.appointment.booking_id]]
     ]

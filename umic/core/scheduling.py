@@ -331,6 +331,7 @@ class Appointment:
     technician_id: int
     start: datetime
     end: datetime
+    municipality_id: int | None = None  # the town it was booked from (None: not checked)
 
 
 class Misfit(enum.StrEnum):
@@ -339,6 +340,7 @@ class Misfit(enum.StrEnum):
     CLOSED = "closed"  # the whole service is closed that day (holiday or closure)
     ABSENT = "absent"  # its technician is away that day
     OUTSIDE_HOURS = "outside_hours"  # no opening period of its technician contains it
+    OTHER_TOWNS = "other_towns"  # its technician now serves only other towns
 
 
 @dataclass(frozen=True)
@@ -350,9 +352,15 @@ class OutOfHours:
 
 
 def outside_hours(
-    appointments: Iterable[Appointment], availability: Availability
+    appointments: Iterable[Appointment],
+    availability: Availability,
+    town_limits: Mapping[int, frozenset[int]] | None = None,
 ) -> list[OutOfHours]:
     """The appointments that no longer fit their technician's hours, in the order given.
+
+    ``town_limits``: technician -> the only towns they serve (a technician absent from it
+    serves every town); an appointment from another town fits no longer (OTHER_TOWNS), since
+    the slots engine would not offer that technician for it today.
 
     An appointment fits when its local day (Europe/Madrid) is not closed, its technician
     is not absent that day, and one of the technician's periods for that weekday contains
@@ -381,6 +389,13 @@ def outside_hours(
             for period in periods.get((item.technician_id, day.weekday()), ())
         ):
             reason = Misfit.OUTSIDE_HOURS
+        elif (
+            town_limits
+            and item.municipality_id is not None
+            and item.technician_id in town_limits
+            and item.municipality_id not in town_limits[item.technician_id]
+        ):
+            reason = Misfit.OTHER_TOWNS
         else:
             reason = None
         if reason is not None:
