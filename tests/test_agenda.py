@@ -25,6 +25,7 @@ from umic import clock
 from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingStatus
+from umic.models import Closure
 
 
 def friday() -> date:
@@ -79,6 +80,36 @@ def test_on_a_friday_next_mondays_and_tuesdays_calls_are_reachable(client):
     assert "Dilluns" in text_of(back)
     home = page_of(client, page.find("a", string="Avui")["href"])
     assert "Avui" in home.select_one("h1").get_text()
+
+
+def test_a_day_without_calls_says_why_the_service_is_closed(client):
+    """An empty day that is a public holiday, a closure or the person's absence says so,
+    instead of only "Cap cita": 8 December is the Immaculada in Catalonia."""
+    world = make_world(technicians=2)
+    anna, biel = world.technicians
+    holiday = date(2031, 12, 8)
+    closed, away = date(2031, 12, 9), date(2031, 12, 10)
+    db.session.add_all(
+        [
+            Closure(day=closed, reason="Formació interna"),
+            Closure(day=away, staff_id=anna.id, reason="Vacances"),
+        ]
+    )
+    db.session.commit()
+    sign_in(client, anna.username)
+    week = page_of(client, f"/espai/?dia={holiday.isoformat()}&vista=setmana")
+    notes = {
+        note.find_parent("section").select_one("h2")["id"]: note.get_text(strip=True)
+        for note in week.select(".day-closed")
+    }
+    assert notes[f"dia-{holiday.isoformat()}"].startswith("Festiu oficial: ")
+    assert notes[f"dia-{closed.isoformat()}"] == "Servei tancat: Formació interna"
+    assert notes[f"dia-{away.isoformat()}"] == "Absència: Vacances"
+    assert len(notes) == 3
+    # Biel's agenda (and the team's): Anna's absence is not theirs.
+    for whose in (biel.id, "tots"):
+        other = page_of(client, f"/espai/?dia={away.isoformat()}&tecnic={whose}")
+        assert other.select(".day-closed") == []
 
 
 def test_the_week_view_shows_monday_to_sunday_with_a_heading_per_day(client):

@@ -24,10 +24,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -35,6 +33,7 @@ from sqlalchemy import select
 from ..core import closure_plan
 from ..core import scheduling
 from ..core.closure_plan import Action
+from ..core.periods import Period
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
@@ -154,9 +153,7 @@ def _affected(
 
 
 def _affected_query(scope: Scope, now: datetime):
-    tz = booking_service.rules().tz
-    start = datetime.combine(scope.first, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(scope.last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    start, end = Period(scope.first, scope.last).bounds(booking_service.rules().tz)
     query = (
         select(
             Booking.id,

@@ -24,10 +24,8 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import date
 from datetime import datetime
-from datetime import time
 from datetime import timedelta
 
 from flask import current_app
@@ -37,18 +35,22 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..casefiles.documents import new_citizen_uploads
 from ..core import dates
+from ..core import scheduling
 from ..core.dates import parse_day
 from ..core.numbers import int_in_range
+from ..core.periods import Period
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
+from ..models import Closure
 from ..models import OpeningHours
 from ..models import StaffUser
 from ..web.i18n import day_text
@@ -163,10 +165,36 @@ def may_act(booking: Booking, user: StaffUser) -> bool:
 
 
 def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    tz = service_tz()
-    start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-    return start, end
+    return Period(first, last).bounds(service_tz())
+
+
+def closed_days(span: Span, person: int | None) -> dict[date, str]:
+    """Why nobody (or the person shown) takes calls on a day of ``span``, in words: a public
+    holiday, a closure of the service, the person's absence. One query (the holidays come
+    from the same package the slots engine reads)."""
+    config = current_app.config
+    holidays = scheduling.public_holidays(
+        range(span.first.year, span.last.year + 1),
+        config["HOLIDAYS_COUNTRY"],
+        config["HOLIDAYS_SUBDIVISION"] or None,
+    )
+    notes = {
+        day: _("Festiu oficial: %(name)s", name=name)
+        for day, name in holidays.items()
+        if span.first <= day <= span.last
+    }
+    whose = Closure.staff_id.is_(None)
+    if person is not None:
+        whose = or_(whose, Closure.staff_id == person)
+    rows = db.session.execute(
+        select(Closure.day, Closure.staff_id, Closure.reason)
+        .where(Closure.day >= span.first, Closure.day <= span.last, whose)
+        .order_by(Closure.day, Closure.staff_id.is_not(None), Closure.id)
+    )
+    for day, staff_id, reason in rows:
+        what = _("Servei tancat") if staff_id is None else _("Absència")
+        notes.setdefault(day, f"{what}: {reason}" if reason else what)
+    return notes
 
 
 def agenda_context(user: StaffUser, span: Span, person: int | None, now: datetime) -> dict:
@@ -213,6 +241,7 @@ def agenda_context(user: StaffUser, span: Span, person: int | None, now: datetim
         "today": today,
         "span": span,
         "days": [(day, by_day.get(day, [])) for day in span.days],
+        "closed": closed_days(span, person),
         "unmarked": unmarked,
         "cases": cases,
         "now": now,
