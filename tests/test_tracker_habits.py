@@ -313,6 +313,11 @@ def test_the_coordinators_reports_download_with_semicolons_too_m9(app, client):
     assert first.count(";") == 4 and "," not in first.replace("Cobertura (%)", "")
     comma = client.get("/admin/ampliacio/cobertura.csv?separador=coma")
     assert comma.get_data().decode("utf-8-sig").splitlines()[0].count(",") == 4
+    # Each report table offers both: the page links to the comma variant beside the default.
+    page = soup(client.get("/admin/ampliacio/").get_data(as_text=True))
+    links = [a["href"] for a in page.select(".csv-link a")]
+    assert "/admin/ampliacio/cobertura.csv" in links
+    assert "/admin/ampliacio/cobertura.csv?separador=coma" in links
 
 
 # --- L6: the old tracker's identity and dates --------------------------------------------------
