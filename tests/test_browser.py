@@ -46,6 +46,9 @@ def site(app):
 
 
 def no_sideways_scroll(page) -> None:
+    # After a click that submits a form, the next document may still be loading: measure it
+    # once it has loaded, never the gap between two documents.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
 
 
