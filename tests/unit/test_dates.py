@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ import pytest
 
 from umic.core.dates import day_text
 from umic.core.dates import parse_day
+from umic.core.dates import parse_time
 from umic.core.dates import range_text
 from umic.core.dates import time_text
 from umic.core.dates import when_text
@@ -169,3 +171,24 @@ def test_the_years_a_caller_accepts():
     assert parse_day("1800-01-01", years=None) == date(1800, 1, 1)
     assert parse_day("2025-01-01", years=range(2000, 2101)) == date(2025, 1, 1)
     assert parse_day("2101-01-01", years=range(2000, 2101)) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("09:00", time(9)),
+        ("09:00:00", time(9)),  # what a time box sends
+        ("9:30", time(9, 30)),
+        (" 9.30 ", time(9, 30)),
+        ("20h15", time(20, 15)),
+        ("20 : 15", time(20, 15)),
+        ("23:59", time(23, 59)),
+    ],
+)
+def test_a_typed_time_is_read(typed, expected):
+    assert parse_time(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", None, "9", "24:00", "9:60", "09:5", "nou", "9:00 pm"])
+def test_what_is_not_a_time_is_none(typed):
+    assert parse_time(typed) is None

@@ -11,7 +11,6 @@ queries whatever the number of bookings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import time
 
@@ -30,6 +29,7 @@ from wtforms import StringField
 from .. import clock
 from ..booking import misfits
 from ..core import scheduling
+from ..core.dates import parse_time
 from ..extensions import db
 from ..models import OpeningHours
 from ..models import StaffUser
@@ -66,21 +66,6 @@ def week_of(rows: list[OpeningHours]) -> dict[int, list[tuple[time, time]]]:
     for row in rows:
         week[row.weekday].append((row.start_time, row.end_time))
     return {day: sorted(periods) for day, periods in week.items()}
-
-
-_TIME = re.compile(r"(\d{1,2})[:.h](\d{2})(?::(\d{2}))?")
-
-
-def parse_time(text: str) -> time:
-    """'09:00', '9:00', '9.00', '09:00:00' (what browsers send for type=time) -> time.
-
-    Raises ValueError for anything else.
-    """
-    match = _TIME.fullmatch(text.strip())
-    if not match:
-        raise ValueError(text)
-    hour, minute, second = (int(part or 0) for part in match.groups())
-    return time(hour, minute, second)
 
 
 def _field_name(day: int, part: int, which: str) -> str:
@@ -143,10 +128,8 @@ def _checked_week(form: HoursForm) -> dict[int, list[tuple[time, time]]] | None:
             for which in ("start", "end"):
                 field = form[_field_name(day, part, which)]
                 text = (field.data or "").strip()
-                try:
-                    value = parse_time(text) if text else None
-                except ValueError:
-                    value = None
+                value = parse_time(text) if text else None
+                if text and value is None:
                     unreadable.add((part, which))
                 if value is not None:  # shown back as HH:MM, which a time box can display
                     field.data = value.strftime("%H:%M:%S" if value.second else "%H:%M")

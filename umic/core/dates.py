@@ -1,5 +1,5 @@
-"""Dates as people write and read them: the one parser of typed days, and dates and times in
-the reader's language (Babel, CLDR data).
+"""Dates as people write and read them: the one parser of typed days, the one parser of typed
+times of day, and dates and times in the reader's language (Babel, CLDR data).
 
 Pure: takes the locale as an argument. ``umic.web.i18n`` binds it to the current request.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from datetime import datetime
+from datetime import time
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -19,6 +20,7 @@ PLAUSIBLE_YEARS = range(1900, 3000)
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TYPED_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_TYPED_TIME = re.compile(r"(\d{1,2})\s*[:.h]\s*(\d{2})(?::(\d{2}))?")
 
 
 def parse_day(text: str | None, *, years: range | None = PLAUSIBLE_YEARS) -> date | None:
@@ -44,6 +46,22 @@ def parse_day(text: str | None, *, years: range | None = PLAUSIBLE_YEARS) -> dat
     except ValueError:
         return None
     return day if years is None or day.year in years else None
+
+
+def parse_time(text: str | None) -> time | None:
+    """The time of day in ``text``, or None when it is not a real one.
+
+    What a time input sends (``09:00``, ``09:00:00``) or what people type (``9:00``,
+    ``9.00``, ``20h15``, ``20 : 15``). ``24:00``, ``9:60`` and ``9`` are not times. Every form
+    that asks for a time of day reads it here.
+    """
+    typed = _TYPED_TIME.fullmatch((text or "").strip())
+    if typed is None:
+        return None
+    try:
+        return time(*(int(part or 0) for part in typed.groups()))
+    except ValueError:
+        return None
 
 
 # CLDR's Catalan "full" date now reads "dimarts, 25 de març del 2025"; the service writes

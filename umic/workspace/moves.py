@@ -13,7 +13,6 @@ who may cancel a booking may move it: its technician, or any coordinator.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from datetime import datetime
 from datetime import time
@@ -39,6 +38,7 @@ from ..booking import service as booking_service
 from ..booking.picker import parse_slot
 from ..booking.picker import slot_value
 from ..core.dates import parse_day
+from ..core.dates import parse_time
 from ..models import Booking
 from ..models import BookingStatus
 from ..web.forms import Form
@@ -51,8 +51,6 @@ from .agenda import may_act
 from .appointments import _booking_for_me
 from .appointments import _technicians
 from .forms import IdSelectField
-
-_TIME = re.compile(r"^\s*([01]?\d|2[0-3])\s*[:.h]\s*([0-5]\d)\s*$")
 
 
 class MoveForm(Form):
@@ -68,14 +66,6 @@ class MoveForm(Form):
         filters=[text],
         validators=[Length(max=500, message=_l("El motiu ha de tenir 500 caràcters o menys"))],
     )
-
-
-def parse_time(value: str | None) -> time | None:
-    """A time of day as people type it: 20:15, 9:30, 20.15, 20h15; None otherwise."""
-    match = _TIME.match(value or "")
-    if match is None:
-        return None
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def local_start(day: date, at: time, tz) -> datetime | None:
