@@ -963,3 +963,69 @@ def test_the_worker_and_outbox_send_queue_document_reminders(app, runner, world)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("reminders: 0; document reminders: 1; surveys: 0;")
     assert [e.case_id for e in _reminders()] == [first_id, second_id]
+
+
+# --- Several files at once (the review's L12: one file per submission) --------------------------
+
+
+def _several(client, link: str, files: list[tuple[bytes, str]], category: str = "factura"):
+    page = client.get(link).get_data(as_text=True)
+    form = {
+        "csrf_token": csrf_token(page),
+        "category": category,
+        "document": [a_file(content, name) for content, name in files],
+    }
+    return client.post(link, **multipart(form))
+
+
+def test_a_citizen_sends_several_files_in_one_go(app, client, world, upload_dir):
+    """L12: the pages of an invoice, photographed one by one, go in one submission."""
+    case = make_case(world)
+    ask_for_documents(case, today() + timedelta(days=5))
+    link = last_link()
+    box = soup(client.get(link).get_data(as_text=True)).find("input", {"name": "document"})
+    assert box.has_attr("multiple")
+    response = _several(client, link, [(PDF, "pàgina-1.pdf"), (PNG, "p2.png"), (JPEG, "p3.jpg")])
+    assert response.status_code == 303
+    names = {d.original_name for d in db.session.scalars(select(CaseDocument))}
+    assert names == {"pàgina-1.pdf", "p2.png", "p3.jpg"}
+    page = client.get(link).get_data(as_text=True)
+    banner = soup(page).select_one(".banner-success")
+    assert banner.select_one(".banner-title").get_text(strip=True) == "Documents enviats"
+    assert [li.get_text(strip=True) for li in banner.select("li")] == [
+        "pàgina-1.pdf",
+        "p2.png",
+        "p3.jpg",
+    ]
+
+
+def test_a_wrong_file_among_several_is_named_and_none_is_stored(app, client, world, upload_dir):
+    """L12: every file is checked before any is stored; the wrong one is named."""
+    case = make_case(world)
+    ask_for_documents(case, today() + timedelta(days=5))
+    link = last_link()
+    response = _several(client, link, [(PDF, "factura.pdf"), (HTML, "rebut.pdf")])
+    assert response.status_code == 200
+    assert error_messages(response.get_data(as_text=True)) == [f"rebut.pdf: {TYPE_ERROR}"]
+    assert count(CaseDocument) == 0
+    assert files_on_disk(upload_dir) == []
+
+
+def test_a_limit_reached_half_way_keeps_the_files_before_it_and_says_so(app, client, world):
+    """L12: the case's maximum reached by the third file: the first two are stored and
+    listed, the third is named with the reason."""
+    case = make_case(world)
+    ask_for_documents(case, today() + timedelta(days=5))
+    link = last_link()
+    app.config["UPLOAD_MAX_CITIZEN_FILES"] = 2
+    response = _several(client, link, [(PDF, "u.pdf"), (PNG, "dos.png"), (JPEG, "tres.jpg")])
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert error_messages(page) == [
+        "tres.jpg: Ja heu enviat 2 documents. Si n'heu d'enviar més, truqueu al 012."
+    ]
+    assert [li.get_text(strip=True) for li in soup(page).select(".banner-success li")] == [
+        "u.pdf",
+        "dos.png",
+    ]
+    assert count(CaseDocument) == 2

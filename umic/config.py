@@ -136,7 +136,9 @@ class Config:
     # Documents: kept on disk outside static/ (default: instance/uploads), checked on content.
     UPLOAD_FOLDER = ""
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
-    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # Flask refuses larger requests outright
+    # Flask refuses larger requests outright: a citizen may send several files at once,
+    # each at most UPLOAD_MAX_BYTES.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     DOCUMENT_REMINDER_DAYS_BEFORE = 2
     UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
 

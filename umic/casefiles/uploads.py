@@ -1,8 +1,11 @@
 """The citizen's upload page: ``/documents/<token>``, the link in the "documentació requerida"
 e-mail. Public (no sign-in): the unguessable token is the key, and only its hash is stored.
 
-The page says which case, what is asked and until when, and takes one file at a time with its
-category. It lists the names of the files sent since the link was issued, never their content:
+The page says which case, what is asked and until when, and takes one or several files at a
+time (the pages of an invoice, photographed one by one) with their category. Every file is
+checked before any is stored, so a wrong one is named and nothing half-sent is left to guess
+about; a limit reached half-way (the case's maximum) keeps the files stored before it and says
+which ones. It lists the names of the files sent since the link was issued, never their content:
 citizens cannot download anything. An unknown link is a 404; a link past its deadline, or of a
 case that no longer asks for documents, is a page that says so (410).
 """
@@ -17,8 +20,9 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField
+from flask_wtf.file import MultipleFileField
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
@@ -40,13 +44,18 @@ def _category_chosen(form, field) -> None:
         raise ValidationError(_l("Trieu quin tipus de document és"))
 
 
+def chosen_files(field) -> list:
+    """The files chosen in a file box (an empty box still sends one part without a name)."""
+    return [upload for upload in field.data or [] if getattr(upload, "filename", "")]
+
+
 def _file_chosen(form, field) -> None:
-    if field.data is None:
+    if not chosen_files(field):
         raise ValidationError(_l("Trieu un fitxer"))
 
 
 class CitizenUploadForm(Form):
-    """What the document is, and the file."""
+    """What the documents are, and the files."""
 
     category = RadioField(
         _l("Quin document ens envieu?"),
@@ -54,7 +63,7 @@ class CitizenUploadForm(Form):
         validate_choice=False,
         validators=[_category_chosen],
     )
-    document = FileField(_l("Fitxer"), validators=[_file_chosen])
+    document = MultipleFileField(_l("Fitxers"), validators=[_file_chosen])
 
 
 def _summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
@@ -77,7 +86,7 @@ def _page(link: documents.UploadLink, token: str, form: CitizenUploadForm, statu
             form=form,
             errors=_summary(form),
             sent=documents.uploads_through(link),
-            just_sent=get_flashed_messages(category_filter=[SENT])[-1:],
+            just_sent=get_flashed_messages(category_filter=[SENT]),
             max_size=documents.max_size_text(),
             accept=documents.ACCEPT,
         ),
@@ -90,9 +99,25 @@ def _closed(link: documents.UploadLink):
     return render_template("uploads/closed.html", reason=link.state), 410
 
 
+def _problem(files: list, rejected: documents.DocumentRejected, upload) -> str:
+    """The error to show: the file's name in front when several were chosen."""
+    if len(files) < 2:
+        return rejected.message
+    return _("%(name)s: %(problem)s", name=upload.filename, problem=rejected.message)
+
+
+def _first_problem(files: list) -> str | None:
+    """What the first bytes of each file tell (empty, wrong type), before storing any."""
+    for upload in files:
+        problem = documents.precheck(upload)
+        if problem is not None:
+            return _problem(files, problem, upload)
+    return None
+
+
 @bp.route("/documents/<token>", methods=["GET", "POST"])
 def upload(token: str):
-    """Show what is asked; take one file and its category; 303 back here with a banner."""
+    """Show what is asked; take the files and their category; 303 back here with a banner."""
     now = clock.now()
     link = documents.find_upload_link(token, now)
     if link.state == "unknown":
@@ -101,26 +126,33 @@ def upload(token: str):
         return _closed(link)
     form = CitizenUploadForm()
     if form.validate_on_submit():
+        files = chosen_files(form.document)
+        problem = _first_problem(files)
+        if problem is not None:
+            form.document.errors = [problem]
+            return _page(link, token, form)
         link.token.last_used_at = now
-        try:
-            document = documents.add_document(
-                link.case,
-                form.document.data,
-                category=form.category.data,
-                source=documents.CITIZEN,
-                uploaded_by=None,
-                now=now,
-            )
-        except documents.DocumentRejected as rejected:
-            db.session.rollback()
-            form.document.errors = [rejected.message]
-        else:
-            flash(document.original_name, SENT)
+        for upload in files:
+            try:
+                document = documents.add_document(
+                    link.case,
+                    upload,
+                    category=form.category.data,
+                    source=documents.CITIZEN,
+                    uploaded_by=None,
+                    now=now,
+                )
+            except documents.DocumentRejected as rejected:
+                db.session.rollback()
+                form.document.errors = [_problem(files, rejected, upload)]
+                break
+            flash(document.original_name, SENT)  # each file is stored (committed) alone
+        if not form.document.errors:
             return redirect(url_for("uploads.upload", token=token), 303)
     elif form.is_submitted() and not form.document.errors:
-        problem = documents.precheck(form.document.data)
+        problem = _first_problem(chosen_files(form.document))
         if problem is not None:
-            form.document.errors = [problem.message]
+            form.document.errors = [problem]
     return _page(link, token, form)
 
 
