@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from werkzeug.serving import make_server
 
+from support.days import MADRID
 from support.factories import PASSWORD
 from support.factories import make_booking
 from support.factories import make_staff
@@ -160,11 +161,15 @@ def test_a_path_on_this_site_is_still_followed(client):
 @pytest.mark.parametrize("value", HUGE)
 def test_huge_or_odd_numbers_in_filters_and_pages_are_ignored(client, value):
     world = make_world(technicians=1)
-    make_booking(world.town, world.service, world.technicians[0], at(60), citizen_name="Visible")
+    booking, _ = make_booking(
+        world.town, world.service, world.technicians[0], at(60), citizen_name="Visible"
+    )
     make_staff("OPSSCOORD", role=Role.COORDINATOR)
     sign_in(client, "OPSSCOORD")
 
-    agenda = client.get("/espai/", query_string={"tecnic": value})
+    # The agenda shows one day: the booking's (tomorrow, at 23:30 on New Year's Eve).
+    day = booking.start_utc.astimezone(MADRID).date().isoformat()
+    agenda = client.get("/espai/", query_string={"tecnic": value, "dia": day})
     assert agenda.status_code == 200
     assert "Visible" in agenda.get_data(as_text=True), "a bad filter shows everyone's week"
     assert client.get("/admin/correu/", query_string={"pagina": value}).status_code == 200
