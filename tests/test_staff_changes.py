@@ -521,61 +521,30 @@ def _check_invitations(smtp, expected, uid, tmp_path) -> None:
 # --- reminders: "avui" or "demà" (L2) ----------------------------------------------------------
 
 
-def test_reminder_day_is_the_local_calendar_day():
+def _madrid(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=MADRID)
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "expected"),
+    [
+        # 23:00 on 31 December for 23:30 the same evening: today.
+        (_madrid(2026, 12, 31, 23, 30), _madrid(2026, 12, 31, 23, 0), "today"),
+        # 23:30 on 31 December for 00:30 on 1 January: tomorrow, an hour away.
+        (_madrid(2027, 1, 1, 0, 30), _madrid(2026, 12, 31, 23, 30), "tomorrow"),
+        # 00:10 for 09:00 the same day (UTC still says the day before): today.
+        (_madrid(2027, 6, 2, 9, 0), _madrid(2027, 6, 2, 0, 10), "today"),
+        # The spring change (28 March 2027 has 23 hours): 09:00 on the 29th seen from 10:00
+        # on the 28th is 22 hours away and "tomorrow"; from 23:59 on the 27th it is "later".
+        (_madrid(2027, 3, 29, 9, 0), _madrid(2027, 3, 28, 10, 0), "tomorrow"),
+        (_madrid(2027, 3, 29, 9, 0), _madrid(2027, 3, 27, 23, 59), "later"),
+        # The autumn change (31 October 2027 has 25 hours).
+        (_madrid(2027, 11, 1, 0, 30), _madrid(2027, 10, 31, 23, 45), "tomorrow"),
+    ],
+)
+def test_reminder_day_is_the_local_calendar_day(start, now, expected):
     """L2: today/tomorrow come from Madrid's calendar days, across midnight and DST."""
-    # 23:30 on 31 December for 00:30 on 1 January: tomorrow, an hour away.
-    assert (
-        reminder_day(
-            datetime(2026, 12, 31, 23, 30, tzinfo=MADRID),
-            datetime(2026, 12, 31, 23, 0, tzinfo=MADRID),
-            MADRID,
-        )
-        == "today"
-    )
-    assert (
-        reminder_day(
-            datetime(2027, 1, 1, 0, 30, tzinfo=MADRID),
-            datetime(2026, 12, 31, 23, 30, tzinfo=MADRID),
-            MADRID,
-        )
-        == "tomorrow"
-    )
-    # 00:10 for 09:00 the same day (UTC still says the day before): today.
-    assert (
-        reminder_day(
-            datetime(2027, 6, 2, 9, 0, tzinfo=MADRID),
-            datetime(2027, 6, 2, 0, 10, tzinfo=MADRID),
-            MADRID,
-        )
-        == "today"
-    )
-    # The spring change (28 March 2027 has 23 hours): 09:00 on the 29th seen from 10:00 on
-    # the 28th is 22 hours away and "tomorrow"; from 23:59 on the 27th it is "later".
-    assert (
-        reminder_day(
-            datetime(2027, 3, 29, 9, 0, tzinfo=MADRID),
-            datetime(2027, 3, 28, 10, 0, tzinfo=MADRID),
-            MADRID,
-        )
-        == "tomorrow"
-    )
-    assert (
-        reminder_day(
-            datetime(2027, 3, 29, 9, 0, tzinfo=MADRID),
-            datetime(2027, 3, 27, 23, 59, tzinfo=MADRID),
-            MADRID,
-        )
-        == "later"
-    )
-    # The autumn change (31 October 2027 has 25 hours).
-    assert (
-        reminder_day(
-            datetime(2027, 11, 1, 0, 30, tzinfo=MADRID),
-            datetime(2027, 10, 31, 23, 45, tzinfo=MADRID),
-            MADRID,
-        )
-        == "tomorrow"
-    )
+    assert reminder_day(start, now, MADRID) == expected
 
 
 @pytest.mark.parametrize(
