@@ -89,6 +89,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import login_manager
     from .extensions import mail
     from .extensions import migrate
+    from .models import availability
     from .models.types import render_item
     from .web import auth  # noqa: F401  (registers the Flask-Login callbacks)
     from .web import i18n
@@ -97,6 +98,7 @@ def register_extensions(app: Flask) -> None:
     from .web.i18n import select_locale
 
     db.init_app(app)
+    availability.watch()  # free times cached per process stay right (models/availability.py)
     # SQLite can only ALTER in batch mode; compare_type catches column type changes.
     migrate.init_app(
         app,

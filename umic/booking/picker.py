@@ -9,6 +9,7 @@ from flask import current_app
 
 from .. import clock
 from ..core import scheduling
+from . import free_times
 from . import service as booking_service
 
 #: A slot further than this many years from now is refused before any arithmetic on it.
@@ -43,11 +44,15 @@ def slot_value(slot: scheduling.Slot) -> str:
 
 
 def day_picker_context(
-    slots: list[scheduling.Slot], chosen: date | None, first_shown: date | None
+    by_day: dict[date, list[scheduling.Slot]], chosen: date | None, first_shown: date | None
 ) -> dict:
-    """Days with free times (a page of them) and the times of the chosen day."""
+    """Days with free times (a page of them) and the times of the chosen day.
+
+    ``by_day``: the days that have times, in order, each with its times
+    (``free_times.days_with_times``); for the htmx fragment, which shows only the chosen
+    day's times, just that day (``free_times.day_times``).
+    """
     rules_ = booking_service.rules()
-    by_day = scheduling.slots_by_day(slots, rules_.tz)
     days = list(by_day)
     per_page = current_app.config["BOOKING_DAYS_PER_PAGE"]
     start = 0
@@ -57,11 +62,11 @@ def day_picker_context(
         if first_shown is None:
             start -= start % per_page  # the page that holds the chosen day
     shown = days[start : start + per_page]
-    times = by_day.get(chosen, [])
+    times = by_day.get(chosen, []) if chosen is not None else []
     return {
         "days": [(d, len(by_day[d])) for d in shown],
-        "chosen_day": chosen if chosen in by_day else None,
-        "day_missing": chosen is not None and chosen not in by_day,
+        "chosen_day": chosen if times else None,
+        "day_missing": chosen is not None and not times,
         "times": times,
         # Mornings and afternoons apart: a long list of times is hard to scan.
         "time_groups": [
@@ -73,3 +78,46 @@ def day_picker_context(
         "first_shown": shown[0] if shown else None,
         "slot_value": slot_value,
     }
+
+
+def free_times_context(
+    service,
+    now: datetime,
+    rules_: booking_service.Rules,
+    chosen: date | None,
+    first_shown: date | None,
+    *,
+    municipality_id: int | None,
+    fragment: bool,
+    exclude_booking_id: int | None = None,
+    leave_out: datetime | None = None,
+    version: int | None = None,
+) -> dict:
+    """``day_picker_context`` from the free times: for the htmx fragment, the chosen day's
+    only; for the whole page, the window's days too. ``leave_out``: a start not to offer
+    (the booking's own time, when moving it). ``version``: the free times' number, if the
+    request read it first (``free_times``)."""
+    if fragment:
+        times = free_times.day_times(
+            service,
+            now,
+            rules_,
+            chosen,
+            municipality_id=municipality_id,
+            exclude_booking_id=exclude_booking_id,
+            version=version,
+        )
+        by_day = {chosen: times} if chosen is not None else {}
+    else:
+        by_day = free_times.days_with_times(
+            service,
+            now,
+            rules_,
+            municipality_id=municipality_id,
+            exclude_booking_id=exclude_booking_id,
+            version=version,
+        )
+    if leave_out is not None:
+        by_day = {day: [s for s in slots if s.start != leave_out] for day, slots in by_day.items()}
+    by_day = {day: slots for day, slots in by_day.items() if slots}
+    return day_picker_context(by_day, chosen, first_shown)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -39,16 +41,19 @@ from ..models import BookingDraft
 from ..models import Municipality
 from ..models import Service
 from ..web import limits
+from ..web.htmx import is_htmx
+from ..web.htmx import render_fragment_memoised
 from ..web.htmx import render_page_or_fragment
 from ..web.i18n import locale_name
 from ..web.i18n import switching_language
 from . import abuse
 from . import drafts
+from . import free_times
 from . import service as booking_service
 from .forms import CancelForm
 from .forms import ConfirmForm
 from .forms import DetailsForm
-from .picker import day_picker_context
+from .picker import free_times_context
 from .picker import parse_slot
 
 bp = Blueprint("booking", __name__)
@@ -101,13 +106,36 @@ def _town_or_404(slug: str) -> Municipality:
     return town
 
 
-def _bookable(slug: str) -> tuple[Municipality, Service] | Response:
-    """The town and service, or the page that says this town cannot book here."""
-    town = _town_or_404(slug)
-    service = booking_service.active_service()
+def _reads_only() -> None:
+    """This request only reads: its statements run without a transaction (autocommit).
+
+    The day-times fragment is the most frequent request of all, and on PostgreSQL a
+    transaction costs two extra round trips to the server (BEGIN and ROLLBACK) for a request
+    that makes one query: on a busy server each round trip means waiting for the database
+    process to be scheduled. Each statement still sees only committed data, and the free
+    times' number is read before what it stands for (``free_times``), so nothing shown can
+    be older than the number it is kept under. The connection gets its usual transactions
+    back when it returns to the pool.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+class _Bookable(NamedTuple):
+    town: Municipality
+    service: Service
+    version: int | None  # the free times' number, read first (``free_times``)
+
+
+def _bookable(slug: str) -> _Bookable | Response:
+    """The town, the service and the free times' number (one query), or the page that says
+    this town cannot book here."""
+    town, service, version = booking_service.town_and_service(slug)
+    if town is None:
+        abort(404)
     if not town.can_book or service is None:
         return Response(render_template("booking/not_available.html", town=town, service=service))
-    return town, service
+    return _Bookable(town, service, version)
 
 
 # --- Choosing a day and a time ------------------------------------------------------------
@@ -116,20 +144,23 @@ def _bookable(slug: str) -> tuple[Municipality, Service] | Response:
 @bp.get("/reserva/<slug>/")
 def town(slug: str):
     """Step 2: the service, the next days with free times, and the times of the chosen day."""
+    _reads_only()
     found = _bookable(slug)
     if isinstance(found, Response):
         return found
-    town, service = found
-    slots, _availability = booking_service.open_slots(
-        service, clock.now(), booking_service.rules(), municipality_id=town.id
-    )
-    context = day_picker_context(
-        slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
+    town, service, version = found
+    context = free_times_context(
+        service,
+        clock.now(),
+        booking_service.rules(),
+        parse_day(request.args.get("dia")),
+        parse_day(request.args.get("des")),
+        municipality_id=town.id,
+        fragment=is_htmx(),
+        version=version,
     )
     draft = _current_draft(town)
-    return render_page_or_fragment(
-        "booking/town.html",
-        "booking/_times.html",
+    values = dict(
         town=town,
         service=service,
         taken=request.args.get("ocupada") == "1",
@@ -138,6 +169,26 @@ def town(slug: str):
         current_slot=draft.slot_start if draft else None,
         **context,
     )
+    if is_htmx():
+        return _times_fragment(values)
+    response = make_response(render_template("booking/town.html", **values))
+    response.vary.add("HX-Request")  # caches must keep the page and the fragment apart
+    return response
+
+
+def _times_fragment(values: dict) -> Response:
+    """The day-times fragment, kept once rendered (``render_fragment_memoised``): its key is
+    everything ``booking/_times.html`` shows."""
+    key = (
+        values["chosen_day"],
+        values["day_missing"],
+        tuple((slot.start, slot.end) for slot in values["times"]),
+        values["current_slot"],
+        values["service"].duration_minutes,
+        values["times_url"],
+        tuple(sorted((values.get("hidden_fields") or {}).items())),
+    )
+    return render_fragment_memoised("booking/_times.html", key, **values)
 
 
 # --- Details, check answers, confirm ---------------------------------------------------------
@@ -158,11 +209,11 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
 
 def _slot_is_free(service: Service, start: datetime, town: Municipality) -> bool:
     rules_ = booking_service.rules()
-    slots, _ = booking_service.open_slots(
+    slots = free_times.day_times(
         service,
         clock.now(),
         rules_,
-        day=start.astimezone(rules_.tz).date(),
+        start.astimezone(rules_.tz).date(),
         municipality_id=town.id,
     )
     return scheduling.find_slot(slots, start) is not None
@@ -174,7 +225,7 @@ def details(slug: str):
     found = _bookable(slug)
     if isinstance(found, Response):
         return found
-    town, service = found
+    town, service, _version = found
     draft = _current_draft(town)
     form = DetailsForm()
     if request.method == "GET":
@@ -280,7 +331,7 @@ def check(slug: str):
     found = _bookable(slug)
     if isinstance(found, Response):
         return found
-    town, service = found
+    town, service, _version = found
     draft = _current_draft(town, include_used=True)
     if draft is None or draft.slot_start is None:
         return redirect(url_for(".town", slug=town.slug), 303)
@@ -386,20 +437,18 @@ def reschedule(token: str):
     blocked = _changeable_or_redirect(booking, token)
     if blocked:
         return blocked
-    slots, _availability = booking_service.open_slots(
+    context = free_times_context(
         booking.service,
         clock.now(),
         booking_service.rules(),
-        exclude_booking_id=booking.id,
+        parse_day(request.args.get("dia")),
+        parse_day(request.args.get("des")),
         municipality_id=booking.municipality_id,
+        fragment=is_htmx(),
+        exclude_booking_id=booking.id,
+        leave_out=booking.start_utc,
     )
-    slots = [slot for slot in slots if slot.start != booking.start_utc]
-    context = day_picker_context(
-        slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
-    )
-    return render_page_or_fragment(
-        "booking/reschedule.html",
-        "booking/_times.html",
+    values = dict(
         booking=booking,
         token=token,
         town=booking.municipality,
@@ -410,6 +459,11 @@ def reschedule(token: str):
         current_slot=None,
         **context,
     )
+    if is_htmx():
+        return _times_fragment(values)
+    response = make_response(render_template("booking/reschedule.html", **values))
+    response.vary.add("HX-Request")  # caches must keep the page and the fragment apart
+    return response
 
 
 @bp.route("/cita/<token>/planifica/confirma", methods=["GET", "POST"])

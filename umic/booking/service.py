@@ -44,11 +44,13 @@ from ..models import BookingClaim
 from ..models import BookingDraft
 from ..models import BookingStatus
 from ..models import Closure
+from ..models import Municipality
 from ..models import OpeningHours
 from ..models import Service
 from ..models import StaffTown
 from ..models import StaffUser
 from ..models import TokenPurpose
+from ..models import availability
 from ..models.core import DEFAULT_CALL_MINUTES
 from ..surveys.service import survey_after_mark
 from ..web.access import find_token
@@ -56,6 +58,10 @@ from ..web.access import issue_token
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: No appointment lasts this long (calls last at most ``core.calls.MAX_CALL_MINUTES``): the
+#: lower bound of every "overlaps this period" query (``overlapping``).
+MAX_LENGTH = timedelta(days=1)
 
 
 class SlotUnavailable(Exception):
@@ -112,6 +118,22 @@ def _holidays(years: tuple[int, ...], country: str, subdivision: str | None) -> 
     return frozenset(scheduling.public_holidays(years, country, subdivision))
 
 
+def overlapping(start: datetime, end: datetime) -> tuple:
+    """SQL conditions: the booking overlaps ``start``-``end``, bounded on both sides.
+
+    "Starts before the end and ends after the start" alone matches every past booking (each
+    one started before any future end), so the database reads the whole history. No
+    appointment lasts a day (``MAX_LENGTH``), so one that overlaps also starts after
+    ``start - MAX_LENGTH``: that lower bound lets the index on ``start_utc`` read only the
+    few rows of the days asked, whatever the size of the history.
+    """
+    return (
+        Booking.start_utc > start - MAX_LENGTH,
+        Booking.start_utc < end,
+        Booking.end_utc > start,
+    )
+
+
 def load_availability(
     first_day: date,
     last_day: date,
@@ -163,8 +185,7 @@ def load_availability(
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     query = select(Booking.technician_id, Booking.start_utc, Booking.end_utc).where(
         Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start_utc < range_end,
-        Booking.end_utc > range_start,
+        *overlapping(range_start, range_end),
     )
     if exclude_booking_id is not None:
         query = query.where(Booking.id != exclude_booking_id)
@@ -234,6 +255,26 @@ def active_service() -> Service | None:
     return db.session.scalar(
         select(Service).where(Service.active.is_(True)).order_by(Service.id).limit(1)
     )
+
+
+def town_and_service(slug: str) -> tuple[Municipality | None, Service | None, int | None]:
+    """The town with this slug, the active service and the free times' number, in one query
+    (the citizens' busiest pages need all three; ``free_times`` explains the number)."""
+    active = (
+        select(Service.id)
+        .where(Service.active.is_(True))
+        .order_by(Service.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(Municipality, Service, availability.current_statement().scalar_subquery())
+        .outerjoin(Service, Service.id == active)
+        .where(Municipality.slug == slug)
+    ).first()
+    if row is None:
+        return None, None, None
+    return row[0], row[1], row[2]
 
 
 def call_minutes() -> int:
@@ -679,8 +720,7 @@ def _override_technician(
             select(Booking.technician_id, Booking.start_utc, Booking.end_utc).where(
                 Booking.status.in_(ACTIVE_STATUSES),
                 Booking.id != booking.id,
-                Booking.start_utc < end,
-                Booking.end_utc > start,
+                *overlapping(start, end),
             )
         )
     ]

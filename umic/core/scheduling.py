@@ -110,6 +110,22 @@ def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime | None:
     return instant
 
 
+def _constant_offset(day: date, tz: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset all day long, or None on a day the clocks change.
+
+    Europe/Madrid changes at most once a day, so the same offset at the day's first and last
+    second (and no repeated midnight) means no change in between. On such a day a wall time
+    is one instant, found by subtraction: this is the fast path of ``candidate_starts``,
+    which otherwise asks ``local_instant`` (two conversions) for every candidate.
+    """
+    first = datetime.combine(day, time(0), tzinfo=tz)
+    last = datetime.combine(day, time(23, 59, 59), tzinfo=tz)
+    offset = first.utcoffset()
+    if offset is None or offset != last.utcoffset() or offset != first.replace(fold=1).utcoffset():
+        return None
+    return offset
+
+
 def candidate_starts(
     day: date, hours: Iterable[WeeklyHours], tz: ZoneInfo, duration: timedelta, step: timedelta
 ) -> dict[datetime, set[int]]:
@@ -120,11 +136,18 @@ def candidate_starts(
     """
     starts: dict[datetime, set[int]] = {}
     weekday = day.weekday()
+    offset = _constant_offset(day, tz)
     for period in hours:
         if period.weekday != weekday:
             continue
         wall = datetime.combine(day, period.start)
         close = datetime.combine(day, period.end)
+        if offset is not None:  # no clock change today: wall time minus the offset
+            while wall + duration <= close:
+                start = (wall - offset).replace(tzinfo=UTC)
+                starts.setdefault(start, set()).add(period.technician_id)
+                wall += step
+            continue
         while wall + duration <= close:
             start = local_instant(day, wall.time(), tz)
             end_wall = wall + duration

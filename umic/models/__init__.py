@@ -19,6 +19,7 @@ from ..core.codes import Outcome
 from ..core.codes import Resolved
 from .abuse import BookingAlert
 from .abuse import BookingRefusal
+from .availability import AvailabilityVersion
 from .cases import CaseCounter
 from .cases import CaseDocument
 from .cases import CaseEvent
@@ -45,6 +46,7 @@ from .stats import ChannelCount
 from .surveys import SurveyResponse
 
 __all__ = [
+    "AvailabilityVersion",
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
     "AccessToken",

@@ -81,9 +81,13 @@ def _due(now: datetime):
     or nobody marked it long enough after its end. A call marked attended while it is still
     on is not due yet: the periodic job takes it once its end has passed."""
     unmarked_after = timedelta(hours=float(current_app.config["SURVEY_UNMARKED_AFTER_HOURS"]))
+    oldest = now - _max_age()
     return and_(
         Booking.citizen_email != "",
-        Booking.end_utc >= now - _max_age(),
+        # The start bound lets the index on start_utc skip the history (no call lasts a day).
+        Booking.start_utc >= oldest - timedelta(days=1),
+        Booking.start_utc <= now,
+        Booking.end_utc >= oldest,
         or_(
             and_(Booking.status == BookingStatus.ATTENDED, Booking.end_utc <= now),
             and_(

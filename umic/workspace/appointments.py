@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..booking import service as booking_service
-from ..booking.picker import day_picker_context
+from ..booking.picker import free_times_context
 from ..booking.picker import parse_slot
 from ..casefiles.service import case_from_booking
 from ..core.dates import parse_day
@@ -198,12 +198,15 @@ def new_booking():
     context: dict = {"towns": towns, "town": town, "service": service}
     if town is not None:
         staff_rules = dataclasses.replace(booking_service.rules(), min_notice=timedelta(0))
-        slots, _availability = booking_service.open_slots(
-            service, clock.now(), staff_rules, municipality_id=town.id
-        )
         context.update(
-            day_picker_context(
-                slots, parse_day(request.args.get("dia")), parse_day(request.args.get("des"))
+            free_times_context(
+                service,
+                clock.now(),
+                staff_rules,
+                parse_day(request.args.get("dia")),
+                parse_day(request.args.get("des")),
+                municipality_id=town.id,
+                fragment=False,
             ),
             picker_url=url_for("workspace.new_booking", municipi=town.id),
             times_url=url_for("workspace.new_booking_details"),
