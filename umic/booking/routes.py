@@ -207,7 +207,9 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
     return draft
 
 
-def _slot_is_free(service: Service, start: datetime, town: Municipality) -> bool:
+def _slot_is_free(
+    service: Service, start: datetime, town: Municipality, version: int | None = None
+) -> bool:
     rules_ = booking_service.rules()
     slots = free_times.day_times(
         service,
@@ -215,6 +217,7 @@ def _slot_is_free(service: Service, start: datetime, town: Municipality) -> bool
         rules_,
         start.astimezone(rules_.tz).date(),
         municipality_id=town.id,
+        version=version,
     )
     return scheduling.find_slot(slots, start) is not None
 
@@ -225,7 +228,7 @@ def details(slug: str):
     found = _bookable(slug)
     if isinstance(found, Response):
         return found
-    town, service, _version = found
+    town, service, version = found
     draft = _current_draft(town)
     form = DetailsForm()
     if request.method == "GET":
@@ -249,13 +252,13 @@ def details(slug: str):
     if request.method == "GET":
         if slot_start is None:
             return redirect(url_for(".town", slug=town.slug), 303)
-        if not _slot_is_free(service, slot_start, town):
+        if not _slot_is_free(service, slot_start, town, version):
             return _taken(town, slot_start)
     elif not switching_language():  # the language switch shows what was typed, unchecked
         valid = form.validate()
         if slot_start is None:
             slot_error = _("Trieu una hora per a la cita")
-        elif not _slot_is_free(service, slot_start, town):
+        elif not _slot_is_free(service, slot_start, town, version):
             slot_error = _("Aquesta hora ja no està disponible. Trieu-ne una altra.")
         if valid and slot_error is None and _looks_automated(form, draft):
             log.info("details form refused as automated (town %s)", town.slug)
