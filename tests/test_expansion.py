@@ -392,7 +392,7 @@ def test_each_row_links_to_the_enrolment_page_and_nothing_is_enrolled_in_one_cli
     buttons. Each row now has a link to a confirmation page, and opening it changes nothing."""
     page = soup(plan(client))
     assert not page.select("#ranking form, #ranking button")
-    link = page.select_one(f"#candidat-{towns['Abrera'].id} a[href$='/adhereix']")
+    link = page.select_one(f"#ranking a[href$='/{towns['Abrera'].id}/adhereix']")
     assert link["href"] == f"/admin/ampliacio/{towns['Abrera'].id}/adhereix"
     assert link.get_text(" ", strip=True) == "Adhereix Abrera"
     assert client.get(link["href"]).status_code == 200

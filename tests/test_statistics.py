@@ -532,6 +532,101 @@ def test_the_page_costs_the_same_queries_for_10_or_200_rows(client, login, app):
     assert len(many) == len(few), many
 
 
+def _chart_svg(html: str, section: str) -> str:
+    img = soup(html).select_one(f"section[aria-labelledby={section}] figure.chart img")
+    return base64.b64decode(img["src"].split(",", 1)[1]).decode("utf-8")
+
+
+def _towns_with_cases(count: int, first: int = 1) -> None:
+    """Towns "Poble N" with N requests each (UMIC), so they rank in a known order."""
+    for i in range(first, first + count):
+        town = make_town(f"Poble {i}", f"08{i:03d}")
+        for j in range(i):
+            new_case(town, madrid(2025, 4, 1 + j % 28), channel=Channel.UMIC)
+
+
+def test_the_towns_chart_draws_the_top_towns_and_the_others_the_table_keeps_every_town(
+    client, login, app
+):
+    """The province has 311 towns: a bar each is unreadable on a phone and a 600 KB image."""
+    from umic.admin.statistics import TOWNS_IN_CHART
+
+    coordinator(login)
+    _towns_with_cases(TOWNS_IN_CHART + 3)  # Poble 1 .. Poble 15: 15 has most
+    html = page(client, **PILOT_PERIOD)
+    svg = _chart_svg(html, "municipis")
+    shown = [f"Poble {i}" for i in range(TOWNS_IN_CHART + 3, 3, -1)]  # the 12 with most
+    for name in shown:
+        assert f">{name}<" in svg
+    for name in ("Poble 1", "Poble 2", "Poble 3"):
+        assert f">{name}<" not in svg
+    assert ">Altres municipis (3)<" in svg
+    assert ">6<" in svg  # 1 + 2 + 3 requests, the others' bar
+    img = soup(html).select_one("section[aria-labelledby=municipis] figure.chart img")
+    assert img["alt"] == (
+        "Peticions per ens local i canal: els 12 ens locals amb més peticions i la suma de la "
+        "resta. Les xifres de cada ens local són a la taula que segueix el gràfic."
+    )
+    rows = body_rows(html, "municipis")
+    assert len(rows) == TOWNS_IN_CHART + 3  # every town, in the table
+    assert rows[-1] == ["Ajuntament de Poble 1", "0", "0", "1", "1"]
+
+
+def test_one_town_left_over_is_drawn_itself_not_as_others(client, login, app):
+    from umic.admin.statistics import TOWNS_IN_CHART
+
+    coordinator(login)
+    _towns_with_cases(TOWNS_IN_CHART + 1)
+    svg = _chart_svg(page(client, **PILOT_PERIOD), "municipis")
+    assert ">Poble 1<" in svg and "Altres municipis" not in svg
+
+
+def test_top_towns_adds_up_the_rest_per_channel():
+    rows = [
+        stats.TownRow(i, f"Poble {i}", {Channel.TELEMATICA: i, Channel.BUSTIA: 1, Channel.UMIC: 0})
+        for i in range(5, 0, -1)
+    ]
+    shown, others = stats.top_towns(rows, 2)
+    assert [r.name for r in shown] == ["Poble 5", "Poble 4"]
+    assert others == stats.OtherTowns(
+        3, {Channel.TELEMATICA: 6, Channel.BUSTIA: 3, Channel.UMIC: 0}
+    )
+    assert stats.top_towns(rows, 4) == (rows, None)  # one left over: shown itself
+    assert stats.top_towns(rows, 5) == (rows, None)
+
+
+def test_the_page_costs_the_same_queries_for_2_or_40_towns(client, login, app):
+    """Whatever the number of towns (and of cases): the same statements, none per town."""
+    coordinator(login)
+    _towns_with_cases(2)
+    with counted_selects() as few:
+        page(client, **PILOT_PERIOD)
+        page(client)  # the default period (it asks for the latest request's day)
+    _towns_with_cases(38, first=3)
+    with counted_selects() as many:
+        html = page(client, **PILOT_PERIOD)
+        page(client)
+    assert len(body_rows(html, "municipis")) == 40
+    assert len(many) == len(few), many
+
+
+@pytest.mark.parametrize("locale", ["ca", "es", "en"])
+def test_whole_numbers_are_written_as_babel_writes_them(app, locale):
+    """``reports.number`` groups whole numbers itself (hundreds per page): same text."""
+    from babel.numbers import format_decimal
+    from flask_babel import force_locale
+
+    from umic.admin.reports import number
+
+    values = [0, 7, -7, 999, 1000, -1234, 12345, 999_999, 1_000_000, 123_456_789]
+    with app.test_request_context(), force_locale(locale):
+        assert [number(v) for v in values] == [
+            format_decimal(v, format="#,##0", locale=locale) for v in values
+        ]
+        assert number(1234.6) == format_decimal(1234.6, format="#,##0", locale=locale)
+        assert number(None) == ""
+
+
 # --- The period -------------------------------------------------------------------------------
 
 

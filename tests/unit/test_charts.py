@@ -151,3 +151,39 @@ def test_pygal_leaves_no_import_hook_that_makes_later_imports_warn():
         warnings.simplefilter("error")
         with pytest.raises(ImportError):
             importlib.import_module("umic_no_such_module_for_this_test")
+
+
+def test_a_chart_is_compacted_without_changing_what_is_drawn():
+    """The scope id, comments, tooltip data and unused CSS go; the drawing stays."""
+    import pygal
+
+    from umic.stats.charts import compact_svg
+
+    chart = pygal.HorizontalBar(js=[])
+    chart.title = "Peticions"
+    chart.x_labels = TOWNS
+    for name, values in SERIES:
+        chart.add(name, values)
+    raw = chart.render()
+    svg = compact_svg(raw)
+    assert len(svg) < len(raw) * 0.7
+    text = svg.decode("utf-8")
+    root = ET.fromstring(svg)
+    assert "chart-" not in text and "<!--" not in text
+    style = re.search(r"<style[^>]*>(.*?)</style>", text, re.S).group(1)
+    assert "hover" not in style and "tooltip" not in style
+    geometry = re.findall(r'\b(?:x|y|width|height|d)="([^"]*)"', text)
+    assert geometry and not any(re.search(r"\d\.\d\d", value) for value in geometry)
+    # The bars, the labels and the colour of each series are all still there.
+    original = ET.fromstring(raw)
+    assert len(list(root.iter(f"{SVG}rect"))) == len(list(original.iter(f"{SVG}rect")))
+    assert texts(text) == [t for t in texts(raw.decode("utf-8")) if t]
+    assert all(f".color-{i}" in text for i in range(len(SERIES)))
+    assert "svg{" in text and ".title{" in text  # the rules the drawing uses are kept
+
+
+def test_horizontal_bar_charts_of_a_dozen_towns_stay_small():
+    labels = [f"Municipi número {i}" for i in range(13)]
+    series = [(name, [100 * i + 7 for i in range(13)]) for name, _values in SERIES]
+    uri = bar_chart("Peticions per ens local i canal", labels, series, horizontal=True)
+    assert len(uri) < 25_000  # a bar per town of the province was 600 KB

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
+from babel.numbers import get_group_symbol
 from flask import Response
 from flask import request
 from flask_babel import format_currency
@@ -45,9 +47,33 @@ from ..web.i18n import locale_name
 # --- Numbers and days -----------------------------------------------------------------------
 
 
+@lru_cache
+def _group_symbol(locale: str) -> str:
+    return get_group_symbol(locale)
+
+
 def number(value: int | float | None) -> str:
-    """'1.234' in Catalan; empty when unknown."""
-    return "" if value is None else format_decimal(value, format="#,##0")
+    """'1.234' in Catalan; empty when unknown.
+
+    A whole number is grouped by Python with the locale's separator: the same text as
+    Babel's ``#,##0`` (a test compares them), at a fraction of the cost, which counts on a
+    page with a line per town (hundreds of numbers).
+    """
+    return whole_numbers()(value)
+
+
+def whole_numbers() -> Callable[[int | float | None], str]:
+    """``number`` with the reader's locale looked up once: for a table of hundreds of them."""
+    group = _group_symbol(locale_name())
+
+    def write(value: int | float | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}".replace(",", group)
+        return format_decimal(value, format="#,##0")
+
+    return write
 
 
 def decimal(value: int | float | Decimal | None) -> str:

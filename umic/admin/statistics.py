@@ -72,6 +72,10 @@ def _channel_total(channel: Channel, count: int) -> str:
     return _("%(channel)s: %(count)s", channel=_(channel.label), count=number(count))
 
 
+#: Towns drawn one by one in the towns chart; the rest are one bar ("Altres municipis").
+TOWNS_IN_CHART = 12
+
+
 def _channel_headers() -> list[str]:
     return [str(CHANNEL_LABELS[channel]) for channel in CHANNELS]
 
@@ -99,12 +103,16 @@ class Statistics:
         return stats.appointment_figures(self.period, self.tz)
 
     @cached_property
-    def types(self) -> dict[str, int]:
-        return stats.cases_by_type(self.period, self.tz)
+    def _types_and_sectors(self) -> tuple[dict[str, int], dict[str, int]]:
+        return stats.cases_by_type_and_sector(self.period, self.tz)
 
-    @cached_property
+    @property
+    def types(self) -> dict[str, int]:
+        return self._types_and_sectors[0]
+
+    @property
     def sectors(self) -> dict[str, int]:
-        return stats.cases_by_sector(self.period, self.tz)
+        return self._types_and_sectors[1]
 
     @cached_property
     def resolution(self) -> stats.ResolutionFigures:
@@ -126,6 +134,7 @@ class Statistics:
 
     def table_towns(self) -> Table:
         totals = self.town_totals
+        number = reports.whole_numbers()  # a line per town: the locale looked up once
         return Table(
             "municipis",
             _("Resultats per ens local i canal"),
@@ -143,6 +152,7 @@ class Statistics:
 
     def table_months(self) -> Table:
         totals = stats.channel_totals(self.months)
+        number = reports.whole_numbers()
         return Table(
             "mesos",
             _("Peticions per mes i canal"),
@@ -247,12 +257,32 @@ class Statistics:
     # The charts ---------------------------------------------------------------------------
 
     def chart_towns(self) -> Chart:
+        """The towns with most requests and one bar for all the others (``top_towns``).
+
+        A bar per town would be unreadable on a phone and heavy to send (the province has
+        311 towns: a chart of 600 KB); the table below the chart keeps every town.
+        """
         title = _("Peticions per ens local i canal")
-        labels = [council_name(r.name) if r.name else _("Municipi desconegut") for r in self.towns]
-        series = [(str(CHANNEL_LABELS[c]), [row.counts[c] for row in self.towns]) for c in CHANNELS]
+        shown, others = stats.top_towns(self.towns, TOWNS_IN_CHART)
+        # The town's name alone ("Begues"): the council's ("Ajuntament de Begues") is in the
+        # table, and a shorter label leaves the bars more room.
+        labels = [r.name or _("Municipi desconegut") for r in shown]
+        series = [(str(CHANNEL_LABELS[c]), [row.counts[c] for row in shown]) for c in CHANNELS]
+        alt = None
+        if others is not None:
+            labels.append(_("Altres municipis (%(num)s)", num=number(others.towns)))
+            for (_name, values), channel in zip(series, CHANNELS, strict=True):
+                values.append(others.counts[channel])
+            alt = _(
+                "%(title)s: els %(num)s ens locals amb més peticions i la suma de la resta. "
+                "Les xifres de cada ens local són a la taula que segueix el gràfic.",
+                title=title,
+                num=TOWNS_IN_CHART,
+            )
         return chart(
             title,
             charts.bar_chart(title, labels, series, horizontal=True, locale=self.locale),
+            alt,
         )
 
     def chart_months(self) -> Chart:

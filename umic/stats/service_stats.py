@@ -114,6 +114,26 @@ def requests_per_town(period: Period, tz: ZoneInfo) -> list[TownRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class OtherTowns:
+    """The towns left out of a chart, added up: how many, and their requests per channel."""
+
+    towns: int
+    counts: dict[str, int]
+
+
+def top_towns(rows: list[TownRow], most: int) -> tuple[list[TownRow], OtherTowns | None]:
+    """The first ``most`` rows (they come most requests first) and the rest added up.
+
+    None for the rest when nothing is left out; a single town left over is shown itself
+    rather than as "1 other town". The unknown town counts as one of the others.
+    """
+    if len(rows) <= most + 1:
+        return list(rows), None
+    rest = rows[most:]
+    return list(rows[:most]), OtherTowns(len(rest), channel_totals(rest))
+
+
 def requests_per_month(period: Period, tz: ZoneInfo) -> list[MonthRow]:
     """Every month of the period, in order, with its requests per channel (zeros included)."""
     return [
@@ -178,25 +198,27 @@ def appointment_figures(period: Period, tz: ZoneInfo) -> AppointmentFigures:
 # --- Case files: types, sectors, resolution ---------------------------------------------------
 
 
-def cases_by_type(period: Period, tz: ZoneInfo) -> dict[str, int]:
-    """case type -> case files requested in the period (every channel); most first."""
-    return _grouped(CaseFile.case_type, CaseFile.requested_at, period, tz)
+def cases_by_type_and_sector(period: Period, tz: ZoneInfo) -> tuple[dict[str, int], dict[str, int]]:
+    """(case type -> case files, sector code ('' when not recorded) -> case files) requested
+    in the period (every channel), most first, ties by code.
 
-
-def cases_by_sector(period: Period, tz: ZoneInfo) -> dict[str, int]:
-    """sector code ('' when not recorded) -> case files requested in the period; most first."""
-    return _grouped(CaseFile.sector, CaseFile.requested_at, period, tz)
-
-
-def _grouped(key, moment, period: Period, tz: ZoneInfo) -> dict[str, int]:
+    One query (one pass over the period's case files), grouped by both and added up here:
+    a few types times a few dozen sectors."""
     start, end = period.bounds(tz)
-    rows = db.session.execute(
-        select(key, func.count())
-        .where(moment >= start, moment < end)
-        .group_by(key)
-        .order_by(func.count().desc(), key)
-    ).all()
-    return {code or "": int(n) for code, n in rows}
+    types: dict[str, int] = {}
+    sectors: dict[str, int] = {}
+    for case_type, sector, n in db.session.execute(
+        select(CaseFile.case_type, CaseFile.sector, func.count())
+        .where(CaseFile.requested_at >= start, CaseFile.requested_at < end)
+        .group_by(CaseFile.case_type, CaseFile.sector)
+    ):
+        types[case_type or ""] = types.get(case_type or "", 0) + int(n)
+        sectors[sector or ""] = sectors.get(sector or "", 0) + int(n)
+
+    def most_first(counts: dict[str, int]) -> dict[str, int]:
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    return most_first(types), most_first(sectors)
 
 
 @dataclass(frozen=True)
