@@ -49,8 +49,8 @@ from sqlalchemy import text  # noqa: E402
 
 from umic import create_app  # noqa: E402
 from umic.casefiles import queries  # noqa: E402
-from umic.casefiles.labels import PROCEDURE_NAMES  # noqa: E402
 from umic.casefiles.service import search_text  # noqa: E402
+from umic.casefiles.tracker import PROCEDURE_NAMES  # noqa: E402
 from umic.config import TestConfig  # noqa: E402
 from umic.core.casenumbers import format_number  # noqa: E402
 from umic.extensions import db  # noqa: E402
@@ -251,7 +251,9 @@ def invent_cases(count: int, staff_ids, enrolled, others, organic: str, seed: in
             "version": 1,
         }
         # The model calls the "registry" column registry_entry ("registry" is reserved).
-        case = SimpleNamespace(**values, registry_entry=values["registry"], municipality=town)
+        case = SimpleNamespace(
+            **values, registry_entry=values["registry"], municipality=town, tracker_id=None
+        )
         values["search_text"] = search_text(case)  # exactly what the app stores
         rows.append(values)
     return rows

@@ -515,6 +515,42 @@ def test_a_long_list_links_the_first_last_and_nearby_pages(client, staff):
     assert numbers == ["Anterior", "1", "8", "9", "10", "11", "12", "20", "Següent"]
 
 
+@pytest.mark.parametrize("app_config", [{"CASES_PAGE_SIZE": 2}])
+def test_a_search_with_many_matches_says_more_than_and_pages_up_to_the_cap(
+    client, staff, monkeypatch
+):
+    """A free-text search counts its matches only up to ``SEARCH_COUNT_CAP`` (counting
+    every match of a common word would cost more the more cases there are). Past it the
+    list says "més de", its pages go as far as the count, and the export has every case."""
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", 5)
+    for day in range(1, 9):
+        add_case(requested=local(2025, 5, day), interested_name=f"Puig {day}")
+    add_case(requested=local(2025, 5, 20), interested_name="Vila")
+
+    html = get(client, "?q=puig")
+    assert count_line(html) == "Mostrant de 1 a 2 de més de 5 registres"
+    assert names(html) == ["Puig 8", "Puig 7"]
+    pager = soup(html).select_one("nav.pager")
+    numbers = [a.get_text(strip=True).removeprefix("Pàgina") for a in pager.select("a[id^=page-]")]
+    assert numbers == ["1", "2", "3", "Següent"]
+
+    # The last page the count reaches is read forwards (the end of the matches is unknown).
+    html = get(client, "?q=puig&pagina=3")
+    assert count_line(html) == "Mostrant de 5 a 5 de més de 5 registres"
+    assert names(html) == ["Puig 4"]
+    html = get(client, "?q=puig&pagina=99")
+    assert count_line(html) == "Mostrant de 5 a 5 de més de 5 registres"
+    assert names(html) == ["Puig 4"]
+
+    assert len(csv_rows(client.get(CSV + "?q=puig"))) == 1 + 8  # the export is complete
+
+    # Up to the cap, and without words (filters alone), the count is exact.
+    assert count_line(get(client, "?q=puig+7")) == "Mostrant de 1 a 1 de 1 registre"
+    assert count_line(get(client, "")) == "Mostrant de 1 a 2 de 9 registres"
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", 8)
+    assert count_line(get(client, "?q=puig")) == "Mostrant de 1 a 2 de 8 registres"
+
+
 # --- State in the URL, with and without htmx ------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from flask import request
 from flask import url_for
 from flask_babel import format_currency
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
@@ -107,6 +108,13 @@ def count_text(page: queries.Page) -> str:
     """'Mostrant de 1 a 21 de 21 registres', or 'Cap registre'."""
     if not page.total:
         return str(_l("Cap registre"))
+    if page.capped:
+        return _(
+            "Mostrant de %(first)s a %(last)s de més de %(total)s registres",
+            first=format_decimal(page.first),
+            last=format_decimal(page.last),
+            total=format_decimal(page.total),
+        )
     return ngettext(
         "Mostrant de %(first)s a %(last)s de %(total)s registre",
         "Mostrant de %(first)s a %(last)s de %(total)s registres",
