@@ -457,6 +457,30 @@ def test_a_time_taken_meanwhile_goes_back_to_the_free_times_with_a_message(clien
     assert form.select_one("#name")["value"] == DETAILS["name"]
 
 
+def test_a_time_taken_before_the_details_are_sent_keeps_what_was_typed(client):
+    """The time goes while the citizen types: the form says so, and once they have chosen
+    another time the form is filled in again (nothing typed is lost)."""
+    world = make_world(technicians=1)
+    citizen = Citizen(client)
+    slot = citizen.first_slot()
+    page = client.get("/reserva/gelida/dades", query_string={"slot": slot})
+    make_booking(world.town, world.service, world.technicians[0], datetime.fromisoformat(slot))
+    data = {**DETAILS, "slot": slot, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    response = client.post("/reserva/gelida/dades", data=data)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Aquesta hora ja no està disponible. Trieu-ne una altra." in page
+    assert soup(page).select_one("#name")["value"] == DETAILS["name"]
+    assert count(Booking) == 1
+    other = citizen.slots(slot[:10])[0]
+    form = soup(
+        client.get("/reserva/gelida/dades", query_string={"slot": other}).get_data(as_text=True)
+    )
+    assert form.select_one("#name")["value"] == DETAILS["name"]
+    assert form.select_one("#description").get_text().strip() == DETAILS["description"]
+    assert form.select_one("input[name=slot]")["value"] == other
+
+
 def test_simultaneous_bookings_of_one_time_go_to_different_technicians(client, app):
     world = make_world(technicians=3)
     slot = Citizen(client).first_slot()

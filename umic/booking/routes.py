@@ -276,6 +276,15 @@ def details(slug: str):
             except booking_service.TooManyBookings as over:
                 return _too_many(town, draft.email, over)
             return redirect(url_for(".check", slug=town.slug), 303)
+        elif valid and slot_start is not None and not _looks_automated(form, draft):
+            # The time went meanwhile: keep what was typed, so that the form is filled in
+            # again when the citizen has chosen another time.
+            details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
+            draft, key = drafts.save_details(
+                draft, town.id, service.id, slot_start, details, clock.now()
+            )
+            if key is not None:
+                session[SESSION_DRAFT] = {"key": key, "town": town.id}
     form.comentari.data = ""  # never sent back filled
     if _form_age(form) is None:
         form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
