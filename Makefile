@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app umic
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-days lint format migrate upgrade translations-extract translations-init translations-update translations-compile clean
+.PHONY: help setup run test test-days load-smoke lint format migrate upgrade translations-extract translations-init translations-update translations-compile clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
@@ -65,6 +65,15 @@ test-days: setup ## The tests without a browser (SQLite) with the clock at each 
 		UMIC_TEST_NOW=$$moment UMIC_TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser" \
 			-p no:cacheprovider || exit 1; \
 	done
+
+# A short run of the load test of the booking journey (benchmarks/README.md): gunicorn with 2
+# workers on a scratch PostgreSQL database of its own on 127.0.0.1, created and dropped;
+# everyone wants the same day, so some times are taken and chosen again.
+# A benchmark, not a test: never part of `make test`.
+LOAD_SMOKE_DATABASE ?= postgresql+psycopg://postgres@127.0.0.1:5432/umic_load_smoke_$$$$
+load-smoke: setup ## 20 citizens book for 30 s against gunicorn on PostgreSQL: no errors, no double booking
+	$(BIN)/python benchmarks/load_journey.py --citizens 20 --ramp 10 --duration 30 --workers 2 \
+		--same-day --database "$(LOAD_SMOKE_DATABASE)" --fresh --drop
 
 lint: setup ## Ruff lint and format check
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ def create_app(config: type[Config] = Config, overrides: dict | None = None) -> 
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    register_compression(app)  # first: its after_request runs last, on the finished response
     register_extensions(app)
     register_blueprints(app)
     register_limits(app)
@@ -79,6 +80,13 @@ def check_retention_schedule(app: Flask) -> None:
     from .privacy.schedule import from_config
 
     from_config(app.config, app.config.get("SIGN_IN_WINDOW_MINUTES"))
+
+
+def register_compression(app: Flask) -> None:
+    """Static files and public fragments compressed, unless a proxy does it (``COMPRESS``)."""
+    from .web import compression
+
+    compression.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -107,6 +107,9 @@ class Config:
 
     # How many reverse proxies (HTTPS terminator, load balancer) stand in front of the app.
     PROXY_COUNT = 0
+    # Compress static files and the booking's public fragments (never pages with a form token:
+    # umic.web.compression says why). Off (false) when a proxy in front already compresses.
+    COMPRESS = True
 
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
