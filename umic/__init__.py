@@ -91,6 +91,7 @@ def register_compression(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Attach the unbound extensions of ``extensions.py``."""
+    from .connections import ping_after_idle
     from .extensions import babel
     from .extensions import csrf
     from .extensions import db
@@ -106,6 +107,8 @@ def register_extensions(app: Flask) -> None:
     from .web.i18n import select_locale
 
     db.init_app(app)
+    with app.app_context():
+        ping_after_idle(db.engine, float(app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]))
     availability.watch()  # free times cached per process stay right (models/availability.py)
     # SQLite can only ALTER in batch mode; compare_type catches column type changes.
     migrate.init_app(

@@ -20,7 +20,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = "sqlite:///umic.db"
     # hide_parameters: a database error's message and traceback show the SQL, never the
     # values (names, e-mails...) it was writing (umic/web/logs.py).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    # A pooled connection idle this long is checked (a round trip) before it is used again;
+    # one in steady use is not (umic/connections.py). 0 checks at every use.
+    DATABASE_PING_AFTER_IDLE_SECONDS = 10.0
 
     # Links in e-mails and invitations are built on this address.
     BASE_URL = "http://127.0.0.1:5000"

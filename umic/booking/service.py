@@ -23,6 +23,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -257,9 +258,8 @@ def active_service() -> Service | None:
     )
 
 
-def town_and_service(slug: str) -> tuple[Municipality | None, Service | None, int | None]:
-    """The town with this slug, the active service and the free times' number, in one query
-    (the citizens' busiest pages need all three; ``free_times`` explains the number)."""
+@functools.cache
+def _town_and_service_statement():
     active = (
         select(Service.id)
         .where(Service.active.is_(True))
@@ -267,11 +267,20 @@ def town_and_service(slug: str) -> tuple[Municipality | None, Service | None, in
         .limit(1)
         .scalar_subquery()
     )
-    row = db.session.execute(
+    return (
         select(Municipality, Service, availability.current_statement().scalar_subquery())
         .outerjoin(Service, Service.id == active)
-        .where(Municipality.slug == slug)
-    ).first()
+        .where(Municipality.slug == bindparam("slug"))
+    )
+
+
+def town_and_service(slug: str) -> tuple[Municipality | None, Service | None, int | None]:
+    """The town with this slug, the active service and the free times' number, in one query
+    (the citizens' busiest pages need all three; ``free_times`` explains the number).
+
+    The statement is built once: building it (not running it) was half the cost of the
+    day-times fragment's only query."""
+    row = db.session.execute(_town_and_service_statement(), {"slug": slug}).first()
     if row is None:
         return None, None, None
     return row[0], row[1], row[2]
