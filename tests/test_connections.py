@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from support.apps import make_app
+from support.days import working_days
 from support.factories import make_world
 from umic.extensions import db
 
@@ -37,9 +38,14 @@ def test_a_connection_that_died_while_idle_is_replaced(app, client, backend, dat
     with db.engine.connect() as connection:  # the pool now holds idle connections
         assert connection.execute(text("SELECT 1")).scalar() == 1
     db.session.remove()
-    assert _kill_the_pool(database_url) >= 1
+    fragment = ("/reserva/gelida/?dia=" + working_days(1).isoformat(), {"HX-Request": "true"})
+    assert client.get(fragment[0], headers=fragment[1]).status_code == 200
+    assert _kill_the_pool(database_url) >= 2  # the pool's and the free times' number's own
     assert client.get("/reserva/gelida/").status_code == 200
     assert client.get("/reserva/gelida/").status_code == 200
+    for _ in range(2):  # the number's own connection is opened again
+        response = client.get(fragment[0], headers=fragment[1])
+        assert response.status_code == 200 and 'name="slot"' in response.get_data(as_text=True)
 
 
 def _pings(app, monkeypatch, requests: int) -> int:

@@ -34,6 +34,7 @@ from umic.extensions import db
 from umic.models import Booking
 from umic.models import BookingStatus
 from umic.models import Closure
+from umic.models import Municipality
 from umic.models import OpeningHours
 from umic.models import Service
 from umic.models import StaffTown
@@ -356,3 +357,49 @@ def test_the_kept_fragment_follows_the_language_and_the_chosen_time(app, client,
     checked = re.findall(r'value="([^"]+)" checked', again)
     assert checked == [first]
     assert times_in(again) == times_in(catalan)
+
+
+# --- The quick way: no session while nothing changed ----------------------------------------
+
+
+def test_a_kept_fragment_sends_nothing_through_the_session(app, client, world):
+    from support.queries import counted_queries
+
+    day = working_days(1)
+    first = fragment(client, day)  # the number's row exists (the world was just made)
+    with counted_queries() as statements:
+        again = fragment(client, day)
+    assert again == first
+    assert statements == []  # only the number, read on the process's own connection
+
+
+def test_a_town_leaving_the_service_elsewhere_shows_at_once(app, client, world, other_worker):
+    day = working_days(1)
+    assert fragment(client, day)
+
+    def leave():
+        db.session.scalar(select(Municipality)).enrolled_on = None
+        db.session.commit()
+
+    in_app(other_worker, leave)
+    response = client.get(f"/reserva/gelida/?dia={day}", headers=FRAGMENT)
+    assert times_in(response.get_data(as_text=True)) == []
+
+    def come_back():
+        db.session.scalar(select(Municipality)).enrolled_on = date(2025, 3, 1)
+        db.session.commit()
+
+    in_app(other_worker, come_back)
+    assert fragment(client, day)
+
+
+def test_without_its_own_connection_the_fragment_goes_the_usual_way(app, client, world):
+    day = working_days(1)
+    expected = fragment(client, day)
+
+    class Broken:
+        def read(self, engine):
+            raise RuntimeError("connection refused")
+
+    app.extensions["umic.availability_reader"] = Broken()
+    assert fragment(client, day) == expected

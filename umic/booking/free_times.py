@@ -25,8 +25,10 @@ step, as it always was.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -37,9 +39,14 @@ from flask import current_app
 
 from ..core import scheduling
 from ..extensions import db
+from ..models import Municipality
 from ..models import Service
 from ..models import availability as version_row
+from ..models.core import _service_today
+from ..models.core import bookable_town
 from . import service as booking_service
+
+log = logging.getLogger(__name__)
 
 #: Days kept per process (a town's window is ~31 days; 311 towns could ask at once).
 MAX_DAYS = 12_000
@@ -204,3 +211,89 @@ def day_times(
         version=version,
     )
     return _within(by_day[day], window)
+
+
+# --- The quick way to the day-times fragment ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class TownFacts:
+    """What the day-times fragment needs of a town, kept per process."""
+
+    id: int
+    slug: str
+    enrolled_on: date | None
+    has_omic: bool
+
+    @property
+    def can_book(self) -> bool:
+        return bookable_town(self.enrolled_on, self.has_omic, _service_today())
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    """What the day-times fragment needs of the service, kept per process."""
+
+    id: int
+    duration_minutes: int
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+
+class _Facts:
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.towns: dict[str, TownFacts | None] = {}
+        self.service: ServiceFacts | None = None
+        self.lock = threading.Lock()
+
+
+def quick_lookup(slug: str) -> tuple[TownFacts, ServiceFacts, int] | None:
+    """The town, the service and the free times' number for the day-times fragment, with
+    no session at all while nothing changed: the number is read on the process's own
+    connection (``availability.Reader``) and the town and service are kept under it (their
+    columns that matter are watched like the free times). None: go the usual way (no
+    number yet, the database unreachable that way, an unknown town or one that cannot
+    book, no active service); the usual way says what the citizen sees then.
+    """
+    app = current_app._get_current_object()
+    reader = app.extensions.setdefault("umic.availability_reader", version_row.Reader())
+    try:
+        version = reader.read(db.engine)
+    except Exception:  # noqa: BLE001  (the usual way will meet, and report, any real problem)
+        log.warning("reading the free times' number on its own connection failed", exc_info=True)
+        return None
+    if version is None:
+        return None
+    kept: _Facts = app.extensions.setdefault("umic.free_times_facts", _Facts())
+    with kept.lock:
+        if kept.version != version:
+            kept.version, kept.towns, kept.service = version, {}, None
+        known = slug in kept.towns
+        town, service = kept.towns.get(slug), kept.service
+    if not known:
+        row_town, row_service, _ = booking_service.town_and_service(slug)
+        town = _town_facts(row_town)
+        service = _service_facts(row_service)
+        with kept.lock:
+            if kept.version == version:  # read after the number: at least as new
+                kept.towns[slug] = town
+                if town is not None:  # the service comes with a town that exists
+                    kept.service = service
+    if town is None or service is None or not town.can_book:
+        return None
+    return town, service, version
+
+
+def _town_facts(town: Municipality | None) -> TownFacts | None:
+    if town is None:
+        return None
+    return TownFacts(town.id, town.slug, town.enrolled_on, town.has_omic)
+
+
+def _service_facts(service: Service | None) -> ServiceFacts | None:
+    if service is None:
+        return None
+    return ServiceFacts(service.id, service.duration_minutes)

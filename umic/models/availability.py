@@ -6,7 +6,7 @@ servers may run the app, so what says "the free times are still good" lives in t
 every process shares: the single row of ``availability_version``. A transaction that changes
 anything the free times come from (a booking's time, technician or status; its claims;
 opening hours; closures; the towns a technician serves; a technician leaving; the call's
-length) raises it as its very last statement before COMMIT, in the same transaction. So:
+length; whether a town can book) raises it as its very last statement before COMMIT, in the same transaction. So:
 
 - a reader that sees the old number reads data at least as new as that number (it read the
   number first), and one that sees the new number reads the committed change;
@@ -23,7 +23,9 @@ the app stopped, or bump the number with ``bump(connection)``.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 
 from sqlalchemy import BigInteger
 from sqlalchemy import Connection
@@ -31,6 +33,7 @@ from sqlalchemy import Select
 from sqlalchemy import event
 from sqlalchemy import inspect
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
@@ -40,6 +43,7 @@ from ..extensions import db
 from .core import Booking
 from .core import BookingClaim
 from .core import Closure
+from .core import Municipality
 from .core import OpeningHours
 from .core import Service
 from .core import StaffUser
@@ -66,6 +70,8 @@ WATCHED: dict[type, frozenset[str] | None] = {
     StaffTown: None,
     StaffUser: frozenset({"active"}),
     Service: frozenset({"duration_minutes", "active"}),
+    # Whether a town can book (what the quick day-times fragment keeps about it).
+    Municipality: frozenset({"slug", "enrolled_on", "has_omic"}),
 }
 _TABLES = {cls.__table__.name: cls for cls in WATCHED}
 _FLAG = "umic_availability_changed"
@@ -79,6 +85,63 @@ def current_statement() -> Select:
 def current(session: Session) -> int | None:
     """The number now (one primary-key read), or None before the first change."""
     return session.scalar(current_statement())
+
+
+class Reader:
+    """Reads the number on a database connection of its own, outside any session.
+
+    The day-times fragment, once its free times are kept, needs nothing from the database
+    but this number; through a session that one read cost more than the rest of the
+    request (a session, a pooled connection checked out and reset, a transaction). So each
+    process keeps one plain connection in autocommit for it: one primary-key read, the
+    latest committed value. A connection inherited from a parent process (gunicorn forks
+    its workers) is never used: each process opens its own. On any error the connection is
+    dropped and ``read`` raises; callers then go the usual way, through the session.
+    """
+
+    SQL = "SELECT version FROM availability_version WHERE id = 1"
+
+    def __init__(self) -> None:
+        self._connection = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def read(self, engine: Engine) -> int | None:
+        with self._lock:
+            try:
+                if self._connection is None or self._pid != os.getpid():
+                    self._connection = self._open(engine)
+                    self._pid = os.getpid()
+                cursor = self._connection.cursor()
+                try:
+                    cursor.execute(self.SQL)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                return None if row is None else int(row[0])
+            except Exception:
+                self._drop()
+                raise
+
+    def _open(self, engine: Engine):
+        pooled = engine.raw_connection()
+        pooled.detach()  # ours for good: never returned to the pool, never reset by it
+        engine.dialect.set_isolation_level(pooled.dbapi_connection, "AUTOCOMMIT")
+        if not event.contains(engine, "engine_disposed", self._disposed):
+            event.listen(engine, "engine_disposed", self._disposed)  # closed with the pool
+        return pooled
+
+    def _disposed(self, _engine: Engine) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        connection, self._connection, self._pid = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: S110  (it is being thrown away)
+                pass
 
 
 def changed_here(session: Session) -> bool:

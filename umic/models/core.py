@@ -55,6 +55,11 @@ def _service_today() -> date:
     return clock.today(ZoneInfo(zone))
 
 
+def bookable_town(enrolled_on: date | None, has_omic: bool, today: date) -> bool:
+    """``Municipality.can_book`` from its two columns (for code that keeps only those)."""
+    return enrolled_on is not None and enrolled_on <= today and not has_omic
+
+
 class Municipality(db.Model):
     """A town of the province (INE code, population); enrolled towns can book."""
 
@@ -90,11 +95,7 @@ class Municipality(db.Model):
 
         The same rule in SQL: ``select(Municipality).where(Municipality.can_book)``.
         """
-        return (
-            self.enrolled_on is not None
-            and self.enrolled_on <= _service_today()
-            and not self.has_omic
-        )
+        return bookable_town(self.enrolled_on, self.has_omic, _service_today())
 
     @can_book.inplace.expression
     @classmethod
