@@ -84,8 +84,17 @@ class DayCache:
         return len(self._entries)
 
 
+def _kept(name: str, make):
+    """This app's object ``name`` (made once: ``setdefault`` would make one per call)."""
+    extensions = current_app.extensions
+    found = extensions.get(name)
+    if found is None:
+        found = extensions.setdefault(name, make())
+    return found
+
+
 def _cache() -> DayCache:
-    return current_app.extensions.setdefault("umic.free_times", DayCache())
+    return _kept("umic.free_times", DayCache)
 
 
 def _day_bounds(first: date, last: date, tz) -> scheduling.Window:
@@ -140,7 +149,7 @@ def _free_by_day(
         return _compute(service, rules, first, last, municipality_id, exclude_booking_id)
     if version is None:
         version = version_row.current(db.session)
-    if version is None or version_row.changed_here(db.session):
+    if version is None or (db.session.registry.has() and version_row.changed_here(db.session)):
         # Nothing changed since the database was made, or this transaction is changing
         # things: compute, keep nothing.
         return _compute(service, rules, first, last, municipality_id, None)
@@ -258,8 +267,7 @@ def quick_lookup(slug: str) -> tuple[TownFacts, ServiceFacts, int] | None:
     number yet, the database unreachable that way, an unknown town or one that cannot
     book, no active service); the usual way says what the citizen sees then.
     """
-    app = current_app._get_current_object()
-    reader = app.extensions.setdefault("umic.availability_reader", version_row.Reader())
+    reader = _kept("umic.availability_reader", version_row.Reader)
     try:
         version = reader.read(db.engine)
     except Exception:  # noqa: BLE001  (the usual way will meet, and report, any real problem)
@@ -267,7 +275,7 @@ def quick_lookup(slug: str) -> tuple[TownFacts, ServiceFacts, int] | None:
         return None
     if version is None:
         return None
-    kept: _Facts = app.extensions.setdefault("umic.free_times_facts", _Facts())
+    kept: _Facts = _kept("umic.free_times_facts", _Facts)
     with kept.lock:
         if kept.version != version:
             kept.version, kept.towns, kept.service = version, {}, None

@@ -66,7 +66,9 @@ def render_fragment_memoised(fragment: str, key: Hashable, **context) -> Respons
     if current_app.jinja_env.auto_reload:
         html = render_template(fragment, **context)
     else:
-        memo = current_app.extensions.setdefault("umic.fragments", _Memo(4096))
+        memo = current_app.extensions.get("umic.fragments")
+        if memo is None:
+            memo = current_app.extensions.setdefault("umic.fragments", _Memo(4096))
         full_key = (fragment, locale_name(), key)
         html = memo.get(full_key)
         if html is None:
