@@ -1,6 +1,6 @@
 """Do the coordinators' reports stay fast with 100 times more cases? 1,000 against 100,000.
 
-    .venv/bin/python benchmarks/statistics.py \\
+    .venv/bin/python benchmarks/reports.py \\
         --database-small postgresql+psycopg://postgres@127.0.0.1:5432/umic_bench_1k \\
         --database-large postgresql+psycopg://postgres@127.0.0.1:5432/umic_bench_100k
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its name would hide the
-# standard library's ``statistics`` (which the case list benchmark imports): take it out.
+# Run as a script, this file's folder comes first on sys.path, where a script named like a
+# standard module would hide it: take the folder out.
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
@@ -210,6 +210,7 @@ def requests(today) -> list[tuple[str, str]]:
         ("expansion plan", "/admin/ampliacio/"),
         ("case list, first page", case_list.LIST),
         ("search common word `puig`", case_list.LIST + "?q=puig"),
+        ("search rare word `taradell`", case_list.LIST + "?q=taradell"),
         ("search rare word `sitges`", case_list.LIST + "?q=sitges"),
     ]
 

@@ -551,6 +551,68 @@ def test_a_search_with_many_matches_says_more_than_and_pages_up_to_the_cap(
     assert count_line(get(client, "?q=puig")) == "Mostrant de 1 a 2 de 8 registres"
 
 
+@pytest.fixture
+def searchable(staff):
+    """Nine cases with ties, empty towns and technicians: "puig" is in seven, "vila" in two."""
+    gelida = make_town("Gelida", "08091")
+    begues = make_town("Begues", "08020")
+    for n in range(9):
+        add_case(
+            requested=local(2025, 5, 1 + n % 3),
+            updated=local(2025, 6, 1 + n % 2),
+            municipality_id=(None, gelida.id, begues.id)[n % 3],
+            assigned_to_id=staff[n % 2].id if n % 4 else None,
+            interested_name=f"{'Vila' if n in (2, 6) else 'Puig'} {n % 2}",
+            status_detail=("a", "b", "")[n % 3],
+        )
+
+
+def _page_ids(query, limit, offset, *, reverse=False, few=False) -> list[int]:
+    statement = queries.page_statement(query, MADRID, limit, offset, reverse=reverse, few=few)
+    return [row.id for row in db.session.execute(statement)]
+
+
+@pytest.mark.parametrize("words", ["puig", "vila", "0", ""])
+@pytest.mark.parametrize("direction", [True, False])
+def test_few_matches_read_first_give_the_same_rows_in_the_same_order(searchable, words, direction):
+    """``page_statement(few=True)`` finds the matches before sorting them (a rare word must
+    not make the database walk every case in date order): every sort, both ways, forwards
+    and backwards, from the first page to the last, gives exactly the rows of the plain
+    plan, which are the export's."""
+    for key in queries.SORT_COLUMNS:
+        query = queries.CaseListQuery(q=words, sort=key, descending=direction)
+        everything = [row.id for row in db.session.execute(queries.rows_statement(query, MADRID))]
+        assert everything, key
+        for limit in (2, 4):
+            for offset in range(0, len(everything), limit):
+                expected = everything[offset : offset + limit]
+                assert _page_ids(query, limit, offset) == expected, key
+                assert _page_ids(query, limit, offset, few=True) == expected, key
+                back = len(everything) - offset - len(expected)  # the same rows from the end
+                for few in (False, True):
+                    rows = _page_ids(query, len(expected), back, reverse=True, few=few)
+                    assert rows[::-1] == expected, (key, few)
+
+
+@pytest.mark.parametrize("app_config", [{"CASES_PAGE_SIZE": 2}])
+@pytest.mark.parametrize("words", ["puig", "vila"])
+@pytest.mark.parametrize("key", ["peticio", "classificacio", "assignat", "interessat"])
+def test_a_search_pages_through_every_match_once_to_the_last_page(client, searchable, words, key):
+    """A common and a rare word, paged (the last pages backwards, the matches read first):
+    the export's rows in the export's order, and the last page is the remainder."""
+    args = f"?q={words}&ordre={key}&sentit=asc"
+    expected = csv_rows(client.get(CSV + args))[1:]
+    assert len(expected) == (7 if words == "puig" else 2)
+    pages = (len(expected) + 1) // 2
+    paged = []
+    for number in range(1, pages + 1):
+        paged += table_rows(get(client, f"{args}&pagina={number}"))
+    assert paged == expected
+    last = get(client, f"{args}&pagina={pages}")
+    assert len(table_rows(last)) == 2 - len(expected) % 2
+    assert count_line(last).endswith(f"de {len(expected)} registres")
+
+
 # --- State in the URL, with and without htmx ------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from umic.casefiles.queries import count_statement
 from umic.casefiles.queries import csv_chunks
 from umic.casefiles.queries import local_midnight
 from umic.casefiles.queries import page_of
+from umic.casefiles.queries import page_rows_statement
 from umic.casefiles.queries import page_statement
 from umic.casefiles.queries import parse_args
 from umic.casefiles.queries import rows_statement
@@ -202,6 +203,34 @@ def test_a_page_chooses_its_ids_first_and_can_count_from_the_end():
     assert "ORDER BY municipality.search_name DESC NULLS FIRST, case_file.id DESC LIMIT 25" in sql
     sql = _sql(page_statement(CaseListQuery(), MADRID, 25, 0))
     assert "JOIN municipality" in sql and sql.count("JOIN municipality") == 1
+
+
+def test_few_matches_are_found_before_they_are_sorted():
+    """When the count found few matches, the page reads them in a subquery the planner may
+    not merge (``OFFSET 0``) and sorts only them; a capped count, or no filter at all, keeps
+    the plain plan (walking an index in the list's order)."""
+    rare = CaseListQuery(q="sitges")
+    fenced = "LIMIT ALL OFFSET 0) AS matches ORDER BY matches.sort_value DESC, matches.id DESC"
+    statement, backwards = page_rows_statement(rare, MADRID, page_of(24, 1, 25))
+    sql = _sql(statement)
+    assert fenced in sql and not backwards
+    assert "WHERE case_file.search_text LIKE '%sitges%' LIMIT ALL OFFSET 0" in sql
+    # The last page of few matches, read backwards, is fenced the same way.
+    statement, backwards = page_rows_statement(rare, MADRID, page_of(480, 20, 25))
+    sql = _sql(statement)
+    assert backwards
+    assert "ORDER BY matches.sort_value ASC, matches.id ASC LIMIT 5 OFFSET 0" in sql
+    # A town's order carries the town's name (empty ones last) out of the subquery.
+    by_town = CaseListQuery(q="sitges", sort="classificacio", descending=False)
+    sql = _sql(page_rows_statement(by_town, MADRID, page_of(24, 1, 25))[0])
+    assert "municipality.search_name AS sort_value" in sql
+    assert "ORDER BY matches.sort_value ASC NULLS LAST, matches.id ASC LIMIT 24" in sql
+    # Many matches (a capped count) or no filter: no fence.
+    common = CaseListQuery(q="puig")
+    sql = _sql(page_rows_statement(common, MADRID, page_of(500, 1, 25, capped=True))[0])
+    assert "AS matches" not in sql
+    sql = _sql(page_rows_statement(CaseListQuery(), MADRID, page_of(24, 1, 25))[0])
+    assert "AS matches" not in sql
 
 
 # --- The tracker's formats and the CSV ------------------------------------------------------

@@ -351,6 +351,8 @@ def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
 
 #: A free-text search counts its matches up to this many; beyond, the list says "more than".
 SEARCH_COUNT_CAP = 500
+#: Matches few enough to be found first and then sorted (``page_statement``'s ``few``).
+FEW_MATCHES = 500
 
 
 def count_statement(query: CaseListQuery, tz: ZoneInfo, cap: int | None = None) -> Select:
@@ -366,18 +368,21 @@ def count_statement(query: CaseListQuery, tz: ZoneInfo, cap: int | None = None) 
     return select(func.count()).select_from(matching.subquery("matching"))
 
 
-def _order_by(query: CaseListQuery, *, reverse: bool = False) -> tuple:
+def _order_by(query: CaseListQuery, *, reverse: bool = False, column=None, ident=None) -> tuple:
     """The sort column in its direction, then the id, so the order is total.
 
     ``reverse`` gives the exact opposite order (empty towns and technicians first).
+    ``column`` and ``ident`` stand for the sort column and the id when they are read from a
+    subquery (``page_statement``'s few matches).
     """
-    column = SORT_COLUMNS[query.sort]
+    column = SORT_COLUMNS[query.sort] if column is None else column
+    ident = CaseFile.id if ident is None else ident
     descending = query.descending != reverse
     primary = column.desc() if descending else column.asc()
     if query.sort in NULLABLE_SORTS:
         primary = primary.nulls_first() if reverse else primary.nulls_last()
     # Pages never repeat or skip a case when many share a value.
-    secondary = CaseFile.id.desc() if descending else CaseFile.id.asc()
+    secondary = ident.desc() if descending else ident.asc()
     return primary, secondary
 
 
@@ -419,7 +424,13 @@ def rows_statement(query: CaseListQuery, tz: ZoneInfo) -> Select:
 
 
 def page_statement(
-    query: CaseListQuery, tz: ZoneInfo, limit: int, offset: int, *, reverse: bool = False
+    query: CaseListQuery,
+    tz: ZoneInfo,
+    limit: int,
+    offset: int,
+    *,
+    reverse: bool = False,
+    few: bool = False,
 ) -> Select:
     """One page of ``rows_statement``, choosing the ids first (a "deferred join").
 
@@ -427,6 +438,18 @@ def page_statement(
     index, or a page deep in the list, does not join and carry every column of every case
     first; only the rows shown are joined to their town and technician. ``reverse`` counts
     the offset from the end (the rows come in the opposite order).
+
+    ``few``: the count said there are few matches (``FEW_MATCHES`` at most). They are then
+    found first, by whatever index serves the filters best, and only they are sorted. Left
+    to itself, the planner reads a page of a search sorted by date by walking the date's
+    index from the newest case and testing each one against the words, which is right when
+    many cases match (the first 25 come soon) and ruinous when few do: it cannot know how
+    rare a word is (a trigram index gives it no statistics, so it guesses about one case in
+    a hundred), and a word in 24 cases out of 100,000 made it read all 100,000 (60 ms
+    instead of under 1). The matches are therefore read in a subquery with ``OFFSET 0``,
+    which the planner may not merge into the outer query (a LIMIT or OFFSET keeps a
+    subquery apart), so it must find them on their own and then sort at most a few hundred
+    rows. The rows and their order are the same either way.
     """
     order = _order_by(query, reverse=reverse)
     ids = select(CaseFile.id).select_from(CaseFile)
@@ -434,9 +457,17 @@ def page_statement(
         ids = ids.outerjoin(Municipality, CaseFile.municipality_id == Municipality.id)
     elif query.sort == "assignat":
         ids = ids.outerjoin(StaffUser, CaseFile.assigned_to_id == StaffUser.id)
-    chosen = (
-        ids.where(*conditions(query, tz)).order_by(*order).limit(limit).offset(offset)
-    ).subquery("page_ids")
+    ids = ids.where(*conditions(query, tz))
+    if few:
+        matches = (
+            ids.add_columns(SORT_COLUMNS[query.sort].label("sort_value")).offset(0)
+        ).subquery("matches")
+        fenced = _order_by(query, reverse=reverse, column=matches.c.sort_value, ident=matches.c.id)
+        chosen = (select(matches.c.id).order_by(*fenced).limit(limit).offset(offset)).subquery(
+            "page_ids"
+        )
+    else:
+        chosen = ids.order_by(*order).limit(limit).offset(offset).subquery("page_ids")
     statement = _with_columns(_row_select().join(chosen, chosen.c.id == CaseFile.id))
     return statement.order_by(*order)
 
@@ -505,13 +536,17 @@ def page_rows_statement(query: CaseListQuery, tz: ZoneInfo, page: Page) -> tuple
     """The statement that reads ``page``'s rows, and whether it reads them backwards.
 
     A page nearer the end is read backwards from the last row, which keeps the last pages
-    as cheap as the first ones (an OFFSET costs every row it skips).
+    as cheap as the first ones (an OFFSET costs every row it skips). A search or filter
+    that the count found in ``FEW_MATCHES`` cases or fewer reads its matches before
+    sorting them (``page_statement``'s ``few``).
     """
+    few = query.filtered and not page.capped and page.total <= FEW_MATCHES
+    size = page.last - page.offset
     after = page.total - page.last  # rows after this page
     if after < page.offset and not page.capped:  # a capped count does not know the end
-        return page_statement(query, tz, page.last - page.offset, after, reverse=True), True
+        return page_statement(query, tz, size, after, reverse=True, few=few), True
     # Rows up to the last one counted (with a capped count, the end of the last page).
-    return page_statement(query, tz, page.last - page.offset, page.offset), False
+    return page_statement(query, tz, size, page.offset, few=few), False
 
 
 def fetch_page(session: Session, query: CaseListQuery, tz: ZoneInfo, size: int):
