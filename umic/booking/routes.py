@@ -201,7 +201,6 @@ def _quick_times(slug: str) -> Response | None:
     return _times_fragment(
         dict(
             service=service,
-            picker_url=url_for(".town", slug=town.slug),
             times_url=url_for(".details", slug=town.slug),
             current_slot=draft.slot_start if draft else None,
             **context,
