@@ -350,7 +350,9 @@ def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
 
 
 #: A free-text search counts its matches up to this many; beyond, the list says "more than".
-SEARCH_COUNT_CAP = 500
+#: Counting reads every match it counts (a LIKE on each), so the cap is what keeps a search of
+#: a common word as fast at 100,000 cases as at 1,000 (benchmarks/README.md, reports.py).
+SEARCH_COUNT_CAP = 200
 #: Matches few enough to be found first and then sorted (``page_statement``'s ``few``).
 FEW_MATCHES = 500
 
@@ -553,8 +555,9 @@ def fetch_page(session: Session, query: CaseListQuery, tz: ZoneInfo, size: int):
     """(Page, rows): two queries, a count and one page of rows, whatever the number of cases.
 
     A free-text search counts up to ``SEARCH_COUNT_CAP`` matches (``count_statement``): past
-    that, the page says "more than 500" and its pages reach that far; narrowing the search
-    or a filter gives the exact count. Filters alone are counted exactly (each has an index).
+    that, the page says "more than 200" and its pages reach that far (8 pages of 25);
+    narrowing the search (another word, a filter) gives the exact count. Filters alone are
+    counted exactly (each has an index).
     The CSV export is never capped.
     """
     cap = SEARCH_COUNT_CAP if query.words else None
