@@ -6,7 +6,8 @@ servers may run the app, so what says "the free times are still good" lives in t
 every process shares: the single row of ``availability_version``. A transaction that changes
 anything the free times come from (a booking's time, technician or status; its claims;
 opening hours; closures; the towns a technician serves; a technician leaving; the call's
-length; whether a town can book) raises it as its very last statement before COMMIT, in the same transaction. So:
+length; whether a town can book) raises it as its very last statement before COMMIT, in the
+same transaction. So:
 
 - a reader that sees the old number reads data at least as new as that number (it read the
   number first), and one that sees the new number reads the committed change;
