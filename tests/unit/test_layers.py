@@ -18,6 +18,7 @@ FLOORS = {
     "config": 0,
     "clock": 0,
     "extensions": 0,
+    "connections": 0,  # when a pooled database connection is checked
     "core": 0,
     "models": 1,
     "web": 2,
