@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
@@ -38,6 +37,7 @@ from datetime import timedelta
 from flask import current_app
 
 from ..core import scheduling
+from ..core.lru import LRU
 from ..extensions import db
 from ..models import Municipality
 from ..models import Service
@@ -53,32 +53,24 @@ MAX_DAYS = 12_000
 
 
 class DayCache:
-    """Free times per (service, length, town, day), for one availability number at a time."""
+    """Free times per (service, length, town, day), for one availability number at a time:
+    everything kept goes when another number is seen (a change anywhere may touch it)."""
 
     def __init__(self, max_entries: int = MAX_DAYS) -> None:
-        self.max_entries = max_entries
         self._version: int | None = None
-        self._entries: OrderedDict[tuple, tuple[scheduling.Slot, ...]] = OrderedDict()
+        self._entries: LRU[tuple[scheduling.Slot, ...]] = LRU(max_entries)
         self._lock = threading.Lock()
 
     def get(self, version: int, key: tuple) -> tuple[scheduling.Slot, ...] | None:
         with self._lock:
-            if version != self._version:
-                return None
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+            return self._entries.get(key) if version == self._version else None
 
     def put(self, version: int, key: tuple, slots: tuple[scheduling.Slot, ...]) -> None:
         with self._lock:
             if version != self._version:
-                self._entries.clear()  # a change anywhere: everything kept may be wrong
+                self._entries.clear()
                 self._version = version
-            self._entries[key] = slots
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries.put(key, slots)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -153,16 +153,7 @@ def town(slug: str):
     if isinstance(found, Response):
         return found
     town, service, version = found
-    context = free_times_context(
-        service,
-        clock.now(),
-        booking_service.rules(),
-        parse_day(request.args.get("dia")),
-        parse_day(request.args.get("des")),
-        municipality_id=town.id,
-        fragment=is_htmx(),
-        version=version,
-    )
+    context = _picker(service, town.id, fragment=is_htmx(), version=version)
     draft = _current_draft(town)
     values = dict(
         town=town,
@@ -180,6 +171,19 @@ def town(slug: str):
     return response
 
 
+def _picker(service, municipality_id: int | None, **options) -> dict:
+    """``free_times_context`` for this request's day (``dia``) and first day shown (``des``)."""
+    return free_times_context(
+        service,
+        clock.now(),
+        booking_service.rules(),
+        parse_day(request.args.get("dia")),
+        parse_day(request.args.get("des")),
+        municipality_id=municipality_id,
+        **options,
+    )
+
+
 def _quick_times(slug: str) -> Response | None:
     """The day-times fragment from what this process keeps, while nothing has changed: no
     session, one primary-key read (``free_times.quick_lookup``). None: the usual way."""
@@ -187,16 +191,7 @@ def _quick_times(slug: str) -> Response | None:
     if found is None:
         return None
     town, service, version = found
-    context = free_times_context(
-        service,
-        clock.now(),
-        booking_service.rules(),
-        parse_day(request.args.get("dia")),
-        parse_day(request.args.get("des")),
-        municipality_id=town.id,
-        fragment=True,
-        version=version,
-    )
+    context = _picker(service, town.id, fragment=True, version=version)
     draft = _current_draft(town)
     return _times_fragment(
         dict(
@@ -481,13 +476,9 @@ def reschedule(token: str):
     blocked = _changeable_or_redirect(booking, token)
     if blocked:
         return blocked
-    context = free_times_context(
+    context = _picker(
         booking.service,
-        clock.now(),
-        booking_service.rules(),
-        parse_day(request.args.get("dia")),
-        parse_day(request.args.get("des")),
-        municipality_id=booking.municipality_id,
+        booking.municipality_id,
         fragment=is_htmx(),
         exclude_booking_id=booking.id,
         leave_out=booking.start_utc,

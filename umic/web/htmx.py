@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 
 from flask import Response
@@ -11,6 +9,8 @@ from flask import current_app
 from flask import make_response
 from flask import render_template
 from flask import request
+
+from ..core.lru import LRU
 
 
 def is_htmx() -> bool:
@@ -30,28 +30,6 @@ def render_page_or_fragment(page: str, fragment: str, **context) -> Response:
     return response
 
 
-class _Memo:
-    """Rendered fragments by what they are made of, the least recently used dropped first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> str | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, html: str) -> None:
-        with self._lock:
-            self._items[key] = html
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 def render_fragment_memoised(fragment: str, key: Hashable, **context) -> Response:
     """``render_page_or_fragment`` for an htmx fragment that is a pure function of ``key``.
 
@@ -68,7 +46,7 @@ def render_fragment_memoised(fragment: str, key: Hashable, **context) -> Respons
     else:
         memo = current_app.extensions.get("umic.fragments")
         if memo is None:
-            memo = current_app.extensions.setdefault("umic.fragments", _Memo(4096))
+            memo = current_app.extensions.setdefault("umic.fragments", LRU(4096))
         full_key = (fragment, locale_name(), key)
         html = memo.get(full_key)
         if html is None:
