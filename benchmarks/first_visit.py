@@ -15,28 +15,22 @@ protocol (headers and body as sent, compressed when they were). Each page is loa
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from statistics import median
+
+from load_journey import start_gunicorn  # the same server start and stop as the load test
+from load_journey import stop_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONE = {"width": 360, "height": 740}
 CHROMIUM = "/usr/bin/chromium"
-
-
-def median(values) -> float:
-    """(Not the statistics module: this folder has a benchmark of that name.)"""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def free_port() -> int:
@@ -49,35 +43,6 @@ def prepare(database: str, env: dict[str, str]) -> None:
     flask = [sys.executable, "-m", "flask", "--app", "umic"]
     for command in (["db", "upgrade"], ["demo", "load", "--if-empty"]):
         subprocess.run(flask + command, cwd=ROOT, env=env, check=True, capture_output=True)
-
-
-def serve(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}"]
-        + ["wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/reserva/")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def first_visit(browser, url: str) -> dict:
@@ -121,6 +86,7 @@ def main() -> int:
             "UMIC_SECRET_KEY": secrets.token_hex(32),
             "UMIC_SQLALCHEMY_DATABASE_URI": database,
             "UMIC_MAIL_SUPPRESS_SEND": "true",
+            "FIRST_VISIT_FOLDER": folder,
         }
     )
     try:
@@ -144,7 +110,10 @@ def measure(env: dict[str, str], args) -> tuple[dict, str]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         for setting, compress in (("before", "false"), ("after", "true")):
             port = free_port()
-            server = serve({**env, "UMIC_COMPRESS": compress}, port)
+            log = str(Path(env["FIRST_VISIT_FOLDER"]) / f"gunicorn-{setting}.log")
+            server = start_gunicorn(
+                1, port, {**env, "UMIC_COMPRESS": compress, "LOAD_GUNICORN_LOG": log}
+            )
             try:
                 for label, path in pages.items():
                     results[(label, setting)] = [
@@ -152,7 +121,7 @@ def measure(env: dict[str, str], args) -> tuple[dict, str]:
                         for _ in range(args.runs)
                     ]
             finally:
-                stop(server)
+                stop_gunicorn(server)
         version = browser.version
         browser.close()
     return results, version
