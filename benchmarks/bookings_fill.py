@@ -489,6 +489,16 @@ def counts() -> dict:
     }
 
 
+def add_database_arguments(parser) -> None:
+    """The options of the scripts that measure on the two databases this module fills."""
+    parser.add_argument("--small", default=SMALL_URL, help="SCRATCH database URL")
+    parser.add_argument("--large", default=LARGE_URL, help="SCRATCH database URL")
+    parser.add_argument("--small-bookings", type=int, default=SMALL_BOOKINGS)
+    parser.add_argument("--large-bookings", type=int, default=LARGE_BOOKINGS)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--fresh", action="store_true", help="refill both databases")
+
+
 def prepare(
     url: str,
     bookings: int,

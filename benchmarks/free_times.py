@@ -195,17 +195,12 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", default=bookings_fill.SMALL_URL, help="SCRATCH database URL")
-    parser.add_argument("--large", default=bookings_fill.LARGE_URL, help="SCRATCH database URL")
-    parser.add_argument("--small-bookings", type=int, default=bookings_fill.SMALL_BOOKINGS)
-    parser.add_argument("--large-bookings", type=int, default=bookings_fill.LARGE_BOOKINGS)
+    bookings_fill.add_database_arguments(parser)
     parser.add_argument("--rounds", type=int, default=101, help="measured rounds (after 3 warm-up)")
     parser.add_argument("--town", default="gelida", help="the slug of a town that can book")
     parser.add_argument(
         "--day", help="the day whose times are shown (default: 9 days after NOW, a Wednesday)"
     )
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--fresh", action="store_true", help="refill both databases")
     options = parser.parse_args()
 
     summaries = {

@@ -219,17 +219,12 @@ def spread(values: list[float], fmt: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", default=bookings_fill.SMALL_URL, help="SCRATCH database URL")
-    parser.add_argument("--large", default=bookings_fill.LARGE_URL, help="SCRATCH database URL")
-    parser.add_argument("--small-bookings", type=int, default=bookings_fill.SMALL_BOOKINGS)
-    parser.add_argument("--large-bookings", type=int, default=bookings_fill.LARGE_BOOKINGS)
+    bookings_fill.add_database_arguments(parser)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=8, help="per target and round")
     parser.add_argument("--warm-up", type=int, default=3, help="seconds per target, not counted")
     parser.add_argument("--town", default="gelida")
     parser.add_argument("--day", help="default: 9 days after NOW (a Wednesday)")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--fresh", action="store_true", help="refill both databases")
     options = parser.parse_args()
 
     if shutil.which("wrk") is None:

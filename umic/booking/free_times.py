@@ -42,8 +42,8 @@ from ..extensions import db
 from ..models import Municipality
 from ..models import Service
 from ..models import availability as version_row
-from ..models.core import _service_today
 from ..models.core import bookable_town
+from ..web.i18n import service_today
 from . import service as booking_service
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ class TownFacts:
 
     @property
     def can_book(self) -> bool:
-        return bookable_town(self.enrolled_on, self.has_omic, _service_today())
+        return bookable_town(self.enrolled_on, self.has_omic, service_today())
 
 
 @dataclass(frozen=True)

@@ -166,10 +166,13 @@ def bump(connection: Connection) -> None:
     )
 
 
-def _touches(instance: object, *, dirty: bool) -> bool:
-    attributes = WATCHED.get(type(instance), frozenset())
-    if attributes is None or not dirty:
-        return type(instance) in WATCHED
+def _changed(instance: object) -> bool:
+    """A modified instance of a watched class with a watched attribute changed."""
+    if type(instance) not in WATCHED:
+        return False
+    attributes = WATCHED[type(instance)]
+    if attributes is None:
+        return True
     state = inspect(instance)
     return any(state.attrs[name].history.has_changes() for name in attributes)
 
@@ -178,7 +181,7 @@ def _pending_change(session: Session) -> bool:
     return (
         any(type(item) in WATCHED for item in session.new)
         or any(type(item) in WATCHED for item in session.deleted)
-        or any(_touches(item, dirty=True) for item in session.dirty)
+        or any(_changed(item) for item in session.dirty)
     )
 
 
