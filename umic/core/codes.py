@@ -148,6 +148,41 @@ class DocumentCategory(Vocabulary):
     ALTRES = ("altres", N_("Altres"))
 
 
+# --- Consumer offices and the mobile unit ----------------------------------------------------
+
+
+class OfficeKind(Vocabulary):
+    """Which public consumer office a town's residents go to (Codi de consum de Catalunya,
+    art. 126-10.2): their municipal office; where there is none, the comarcal one; where
+    there is none, the Agència Catalana del Consum."""
+
+    OMIC = (
+        "omic",
+        N_("Oficina municipal d'informació al consumidor (OMIC)"),
+        "OMIC",
+        ("oficina municipal",),
+    )
+    OCIC = (
+        "ocic",
+        N_("Oficina comarcal d'informació al consumidor (OCIC)"),
+        "OCIC",
+        ("oficina comarcal", "consell comarcal"),
+    )
+    AGENCIA = (
+        "agencia",
+        N_("Agència Catalana del Consum"),
+        "ACC",
+        ("agencia catalana del consum", "acc"),
+    )
+
+
+class VisitStatus(Vocabulary):
+    """Where a visit of the mobile unit (UMIC) to a town stands."""
+
+    PLANNED = ("planned", N_("Prevista"))
+    CANCELLED = ("cancelled", N_("Anul·lada"))
+
+
 # --- Bookings and surveys ---------------------------------------------------------------------
 
 
@@ -179,6 +214,8 @@ VOCABULARIES = (
     CaseStatus,
     Outcome,
     DocumentCategory,
+    OfficeKind,
+    VisitStatus,
     BookingStatus,
     Resolved,
 )

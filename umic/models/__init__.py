@@ -15,8 +15,10 @@ from ..core.codes import CaseStatus
 from ..core.codes import CaseType
 from ..core.codes import Channel
 from ..core.codes import DocumentCategory
+from ..core.codes import OfficeKind
 from ..core.codes import Outcome
 from ..core.codes import Resolved
+from ..core.codes import VisitStatus
 from .abuse import BookingAlert
 from .abuse import BookingRefusal
 from .availability import AvailabilityVersion
@@ -40,6 +42,8 @@ from .core import SignInAttempt
 from .core import StaffSession
 from .core import StaffUser
 from .core import TokenPurpose
+from .offices import ConsumerOffice
+from .visits import UmicVisit
 from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
 from .staffing import StaffTown
 from .stats import ChannelCount
@@ -64,10 +68,12 @@ __all__ = [
     "CaseStatus",
     "CaseType",
     "ChannelCount",
+    "ConsumerOffice",
     "Channel",
     "Closure",
     "DocumentCategory",
     "Municipality",
+    "OfficeKind",
     "OpeningHours",
     "Outcome",
     "Resolved",
@@ -81,4 +87,6 @@ __all__ = [
     "StaffUser",
     "SurveyResponse",
     "TokenPurpose",
+    "UmicVisit",
+    "VisitStatus",
 ]

@@ -49,6 +49,7 @@ from .core import OpeningHours
 from .core import Service
 from .core import StaffUser
 from .staffing import StaffTown
+from .visits import UmicVisit
 
 
 class AvailabilityVersion(db.Model):
@@ -73,6 +74,9 @@ WATCHED: dict[type, frozenset[str] | None] = {
     Service: frozenset({"duration_minutes", "active"}),
     # Whether a town can book (what the quick day-times fragment keeps about it).
     Municipality: frozenset({"slug", "enrolled_on", "has_omic"}),
+    # A visit of the mobile unit takes its technician away from video calls, and offers
+    # in-person times of its own.
+    UmicVisit: None,
 }
 _TABLES = {cls.__table__.name: cls for cls in WATCHED}
 _FLAG = "umic_availability_changed"

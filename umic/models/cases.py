@@ -75,6 +75,15 @@ class CaseFile(db.Model):
     company: Mapped[str] = mapped_column(String(200), default="")
     amount_claimed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     description: Mapped[str] = mapped_column(Text, default="")
+    # What the citizen asks for (the mailbox form's "Què demaneu?"); empty when not asked.
+    claim_request: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A person seen at a visit of the mobile unit (channel "umic").
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("umic_visit.id"))
+    # For the mailbox's per-day caps, as on bookings (umic.core.emails.email_key and the keyed
+    # hash of the client network, umic.core.abuse); None for cases not sent through the
+    # mailbox. The network key is erased a day after sending; both go when anonymising.
+    email_key: Mapped[str | None] = mapped_column(String(254))
+    network_key: Mapped[str | None] = mapped_column(String(32))
 
     status: Mapped[str] = mapped_column(String(30), default=CaseStatus.PENDENT)
     status_detail: Mapped[str] = mapped_column(Text, default="")
@@ -139,6 +148,9 @@ class CaseFile(db.Model):
         Index("ix_case_file_deadline", "deadline"),
         Index("ix_case_file_tracker_id", "tracker_id"),
         Index("ix_case_file_anonymised_at", "anonymised_at"),
+        Index("ix_case_file_visit_id", "visit_id"),
+        Index("ix_case_file_email_key", "email_key"),
+        Index("ix_case_file_network_key", "network_key"),
         # Free-text search (LIKE '%word%') stays fast at 100,000 cases: trigrams, PostgreSQL only.
         Index(
             "ix_case_file_search_text_trgm",

@@ -47,6 +47,8 @@ from .types import UTCDateTime
 
 if TYPE_CHECKING:
     from .cases import CaseFile
+    from .offices import ConsumerOffice
+    from .visits import UmicVisit
 
 
 def _service_today() -> date:
@@ -77,6 +79,13 @@ class Municipality(db.Model):
     # Web origins allowed to embed this town's booking in an iframe, one per line
     # (e.g. https://www.gelida.cat); sent as its Content-Security-Policy frame-ancestors.
     embed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The consumer office its residents go to (models/offices.py); None: not yet known.
+    # ``has_omic`` is kept true exactly when this is a municipal office (umic.offices).
+    office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consumer_office.id", ondelete="SET NULL"), index=True
+    )
+
+    office: Mapped[ConsumerOffice | None] = relationship()
 
     @property
     def enrolled(self) -> bool:
@@ -292,7 +301,10 @@ class Booking(db.Model):
     # or remove the same event instead of adding a copy.
     ical_uid: Mapped[str] = mapped_column(String(36), unique=True)
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Empty for an in-person appointment at a visit of the mobile unit (``visit_id``).
     video_link: Mapped[str] = mapped_column(String(500))
+    # Set for an in-person appointment at a visit of the mobile unit (models/visits.py).
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("umic_visit.id"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
@@ -316,6 +328,7 @@ class Booking(db.Model):
     municipality: Mapped[Municipality] = relationship()
     technician: Mapped[StaffUser] = relationship(foreign_keys=[technician_id])
     booked_by: Mapped[StaffUser | None] = relationship(foreign_keys=[booked_by_id])
+    visit: Mapped[UmicVisit | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("start_utc < end_utc", name="start_before_end"),
@@ -330,7 +343,13 @@ class Booking(db.Model):
         Index("ix_booking_network_key", "network_key"),
         Index("ix_booking_created_at", "created_at"),
         Index("ix_booking_anonymised_at", "anonymised_at"),
+        Index("ix_booking_visit_id", "visit_id"),
     )
+
+    @property
+    def in_person(self) -> bool:
+        """An appointment at a visit of the mobile unit, not a video call."""
+        return self.visit_id is not None
 
     @property
     def is_cancelled(self) -> bool:
@@ -401,6 +420,7 @@ class TokenPurpose(enum.StrEnum):
     MANAGE = "manage"  # see, reschedule or cancel a booking
     UPLOAD = "upload"  # send the documents a case file asks for
     SURVEY = "survey"  # answer the satisfaction survey of an appointment
+    STATUS = "status"  # follow a request: "How is my query going?" (umic.casefiles.follow)
 
 
 class AccessToken(db.Model):
