@@ -46,15 +46,18 @@ from support.queries import counted_selects
 from umic import clock
 from umic.casefiles.service import case_from_booking
 from umic.casefiles.service import create_case
+from umic.core.codes import OfficeKind
 from umic.extensions import db
 from umic.models import BookingStatus
 from umic.models import Channel
 from umic.models import ChannelCount
+from umic.models import ConsumerOffice
 from umic.models import Municipality
 from umic.models import Role
 from umic.municipalities import MUNICIPALITIES_CSV
 from umic.municipalities import OMICS_CSV
 from umic.municipalities import import_municipalities
+from umic.offices import set_office
 
 MADRID = ZoneInfo("Europe/Madrid")
 PILOT = ["Torrelles de Llobregat", "Santa Maria de Palautordera", "Begues", "Gelida"]
@@ -70,8 +73,17 @@ def months_ago(count: int) -> date:
 
 @pytest.fixture
 def towns(app) -> dict[str, Municipality]:
+    """The 311 towns and the shipped directory; every town without an OMIC is then recorded
+    as known to have only the Agència (so all of them count as "no office of its own": the
+    groups of towns whose office is not yet known are ``test_offices.py``'s)."""
     report = import_municipalities(MUNICIPALITIES_CSV, OMICS_CSV)
     assert not report.errors and report.created == 311
+    agencia = db.session.scalar(
+        select(ConsumerOffice).where(ConsumerOffice.kind == OfficeKind.AGENCIA)
+    )
+    for town in db.session.scalars(select(Municipality).where(Municipality.has_omic.is_(False))):
+        set_office(town, agencia)
+    db.session.commit()
     return {town.name: town for town in db.session.scalars(select(Municipality))}
 
 
@@ -122,10 +134,12 @@ def requests(towns):
     make_booking(alpens, service, technician, now - timedelta(days=3), status="cancelled")
     make_booking(alpens, service, technician, now - timedelta(days=2), status="no_show")
     make_booking(alpens, service, technician, now + timedelta(days=2))
-    count(alpens, Channel.UMIC, months_ago(11), 10)
+    # The monthly counts entered by hand are in months without records of their channel:
+    # otherwise the records replace them (stats.requests).
+    count(alpens, Channel.UMIC, months_ago(8), 10)
 
     # Abrera: 10 video and 6 UMIC entered by hand, 2 bústia and 2 UMIC case files.
-    count(abrera, Channel.TELEMATICA, months_ago(0), 10)
+    count(abrera, Channel.TELEMATICA, months_ago(5), 10)
     count(abrera, Channel.UMIC, months_ago(6), 6)
     case(abrera, Channel.BUSTIA, 10)
     case(abrera, Channel.BUSTIA, 200)
@@ -140,7 +154,7 @@ def requests(towns):
     case(aguilar, Channel.TELEMATICA, 90)
 
     # Alella: exactly 12, which is not "more than 12".
-    count(alella, Channel.TELEMATICA, months_ago(3), 12)
+    count(alella, Channel.TELEMATICA, months_ago(7), 12)
     case(alella, Channel.UMIC, 500)  # outside
 
     # Requests of towns that are not candidates: an OMIC town and an enrolled one.
@@ -293,7 +307,7 @@ def test_coverage_counts_the_enrolled_towns_among_those_without_an_omic(client, 
     html = plan(client)
     page = soup(html)
     assert page.select_one("#coverage-text").get_text(strip=True) == (
-        "25 de 303 municipis sense OMIC atesos (8,3 %)"
+        "Atesos: 25 de 303 municipis que consta que no tenen OMIC (8,3 %)"
     )
     progress = page.select_one("progress#coverage-progress")
     assert (progress["max"], progress["value"]) == ("100", "8.3")
@@ -306,7 +320,7 @@ def test_coverage_counts_the_enrolled_towns_among_those_without_an_omic(client, 
 def test_coverage_with_nobody_enrolled_yet(client, towns, coordinator):
     html = plan(client)
     assert soup(html).select_one("#coverage-text").get_text(strip=True) == (
-        "0 de 303 municipis sense OMIC atesos (0,0 %)"
+        "Atesos: 0 de 303 municipis que consta que no tenen OMIC (0,0 %)"
     )
     assert "Encara no hi ha cap municipi adherit." in html
     assert soup(html).select_one("#taula-cobertura") is None
@@ -359,9 +373,8 @@ def test_enrolling_from_the_plan_takes_the_town_out_and_raises_the_coverage(
 ):
     enrol_pilot_and_second_wave(towns)
     alpens = towns["Alpens"]
-    assert "encara no té atenció per videotrucada" in client.get("/reserva/alpens/").get_data(
-        as_text=True
-    )
+    # Not bookable yet (the town's page sends its residents to the Agència: tests of the
+    # town pages say what it shows).
     assert Citizen(client, slug="alpens").days() == []
 
     response = enrol_from_plan(client, alpens.id)
@@ -377,7 +390,7 @@ def test_enrolling_from_the_plan_takes_the_town_out_and_raises_the_coverage(
     assert ranking_rows(html)[0]["Municipi"] == "Abrera"
     # Gelida (enrolled by the requests fixture) is one of the 25: 26 now.
     assert soup(html).select_one("#coverage-text").get_text(strip=True) == (
-        "26 de 303 municipis sense OMIC atesos (8,6 %)"
+        "Atesos: 26 de 303 municipis que consta que no tenen OMIC (8,6 %)"
     )
     db.session.expire_all()
     assert db.session.get(Municipality, alpens.id).enrolled_on == today()
@@ -453,12 +466,14 @@ def test_the_ranking_exports_as_csv(client, towns, requests, coordinator):
         "Peticions (any fins avui)",
         "Peticions per 1.000 habitants",
         "Més de 12 l'any",
+        "Oficina de consum",
     ]
+    agencia = "Sense oficina local: Agència Catalana del Consum"
     assert rows[1:5] == [
-        ["1", "08004", "Alpens", "Lluçanès", "267", "13", "48,7", "Sí"],
-        ["2", "08001", "Abrera", "Baix Llobregat", "13227", "20", "1,5", "Sí"],
-        ["3", "08002", "Aguilar de Segarra", "Bages", "292", "3", "10,3", "No"],
-        ["4", "08003", "Alella", "Maresme", "10262", "12", "1,2", "No"],
+        ["1", "08004", "Alpens", "Lluçanès", "267", "13", "48,7", "Sí", agencia],
+        ["2", "08001", "Abrera", "Baix Llobregat", "13227", "20", "1,5", "Sí", agencia],
+        ["3", "08002", "Aguilar de Segarra", "Bages", "292", "3", "10,3", "No", agencia],
+        ["4", "08003", "Alella", "Maresme", "10262", "12", "1,2", "No", agencia],
     ]
     assert len(rows) == 1 + 302
     # The page links to it.
@@ -472,7 +487,7 @@ def test_the_coverage_exports_as_csv(client, towns, coordinator):
         "Mes",
         "Adhesions del mes",
         "Municipis adherits",
-        "Municipis sense OMIC",
+        "Municipis que consta que no tenen OMIC",
         "Cobertura (%)",
     ]
     assert rows[1:5] == [

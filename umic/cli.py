@@ -32,23 +32,23 @@ def municipalities_cli() -> None:
 @municipalities_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--omic",
-    "omic_path",
+    "--offices",
+    "offices_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV of towns with their own OMIC (column ine_code).",
+    help="The consumer-office directory (docs/offices.md), e.g. umic/data/consumer_offices.csv.",
 )
-def import_municipalities_command(path: Path, omic_path: Path | None) -> None:
+def import_municipalities_command(path: Path, offices_path: Path | None) -> None:
     """Create or update towns from a CSV (ine_code,name,comarca,population,population_year)."""
     from .municipalities import import_municipalities
 
-    report = import_municipalities(path, omic_path)
+    report = import_municipalities(path, offices_path)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if report.errors:
         raise click.ClickException("nothing was imported")
     click.echo(
         f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.omics} newly marked as having an OMIC"
+        f"{report.omics} newly marked as having an OMIC, {report.offices} offices created"
     )
 
 

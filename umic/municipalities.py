@@ -1,4 +1,8 @@
-"""Loading the province's municipalities and the known OMICs from CSV files."""
+"""Loading the province's municipalities and the consumer-office directory from CSV files.
+
+The directory (``data/consumer_offices.csv``, ``umic.offices``) gives each town its office
+and, with it, ``has_omic``; towns in no office row stay "not yet known".
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,14 @@ from .core.text import fold
 from .core.text import slugify
 from .extensions import db
 from .models import Municipality
+from .offices import CONSUMER_OFFICES_CSV
+from .offices import import_offices
 
 DATA_DIR = Path(__file__).parent / "data"
 MUNICIPALITIES_CSV = DATA_DIR / "municipalities_barcelona.csv"
-OMICS_CSV = DATA_DIR / "omic_offices.csv"
+#: The shipped consumer-office directory (it replaced ``omic_offices.csv``, which only listed
+#: the towns with an OMIC); the old name is kept for callers.
+OMICS_CSV = CONSUMER_OFFICES_CSV
 
 
 @dataclass
@@ -24,7 +32,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    omics: int = 0
+    omics: int = 0  # towns newly marked as having their own OMIC
+    offices: int = 0  # offices created
     errors: list[str] = field(default_factory=list)
 
 
@@ -37,8 +46,10 @@ def _read(path: Path, required: set[str]) -> list[dict[str, str]]:
         return list(reader)
 
 
-def import_municipalities(path: Path, omic_path: Path | None = None) -> ImportReport:
-    """Create or update towns by INE code; idempotent. A file with any bad row changes nothing."""
+def import_municipalities(path: Path, offices_path: Path | None = None) -> ImportReport:
+    """Create or update towns by INE code, then (``offices_path``) the consumer-office
+    directory (``umic.offices.import_offices``); idempotent. A bad row in either file changes
+    nothing."""
     report = ImportReport()
     rows = _read(path, {"ine_code", "name", "comarca", "population"})
     parsed = []
@@ -65,9 +76,6 @@ def import_municipalities(path: Path, omic_path: Path | None = None) -> ImportRe
                 "population_year": int(year) if year.isdigit() else None,
             }
         )
-    omic_codes: set[str] = set()
-    if omic_path is not None:
-        omic_codes = {row["ine_code"].strip() for row in _read(omic_path, {"ine_code"})}
     if report.errors:
         return report
 
@@ -95,13 +103,18 @@ def import_municipalities(path: Path, omic_path: Path | None = None) -> ImportRe
             changed = True
         report.updated += changed
         report.unchanged += not changed
-    for code in omic_codes:
-        town = existing.get(code)
-        if town is None:
-            report.errors.append(f"OMIC file: unknown INE code {code}")
-        elif not town.has_omic:
-            town.has_omic = True
-            report.omics += 1
+    if offices_path is not None:
+        db.session.flush()
+        had_omic = {code for code, town in existing.items() if town.has_omic}
+        result = import_offices(offices_path.read_text(encoding="utf-8-sig"))
+        report.errors += [
+            f"{offices_path.name}: line {p.line}: {p.message % dict(p.args)}"
+            for p in result.problems
+        ]
+        report.offices = result.created
+        report.omics = sum(
+            1 for code, town in existing.items() if town.has_omic and code not in had_omic
+        )
     if report.errors:
         db.session.rollback()
         return report

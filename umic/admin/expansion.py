@@ -41,6 +41,7 @@ from wtforms import StringField
 
 from .. import clock
 from ..core import periods
+from ..core.codes import OfficeStatus
 from ..core.dates import parse_day
 from ..core.text import clean
 from ..extensions import db
@@ -67,21 +68,34 @@ def _plan(today: date):
     """Everything the plan shows, in a fixed number of queries."""
     period = periods.last_twelve_months(today)
     threshold = current_app.config["EXPANSION_MIN_REQUESTS_PER_YEAR"]
-    ranking = expansion.rank_towns(expansion.load_candidates(period, service_tz()), threshold)
+    groups = expansion.group_candidates(expansion.load_candidates(period, service_tz()))
+    rankings = {status: expansion.rank_towns(towns, threshold) for status, towns in groups.items()}
     coverage, enrolments = expansion.load_coverage()
     months = expansion.monthly_coverage(enrolments, coverage.without_omic, today)
-    return period, threshold, ranking, coverage, months
+    return period, threshold, rankings, coverage, months
 
 
 def coverage_text(coverage: expansion.Coverage) -> str:
-    """'25 de 303 municipis sense OMIC atesos (8,3 %)'."""
+    """'Atesos: 25 de 303 municipis que consta que no tenen OMIC (8,3 %)'."""
+    if not coverage.without_omic:
+        return _("Encara no consta cap municipi sense OMIC pròpia.")
     return ngettext(
-        "%(served)s de %(total)s municipi sense OMIC atès (%(percent)s %%)",
-        "%(served)s de %(total)s municipis sense OMIC atesos (%(percent)s %%)",
+        "Atesos: %(served)s de %(total)s municipi que consta que no té OMIC (%(percent)s %%)",
+        "Atesos: %(served)s de %(total)s municipis que consta que no tenen OMIC (%(percent)s %%)",
         coverage.without_omic,
         served=number(coverage.served),
         total=number(coverage.without_omic),
         percent=decimal(coverage.percent),
+    )
+
+
+def unknown_text(coverage: expansion.Coverage) -> str:
+    """The towns outside the figure: their office is not yet known."""
+    return ngettext(
+        "%(num)s municipi amb l'oficina de consum encara per conèixer: no compta en la cobertura.",
+        "%(num)s municipis amb l'oficina de consum encara per conèixer: no compten en la "
+        "cobertura.",
+        coverage.unknown,
     )
 
 
@@ -137,15 +151,18 @@ def _coverage_table(months: list[expansion.CoverageMonth]) -> Table:
 @bp.get("/ampliacio/", endpoint="expansion")
 def expansion_plan():
     """Which towns to enrol next, and how far the service reaches."""
-    period, threshold, ranking, coverage, months = _plan(service_today())
+    period, threshold, rankings, coverage, months = _plan(service_today())
+    ranking = rankings[OfficeStatus.AGENCIA]
     return render_template(
         "admin/expansion.html",
         period=period,
         threshold=threshold,
         ranking=ranking,
+        rankings=rankings,
         above=sum(line.above_threshold for line in ranking),
         coverage=coverage,
         coverage_text=coverage_text(coverage),
+        unknown_text=unknown_text(coverage),
         months=months,
         chart=_coverage_chart(months) if months else None,
         coverage_table=_coverage_table(months),
@@ -186,8 +203,9 @@ def _start_day(form: EnrolForm, today: date) -> date | None:
 
 def _line_of(town_id: int, today: date):
     """The town's line of the ranking (its requests, rate and rank), or None."""
-    _period, _threshold, ranking, _coverage, _months = _plan(today)
-    return next((line for line in ranking if line.town.town_id == town_id), None)
+    _period, _threshold, rankings, _coverage, _months = _plan(today)
+    lines = (line for ranking in rankings.values() for line in ranking)
+    return next((line for line in lines if line.town.town_id == town_id), None)
 
 
 def _enrolment_page(town: Municipality, form: EnrolForm | None, today: date, status: int = 200):
@@ -303,7 +321,7 @@ def yes_no(value: bool) -> str:
 def expansion_ranking_csv():
     """The ranking as on the page (numbers without thousands separators)."""
     today = service_today()
-    _period, threshold, ranking, _coverage, _months = _plan(today)
+    _period, threshold, rankings, _coverage, _months = _plan(today)
     headers = [
         _("Posició"),
         _("Codi INE"),
@@ -313,6 +331,7 @@ def expansion_ranking_csv():
         _("Peticions (any fins avui)"),
         _("Peticions per 1.000 habitants"),
         _("Més de %(num)s l'any", num=threshold),
+        _("Oficina de consum"),
     ]
     rows = [
         [
@@ -324,7 +343,9 @@ def expansion_ranking_csv():
             line.town.requests,
             decimal(line.rate_rounded),
             yes_no(line.above_threshold),
+            _(status.label),
         ]
+        for status, ranking in rankings.items()
         for line in ranking
     ]
     return reports.csv_download(f"ampliacio-municipis-{today.isoformat()}.csv", headers, rows)
@@ -340,7 +361,7 @@ def expansion_coverage_csv():
         _("Mes"),
         _("Adhesions del mes"),
         _("Municipis adherits"),
-        _("Municipis sense OMIC"),
+        _("Municipis que consta que no tenen OMIC"),
         _("Cobertura (%(unit)s)", unit="%"),
     ]
     rows = [

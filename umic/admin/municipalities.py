@@ -31,6 +31,7 @@ from wtforms import BooleanField
 from wtforms import StringField
 
 from .. import embed
+from .. import offices
 from ..core.dates import parse_day
 from ..core.text import clean
 from ..core.text import fold
@@ -59,6 +60,8 @@ STATES = {
     "no-adherits": _l("No adherits"),
     "omic": _l("Amb OMIC"),
     "sense-omic": _l("Sense OMIC"),
+    # No office recorded and not enrolled (umic.core.offices): the directory's to-do list.
+    "oficina-per-coneixer": _l("Oficina encara no coneguda"),
 }
 SORTS = {
     "nom": _l("Nom (A-Z)"),
@@ -115,6 +118,10 @@ def _registry_conditions(query: RegistryQuery) -> list:
         conditions.append(Municipality.has_omic.is_(True))
     elif query.state == "sense-omic":
         conditions.append(Municipality.has_omic.is_(False))
+    elif query.state == "oficina-per-coneixer":
+        conditions.append(Municipality.office_id.is_(None))
+        conditions.append(Municipality.has_omic.is_(False))
+        conditions.append(Municipality.enrolled_on.is_(None))
     if query.comarca:
         conditions.append(Municipality.comarca == query.comarca)
     return conditions
@@ -282,7 +289,7 @@ def municipality(town_id: int):
         enrolled_on = _checked(form, town, service_today())
         if enrolled_on is not False:
             was_enrolled = town.enrolled
-            town.has_omic = bool(form.has_omic.data)
+            offices.mark_own_office(town, bool(form.has_omic.data))
             town.enrolled_on = enrolled_on
             db.session.commit()
             flash(_saved_message(town, was_enrolled), "success")
@@ -309,6 +316,7 @@ def _edit_page(town: Municipality, form: MunicipalityForm, embed_form=None) -> s
         town=town,
         form=form,
         link=booking_link(town) if town.enrolled else None,
+        office_status=offices.status_of(town),
         number_text=number,
         short_day=short_day,
         **embed.registry_context(town, embed_form),

@@ -176,6 +176,17 @@ class OfficeKind(Vocabulary):
     )
 
 
+class OfficeStatus(Vocabulary):
+    """Where a town's residents stand with consumer offices (``umic.core.offices``): their
+    own municipal office, this service, a comarcal office, the Agència, or not yet known."""
+
+    OWN = ("own_office", N_("Oficina municipal pròpia"))
+    SERVED = ("served", N_("Atès per aquest servei"))
+    COMARCAL = ("comarcal", N_("Oficina comarcal"))
+    AGENCIA = ("agencia", N_("Sense oficina local: Agència Catalana del Consum"))
+    UNKNOWN = ("unknown", N_("Oficina encara no coneguda"))
+
+
 class VisitStatus(Vocabulary):
     """Where a visit of the mobile unit (UMIC) to a town stands."""
 
@@ -215,6 +226,7 @@ VOCABULARIES = (
     Outcome,
     DocumentCategory,
     OfficeKind,
+    OfficeStatus,
     VisitStatus,
     BookingStatus,
     Resolved,

@@ -4,6 +4,12 @@ The seed's criteria for adding towns: "municipis que reben més de 12 peticions 
 municipis amb més peticions per cada 1.000 habitants"; its goal: "arribar al 100 % dels
 municipis sense oficina de consum pròpia".
 
+"Without an office of their own" means *known* to have none (``umic.core.offices``): towns
+enrolled, covered by a comarcal office (OCIC) or known to have only the Agència. A town whose
+office is not yet known is its own group: neither in the coverage's denominator nor among the
+towns to enrol, which are ranked per group (the Agència's towns first, then the OCIC's, then
+the not yet known, each on its own).
+
 Two layers:
 
 - **Pure rules** (no Flask, no database), unit-tested in ``tests/unit/test_expansion_rules.py``:
@@ -30,11 +36,14 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from ..core.codes import OfficeStatus
+from ..core.offices import town_status
 from ..core.periods import Period
 from ..core.text import fold
 from ..extensions import db
 from ..models import Booking
 from ..models import BookingStatus
+from ..models import ConsumerOffice
 from ..models import Municipality
 from .requests import requests_by_town
 
@@ -71,6 +80,20 @@ class Candidate:
     comarca: str
     population: int | None
     requests: int
+    #: OfficeStatus: agencia, comarcal or unknown (a candidate is neither OMIC nor enrolled).
+    status: str = OfficeStatus.UNKNOWN
+
+
+#: The plan's groups of candidates, in the order the page shows them.
+CANDIDATE_GROUPS = (OfficeStatus.AGENCIA, OfficeStatus.COMARCAL, OfficeStatus.UNKNOWN)
+
+
+def group_candidates(candidates: Iterable[Candidate]) -> dict[OfficeStatus, list[Candidate]]:
+    """status -> its candidates (every group present, maybe empty)."""
+    groups: dict[OfficeStatus, list[Candidate]] = {status: [] for status in CANDIDATE_GROUPS}
+    for town in candidates:
+        groups.setdefault(OfficeStatus(town.status), []).append(town)
+    return groups
 
 
 @dataclass(frozen=True)
@@ -122,10 +145,14 @@ def coverage_percent(served: int, total: int) -> Decimal | None:
 
 @dataclass(frozen=True)
 class Coverage:
-    """N of M towns without an OMIC served (X %)."""
+    """N of M towns known to have no office of their own served (X %), and apart from them
+    the towns whose office is not yet known."""
 
     served: int  # N: towns without an OMIC that are enrolled
-    without_omic: int  # M: towns without an OMIC
+    without_omic: int  # M: towns known to have no OMIC (enrolled, OCIC or Agència)
+    comarcal: int = 0  # of M, not enrolled, covered by an OCIC
+    agencia: int = 0  # of M, not enrolled, known to have only the Agència
+    unknown: int = 0  # not in M: no office recorded and not enrolled
 
     @property
     def percent(self) -> Decimal | None:
@@ -215,7 +242,8 @@ def enrolment_problems(
 
 
 def load_candidates(period: Period, tz: ZoneInfo) -> list[Candidate]:
-    """Towns without an OMIC, not enrolled, with their requests over ``period``.
+    """Towns without an OMIC, not enrolled, with their requests over ``period`` and their
+    group (status).
 
     One query for the towns plus the fixed few of ``requests_by_town``.
     """
@@ -227,7 +255,10 @@ def load_candidates(period: Period, tz: ZoneInfo) -> list[Candidate]:
             Municipality.name,
             Municipality.comarca,
             Municipality.population,
-        ).where(Municipality.has_omic.is_(False), Municipality.enrolled_on.is_(None))
+            ConsumerOffice.kind,
+        )
+        .outerjoin(ConsumerOffice, Municipality.office_id == ConsumerOffice.id)
+        .where(Municipality.has_omic.is_(False), Municipality.enrolled_on.is_(None))
     )
     return [
         Candidate(
@@ -237,6 +268,7 @@ def load_candidates(period: Period, tz: ZoneInfo) -> list[Candidate]:
             comarca=row.comarca,
             population=row.population,
             requests=sum(requests.get(row.id, {}).values()),
+            status=town_status(row.kind, False),
         )
         for row in rows
     ]
@@ -245,13 +277,27 @@ def load_candidates(period: Period, tz: ZoneInfo) -> list[Candidate]:
 def load_coverage() -> tuple[Coverage, dict[date, int]]:
     """The coverage today and the enrolment days behind its progress, in one aggregate query."""
     rows = db.session.execute(
-        select(Municipality.enrolled_on, func.count())
+        select(Municipality.enrolled_on, ConsumerOffice.kind, func.count())
+        .outerjoin(ConsumerOffice, Municipality.office_id == ConsumerOffice.id)
         .where(Municipality.has_omic.is_(False))
-        .group_by(Municipality.enrolled_on)
+        .group_by(Municipality.enrolled_on, ConsumerOffice.kind)
     ).all()
-    enrolments = {day: count for day, count in rows if day is not None}
+    enrolments: dict[date, int] = {}
+    statuses: dict[OfficeStatus, int] = {}
+    for day, kind, count in rows:
+        if day is not None:
+            enrolments[day] = enrolments.get(day, 0) + count
+        status = town_status(kind, day is not None)
+        statuses[status] = statuses.get(status, 0) + count
+    served = statuses.get(OfficeStatus.SERVED, 0)
+    comarcal = statuses.get(OfficeStatus.COMARCAL, 0)
+    agencia = statuses.get(OfficeStatus.AGENCIA, 0)
     coverage = Coverage(
-        served=sum(enrolments.values()), without_omic=sum(count for _day, count in rows)
+        served=served,
+        without_omic=served + comarcal + agencia,
+        comarcal=comarcal,
+        agencia=agencia,
+        unknown=statuses.get(OfficeStatus.UNKNOWN, 0),
     )
     return coverage, enrolments
 
