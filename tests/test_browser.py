@@ -86,7 +86,7 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
     if javascript:  # only the times are swapped in; the URL and focus stay (WCAG 3.2.2)
         page.wait_for_selector("#times input[name=slot]")
         assert page.url.endswith("/reserva/gelida/")
-        assert re.search(r"\d+ hores lliures", page.inner_text("#status"))
+        assert re.search(r"\d+ cites disponibles", page.inner_text("#status"))
         assert page.evaluate("document.activeElement.name") == "dia"
     else:
         page.click("text=Mostra les hores")

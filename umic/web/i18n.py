@@ -31,6 +31,7 @@ from flask import has_request_context
 from flask import request
 from flask import session
 from flask_babel import get_locale
+from flask_babel import gettext
 from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
@@ -133,7 +134,7 @@ def month_text(month: date) -> str:
 
 
 def of_month_text(month: date) -> str:
-    """'d’abril de 2025', for "Comptatges d’abril de 2025"."""
+    """'d'abril de 2025', for "Comptatges d'abril de 2025"."""
     return dates.of_month_text(month, locale_name())
 
 
@@ -216,8 +217,29 @@ def service_name(service) -> str:
 
 
 def service_description(service) -> str:
-    """The service's description in the language being written, falling back to Catalan."""
-    return service.description_in(locale_name()) if service is not None else ""
+    """The service's description in the language being written; on a page in another
+    language than Catalan with no description written in it, none (M3: a Spanish page
+    showed the Catalan paragraph; the name, which every page needs, still falls back)."""
+    if service is None:
+        return ""
+    lang = locale_name()
+    if lang in service.OTHER_LANGUAGES and not getattr(service, f"description_{lang}"):
+        return ""
+    return service.description_in(lang)
+
+
+#: The organisation as the installation names it by default; translated on the pages.
+DEFAULT_ORGANISATION = "Servei de Consum de la Diputació de Barcelona"
+
+
+def organisation_name() -> str:
+    """``SERVICE_ORGANISATION`` in the language being written: the default name is
+    translated (M3: the Spanish footer said "Servei de Consum..."); a name the installation
+    configured is shown as written."""
+    configured = current_app.config["SERVICE_ORGANISATION"]
+    if configured == DEFAULT_ORGANISATION:
+        return gettext("Servei de Consum de la Diputació de Barcelona")
+    return configured
 
 
 def register_template_helpers(app) -> None:
@@ -236,4 +258,5 @@ def register_template_helpers(app) -> None:
         with_language=with_language,
         service_name=service_name,
         service_description=service_description,
+        organisation_name=organisation_name,
     )
