@@ -52,6 +52,7 @@ from . import clock
 from .booking.routes import bp as booking_bp
 from .booking.service import find_by_token
 from .extensions import db
+from .mailbox.routes import bp as mailbox_bp
 from .models import Municipality
 from .web.forms import Form
 from .web.urls import external_url
@@ -59,6 +60,9 @@ from .web.urls import external_url
 #: The embedded booking's blueprint name and address prefix.
 EMBED = "embed"
 EMBED_PREFIX = "/incrustat"
+#: The embedded mailbox's blueprint name (``/incrustat/bustia/<town>/``, umic.mailbox).
+EMBED_MAILBOX = "embed_mailbox"
+EMBED_BLUEPRINTS = (EMBED, EMBED_MAILBOX)
 #: Embedded pages keep their own session cookie, apart from the site's (see the module doc).
 EMBED_COOKIE = "umic_incrustat"
 
@@ -212,8 +216,8 @@ def is_embed_path() -> bool:
 
 
 def embedded() -> bool:
-    """True while rendering an embedded booking page (templates call this)."""
-    return has_request_context() and request.blueprint == EMBED
+    """True while rendering an embedded booking or mailbox page (templates call this)."""
+    return has_request_context() and request.blueprint in EMBED_BLUEPRINTS
 
 
 def embed_town() -> Municipality | None:
@@ -232,7 +236,7 @@ def _town_from(values: dict) -> Municipality | None:
 
 def frame_embed(endpoint: str | None, values: dict | None) -> None:
     """Before anything else (even the CSRF check): who may frame this embed response."""
-    if not endpoint or not endpoint.startswith(EMBED + "."):
+    if not endpoint or endpoint.split(".", 1)[0] not in EMBED_BLUEPRINTS:
         return
     town = _town_from(values or {})
     g.embed_town = town
@@ -290,8 +294,9 @@ def csrf_fallback(error) -> Response | tuple[Response, int] | None:
         args["lang"] = lang
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     no_session = field not in session
+    site = "mailbox" if request.blueprint == EMBED_MAILBOX else "booking"
     page = render_template(
-        "embed/new_tab.html", url=url_for(f"booking.{view}", **args), no_session=no_session
+        "embed/new_tab.html", url=url_for(f"{site}.{view}", **args), no_session=no_session
     )
     return page if no_session else (page, 400)
 
@@ -323,6 +328,11 @@ def out_link(href: str, text: str, class_: str = "") -> Markup:
 def embed_url(town: Municipality) -> str:
     """The address the town's iframe loads."""
     return external_url(f"{EMBED}.town", slug=town.slug)
+
+
+def mailbox_embed_url(town: Municipality) -> str:
+    """The address a town's iframe loads for the mailbox (the same snippet, another src)."""
+    return external_url(f"{EMBED_MAILBOX}.town", slug=town.slug)
 
 
 def parent_script_url() -> str:
@@ -400,6 +410,7 @@ def registry_context(town: Municipality, form: EmbedOriginsForm | None = None) -
     return {
         "embed_form": form,
         "embed_snippet": snippet(town),
+        "embed_mailbox_url": mailbox_embed_url(town),
         "embed_origin": our_origin(),
         "embed_max_origins": MAX_ORIGINS,
         "embed_height": DEFAULT_HEIGHT,
@@ -420,6 +431,7 @@ def save_origins(town: Municipality, form: EmbedOriginsForm) -> bool:
 def init_app(app: Flask) -> None:
     """The embedded booking, its session cookie, framing and template helpers."""
     app.register_blueprint(booking_bp, name=EMBED, url_prefix=EMBED_PREFIX)
+    app.register_blueprint(mailbox_bp, name=EMBED_MAILBOX, url_prefix=EMBED_PREFIX)
     app.session_interface = EmbedSessionInterface()
     # A URL value preprocessor runs before every before_request (the CSRF check included), so
     # even a refused form is answered with the town's frame-ancestors.

@@ -1,6 +1,6 @@
 """mailbox and follow
 
-Reserved for this issue's work; empty until it needs a change of schema.
+- case_file.language: the language of a mailbox message, for the e-mails that follow it.
 
 Revision ID: a13c0a000004
 Revises: a13c0a000003
@@ -19,8 +19,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # --- mailbox (helper "mailbox"): the language a mailbox message was written in, for the
+    # e-mails that follow it (documents asked, reminders); "" for other cases (their booking's
+    # language, or the service's).
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=5), server_default='', nullable=False))
+    # --- end mailbox
 
 
 def downgrade():
-    pass
+    # --- mailbox
+    with op.batch_alter_table('case_file', schema=None) as batch_op:
+        batch_op.drop_column('language')
+    # --- end mailbox

@@ -5,7 +5,8 @@ module keeps what they leave behind for as short a time as it is needed, and tel
 
 - ``record_refusal``: a cap said no (a row with a reason and a time, nothing personal);
 - ``watch``, a periodic job (``umic.jobs``): erases each booking's network key once it is a
-  day old (the per-network cap looks back 24 hours, so the key is useless after that), deletes
+  day old, and each mailbox message's (on its case file, ``umic.mailbox``) (the per-network
+  cap looks back 24 hours, so the key is useless after that), deletes
   refusals older than a day, and e-mails every active coordinator when, in the last hour,
   more than ``BOOKING_ALERT_NEW_PER_HOUR`` bookings arrived online or the caps refused more
   than ``BOOKING_ALERT_REFUSALS_PER_HOUR``, or in the last 24 hours more than
@@ -36,6 +37,7 @@ from ..mail import compose as mail
 from ..models import Booking
 from ..models import BookingAlert
 from ..models import BookingRefusal
+from ..models import CaseFile
 from ..models import Role
 from ..models import StaffUser
 from ..web.urls import external_url
@@ -57,14 +59,21 @@ def record_refusal(reason: str, now: datetime) -> None:
 
 
 def erase_network_keys(now: datetime) -> int:
-    """Blank the network key of bookings made more than a day ago; returns how many."""
+    """Blank the network key of bookings, and of mailbox messages (their case files, whose
+    per-network cap is the same), made more than a day ago; returns how many."""
     result = db.session.execute(
         update(Booking)
         .where(Booking.network_key.is_not(None), Booking.created_at <= now - KEEP)
         .values(network_key=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    cases = db.session.execute(
+        update(CaseFile)
+        .where(CaseFile.network_key.is_not(None), CaseFile.requested_at <= now - KEEP)
+        .values(network_key=None)
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) + (cases.rowcount or 0)
 
 
 def purge_refusals(now: datetime) -> int:

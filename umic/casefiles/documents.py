@@ -59,6 +59,7 @@ from ..models import CaseStatus
 from ..models import StaffUser
 from ..models import TokenPurpose
 from ..web.access import find_token
+from ..web.access import issue_status_token
 from ..web.access import issue_token
 from ..web.i18n import link_language
 from ..web.i18n import locale_name
@@ -313,8 +314,12 @@ def add_document(
     source: str,
     uploaded_by: StaffUser | None,
     now: datetime,
+    commit: bool = True,
 ) -> CaseDocument:
     """Store an uploaded file (a Werkzeug ``FileStorage``) on ``case`` and COMMIT.
+
+    ``commit=False`` (the mailbox: the case and its documents in one transaction) only
+    flushes; the caller then commits, or rolls back and deletes the stored files.
 
     Raises DocumentRejected (nothing stored) when there is no file, it is empty, too large or
     not a PDF, JPEG or PNG. The file and its row are committed together: if the database
@@ -369,7 +374,10 @@ def add_document(
                 note=note,
             )
         )
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except BaseException:
         db.session.rollback()
         with contextlib.suppress(FileNotFoundError):
@@ -507,6 +515,8 @@ def _issue_upload_token(case: CaseFile, expires_at: datetime, now: datetime) -> 
 
 
 def _citizen_language(case: CaseFile) -> str:
+    if case.language:  # a mailbox message: the language it was written in
+        return case.language
     if case.booking is not None and case.booking.language:
         return case.booking.language
     return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -524,6 +534,12 @@ def _email_citizen(case: CaseFile, token: str, kind: str) -> str:
             "detail": case.status_detail,
             "deadline_text": deadline_text,
             "upload_url": external_url("uploads.upload", token=token, **link_language()),
+            # "Com va la meva consulta?" (umic.casefiles.follow): its own, longer-lived link.
+            "follow_url": external_url(
+                "follow.status",
+                token=issue_status_token(case=case, now=clock.now()),
+                **link_language(),
+            ),
             "max_size": size_text(current_app.config["UPLOAD_MAX_BYTES"], language),
             "organisation": current_app.config["SERVICE_ORGANISATION"],
             "help_phone": current_app.config["HELP_PHONE"],

@@ -84,6 +84,9 @@ class CaseFile(db.Model):
     # mailbox. The network key is erased a day after sending; both go when anonymising.
     email_key: Mapped[str | None] = mapped_column(String(254))
     network_key: Mapped[str | None] = mapped_column(String(32))
+    # The language a mailbox message was written in ("ca", "es"...), for the e-mails that follow
+    # it; "" for other cases (a booking's case writes in the booking's language).
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
 
     status: Mapped[str] = mapped_column(String(30), default=CaseStatus.PENDENT)
     status_detail: Mapped[str] = mapped_column(Text, default="")

@@ -13,8 +13,9 @@ or describes a person:
   deleted, and so are the e-mails about it that are already sent or given up. Town, service,
   technician, times, status, channel, language and the created/confirmed/cancelled/marked
   moments stay, so the statistics and the survey results do not change.
-- a case file: the interested person's name, e-mail, phone and address, the description, the
-  status and internal details (free text), the search text (rebuilt from the number); its
+- a case file: the interested person's name, e-mail, phone and address, the description and
+  what a mailbox message asked for, the mailbox's cap keys, the status and internal details
+  (free text), the search text (rebuilt from the number); its
   history keeps who and when and the changes of the figures' fields (type, channel, town,
   sector, company, amounts, status, outcome, deadline, assignment), and loses every note and
   the old and new values of the other fields (names, e-mails, descriptions); its documents
@@ -178,6 +179,9 @@ def anonymise_cases(case_ids: Collection[int], now: datetime) -> int:
                     interested_phone="",
                     interested_address="",
                     description="",
+                    claim_request="",  # what a mailbox message asked for
+                    email_key=None,  # the mailbox's cap keys
+                    network_key=None,
                     status_detail="",
                     internal_detail="",
                     search_text=CaseFile.number,

@@ -406,6 +406,7 @@ def export_data(subject: Subject, now: datetime) -> dict:
                 "sector": c.sector,
                 "company": c.company,
                 "description": c.description,
+                "claim_request": c.claim_request,  # the mailbox's "what do you ask for"
                 "amount_claimed": _amount(c.amount_claimed),
                 "amount_recovered": _amount(c.amount_recovered),
                 "outcome": c.outcome,
