@@ -537,7 +537,9 @@ def test_documents_requested_email_through_smtp_carries_a_working_upload_link(
 
     # Only the hash of the token is stored; it opens the upload page until the deadline.
     token = link.rsplit("/", 1)[1]
-    stored = db.session.scalars(select(AccessToken)).one()
+    stored = db.session.scalars(
+        select(AccessToken).where(AccessToken.purpose == TokenPurpose.UPLOAD)
+    ).one()
     assert stored.token_hash == hash_token(token) != token
     assert (stored.purpose, stored.case_id) == (TokenPurpose.UPLOAD, case.id)
     assert stored.expires_at == documents.deadline_end(deadline, MADRID)
@@ -575,7 +577,11 @@ def test_a_new_deadline_sends_a_new_link_and_earlier_links_follow_it(app, client
     second = last_link()
     assert first != second
     assert count(OutboxMessage) == 2
-    expiries = set(db.session.scalars(select(AccessToken.expires_at)))
+    expiries = set(
+        db.session.scalars(
+            select(AccessToken.expires_at).where(AccessToken.purpose == TokenPurpose.UPLOAD)
+        )
+    )
     assert expiries == {documents.deadline_end(later, MADRID)}
     assert client.get(first).status_code == 200
 
@@ -663,7 +669,9 @@ def test_a_citizen_upload_reaches_the_history_and_the_assigned_technicians_new_u
         select(CaseEvent.note).where(CaseEvent.case_id == case.id, CaseEvent.kind == "document")
     ).one()
     assert note.startswith("La persona interessada ha enviat factura.pdf")
-    token = db.session.scalars(select(AccessToken)).one()
+    token = db.session.scalars(
+        select(AccessToken).where(AccessToken.purpose == TokenPurpose.UPLOAD)
+    ).one()
     assert token.last_used_at is not None
     # The case row is untouched: a technician editing it meanwhile is not made stale.
     db.session.expire_all()

@@ -40,7 +40,9 @@ from umic.models import OutboxMessage
 from umic.models import OutboxStatus
 from umic.models import Role
 
-TOKEN_LINK = re.compile(r"http://localhost/(?:cita|documents|enquesta)/([A-Za-z0-9_-]{20,})")
+TOKEN_LINK = re.compile(
+    r"http://localhost/(?:cita|documents|enquesta|seguiment)/([A-Za-z0-9_-]{20,})"
+)
 
 
 @pytest.fixture
@@ -100,7 +102,9 @@ def test_a_database_copy_opens_nothing_and_the_mail_carries_working_links(app, c
 
     # Queued, not sent: the token is in the database, in link_tokens and nowhere else.
     (pending,) = [m for m in rows() if m.recipient == DETAILS["email"]]
-    assert json.loads(pending.link_tokens) == [first_token]
+    stored = json.loads(pending.link_tokens)  # the manage link, then the follow link
+    assert stored[0] == first_token and len(stored) == 2
+    assert f"/seguiment/{stored[1][:4]}{links.MASK}" in pending.body_text
     assert first_token not in pending.body_text + pending.body_html
     assert f"/cita/{first_token[:4]}{links.MASK}" in pending.body_text
     dump = database_text()
@@ -127,7 +131,7 @@ def test_a_database_copy_opens_nothing_and_the_mail_carries_working_links(app, c
         for r in smtp.messages()
         for m in TOKEN_LINK.finditer(r.message.get_body(("plain",)).get_content())
     }
-    assert kinds == {"cita", "documents", "enquesta"}
+    assert kinds == {"cita", "documents", "enquesta", "seguiment"}
     assert first_token in tokens and len(tokens) >= 4
     # Every link the citizen got works...
     for received in smtp.messages():
@@ -178,10 +182,14 @@ def test_a_failed_message_retried_by_staff_gets_fresh_working_links(app, client,
     assert response.status_code == 303
     send_pending()
     (received,) = smtp.to(DETAILS["email"])
-    (fresh,) = set(TOKEN_LINK.findall(received.message.get_body(("plain",)).get_content()))
+    body = received.message.get_body(("plain",)).get_content()
+    (fresh,) = set(re.findall(r"http://localhost/cita/([A-Za-z0-9_-]{20,})", body))
     assert fresh != manage.rsplit("/", 1)[1]
     assert client.get(f"/cita/{fresh}").status_code == 200
-    assert fresh not in database_text()
+    # The follow link ("Com va la meva consulta?") is issued afresh the same way.
+    (follow,) = set(re.findall(r"http://localhost/seguiment/([A-Za-z0-9_-]{20,})", body))
+    assert client.get(f"/seguiment/{follow}").status_code == 200
+    assert fresh not in database_text() and follow not in database_text()
 
 
 # --- The outbox page: masked, and downloads never cached (finding 14) ---------------------------

@@ -711,7 +711,7 @@ def test_a_filled_honeypot_gets_the_form_back_and_nothing_is_stored(client):
     response = send_details(client, slot, page, fields={"comentari": "Buy cheap pills"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "No hem pogut desar les dades" in html
+    assert "Heu enviat el formulari molt de pressa" in html
     assert "Buy cheap pills" not in html  # never sent back filled
     assert 'value="Raúl Sánchez Puig"' in html  # what the person typed is kept
     assert soup(html).title.get_text().startswith("Error:")
@@ -728,7 +728,9 @@ def test_a_form_sent_faster_than_a_person_can_type_comes_back_once(client, app):
     response = send_details(client, slot, page)  # at once: a script
     assert response.status_code == 200
     again = response.get_data(as_text=True)
-    assert "No hem pogut desar les dades" in again
+    assert "Heu enviat el formulari molt de pressa" in again
+    assert "torneu a prémer «Continua»" in again  # says what to do (M5)
+    assert 'value="Raúl Sánchez Puig"' in again  # and keeps what was typed
     assert count(BookingDraft) == 0
     # The stamp of the first showing is kept: pressing the button again later goes through.
     assert hidden_value(again, "shown_at") == stamp
@@ -748,7 +750,7 @@ def test_a_missing_or_forged_stamp_counts_as_too_fast(client, app, stamp):
     time.sleep(1.1)
     response = send_details(client, slot, page, fields={"shown_at": stamp})
     assert response.status_code == 200
-    assert "No hem pogut desar les dades" in response.get_data(as_text=True)
+    assert "Heu enviat el formulari molt de pressa" in response.get_data(as_text=True)
     assert count(BookingDraft) == 0
 
 

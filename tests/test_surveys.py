@@ -55,7 +55,7 @@ from umic.surveys.service import queue_due_surveys
 
 MADRID = ZoneInfo("Europe/Madrid")
 ATTENTION_ERROR = "Trieu una valoració de l'atenció rebuda, de 0 a 10"
-COMPETENCE_ERROR = "Trieu una valoració de la competència del tècnic, de 0 a 10"
+COMPETENCE_ERROR = "Trieu una valoració de la competència de la persona tècnica, de 0 a 10"
 RESOLVED_ERROR = "Trieu si s'ha resolt la consulta"
 COMMENT_ERROR = "El comentari ha de tenir 1.000 caràcters o menys"
 GOOD = {"attention": "9", "competence": "10", "resolved": "totalment", "comment": "Molt clar."}
@@ -352,12 +352,12 @@ def test_the_page_asks_three_questions_in_accessible_groups(app, client):
     legends = [f.legend.get_text(strip=True) for f in fieldsets]
     assert legends == [
         "Valoració de l'atenció rebuda",
-        "Valoració de la competència del tècnic",
+        "Valoració de la competència de la persona tècnica",
         "S'ha resolt la consulta?",
     ]
     for fieldset, name in zip(fieldsets[:2], ["attention", "competence"], strict=True):
         hint = page.find(id=fieldset["aria-describedby"])
-        assert hint.get_text(strip=True) == "0 vol dir gens satisfet i 10 molt satisfet."
+        assert hint.get_text(strip=True) == "0 vol dir gens de satisfacció i 10, molta."
         radios = fieldset.select("input[type=radio]")
         assert [r["value"] for r in radios] == [str(n) for n in range(11)]
         assert {r["name"] for r in radios} == {name}

@@ -38,6 +38,8 @@ class Config:
     BOOKING_CHANGE_CUTOFF_MINUTES = 120
     BOOKING_DAYS_PER_PAGE = 7
     BOOKING_DRAFT_HOURS = 24
+    # The citizen's join button is live this many minutes before the call (core/join.py).
+    JOIN_OPENS_MINUTES_BEFORE = 10
     # How long a citizen's manage link keeps working after the appointment ends.
     MANAGE_LINK_DAYS_AFTER = 90
 
@@ -71,6 +73,8 @@ class Config:
     SERVICE_ORGANISATION = "Servei de Consum de la Diputació de Barcelona"
     HELP_PHONE = "012"
     HELP_EMAIL = ""
+    # An external mailbox's address, used only when the app has no mailbox of its own
+    # (the in-app one, /bustia/, is the way; umic/booking/ways.py).
     MAILBOX_URL = ""
 
     # Accessibility statement: the date of its last review (reviewed at least yearly).
@@ -182,6 +186,12 @@ class Config:
     BOOKING_ALERT_NEW_PER_HOUR = 10
     BOOKING_ALERT_NEW_PER_DAY = 15
     BOOKING_ALERT_REFUSALS_PER_HOUR = 5
+    # The mailbox (umic.mailbox): per-day caps on messages per e-mail address and per client
+    # network, counted like the bookings' (0: off); its POST shares RATELIMIT_BOOKING's numbers
+    # in a bucket of its own, and its too-fast check BOOKING_MIN_FILL_SECONDS.
+    MAILBOX_MAX_PER_EMAIL_PER_DAY = 3
+    MAILBOX_MAX_PER_NETWORK_PER_DAY = 12
+    MAILBOX_MAX_FILES = 5  # per message, each at most UPLOAD_MAX_BYTES
 
 
 class TestConfig(Config):
@@ -202,3 +212,5 @@ class TestConfig(Config):
     BOOKING_ALERT_NEW_PER_HOUR = 0
     BOOKING_ALERT_NEW_PER_DAY = 0
     BOOKING_ALERT_REFUSALS_PER_HOUR = 0
+    MAILBOX_MAX_PER_EMAIL_PER_DAY = 0
+    MAILBOX_MAX_PER_NETWORK_PER_DAY = 0

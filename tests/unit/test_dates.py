@@ -3,7 +3,7 @@ every page and e-mail uses.
 
 The Catalan wording "dimarts, 25 de març de 2025, 16:30-17:00" is the spec (as Bookings
 wrote it), not CLDR's "del 2025". Babel writes the elided article with a typographic
-apostrophe (U+2019): "d’abril".
+apostrophe (U+2019), "d’abril"; the app straightens it like its other elisions: "d'abril".
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from umic.core.dates import day_text
+from umic.core.dates import of_month_text
 from umic.core.dates import parse_day
 from umic.core.dates import parse_time
 from umic.core.dates import range_text
@@ -40,9 +41,9 @@ def half_hour_from(start: datetime) -> tuple[datetime, datetime]:
     [
         (utc(2025, 3, 25, 15, 30), "ca", "dimarts, 25 de març de 2025, 16:30-17:00"),
         (utc(2025, 3, 6, 15, 30), "ca", "dijous, 6 de març de 2025, 16:30-17:00"),
-        (utc(2025, 4, 8, 14, 30), "ca", "dimarts, 8 d’abril de 2025, 16:30-17:00"),
-        (utc(2025, 8, 1, 14, 30), "ca", "divendres, 1 d’agost de 2025, 16:30-17:00"),
-        (utc(2025, 10, 1, 14, 30), "ca", "dimecres, 1 d’octubre de 2025, 16:30-17:00"),
+        (utc(2025, 4, 8, 14, 30), "ca", "dimarts, 8 d'abril de 2025, 16:30-17:00"),
+        (utc(2025, 8, 1, 14, 30), "ca", "divendres, 1 d'agost de 2025, 16:30-17:00"),
+        (utc(2025, 10, 1, 14, 30), "ca", "dimecres, 1 d'octubre de 2025, 16:30-17:00"),
         (utc(2025, 3, 25, 15, 30), "es", "martes, 25 de marzo de 2025, 16:30-17:00"),
         (utc(2025, 4, 8, 14, 30), "es", "martes, 8 de abril de 2025, 16:30-17:00"),
         (utc(2025, 3, 25, 15, 30), "ca_ES", "dimarts, 25 de març de 2025, 16:30-17:00"),
@@ -71,19 +72,20 @@ def test_catalan_year_is_written_de_not_cldr_del():
     assert "del 2025" not in text
 
 
-def test_catalan_elision_uses_the_typographic_apostrophe():
+def test_catalan_elision_uses_the_straight_apostrophe_like_every_other_elision():
     text = day_text(date(2025, 4, 8), "ca")
 
-    assert "d\u2019abril" in text
-    assert "d'abril" not in text and "de abril" not in text
+    assert "d'abril" in text
+    assert "d\u2019abril" not in text and "de abril" not in text
+    assert of_month_text(date(2025, 10, 1), "ca") == "d'octubre de 2025"
 
 
 @pytest.mark.parametrize(
     ("day", "locale", "expected"),
     [
         (date(2025, 3, 25), "ca", "dimarts, 25 de març"),
-        (date(2025, 4, 25), "ca", "divendres, 25 d’abril"),
-        (date(2025, 8, 15), "ca", "divendres, 15 d’agost"),
+        (date(2025, 4, 25), "ca", "divendres, 25 d'abril"),
+        (date(2025, 8, 15), "ca", "divendres, 15 d'agost"),
         (date(2025, 3, 25), "es", "martes, 25 de marzo"),
     ],
     ids=str,

@@ -28,7 +28,7 @@ class DetailsForm(Form):
     )
     phone = phone_field(_l("Número de telèfon"))
     address = address_field(_l("Adreça"))
-    description = description_field(_l("Explica breument el teu problema"))
+    description = description_field(_l("Expliqueu breument el vostre problema"))
     consent = BooleanField(
         _l("Accepto el tractament de les meves dades per gestionar la cita i la consulta"),
         validators=[DataRequired(_l("Heu d'acceptar el tractament de dades per demanar cita"))],

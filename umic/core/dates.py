@@ -79,6 +79,11 @@ def _lang(locale: str) -> str:
     return _normal(locale).split("_")[0]
 
 
+#: CLDR elides Catalan months with a typographic apostrophe ("d’abril"); every other elision
+#: the app writes ("d'expedient", "l'hora") has the straight one, so dates do too (UX review, L5).
+_STRAIGHT = str.maketrans({"\u2019": "'"})
+
+
 def day_text(day: date, locale: str, *, year: bool = True) -> str:
     """'dimarts, 25 de març de 2025' (or without the year)."""
     locale = _normal(locale)
@@ -86,7 +91,7 @@ def day_text(day: date, locale: str, *, year: bool = True) -> str:
     pattern = patterns.get(_lang(locale))
     if pattern is None:
         return format_date(day, "full" if year else "EEEE d MMMM", locale=locale)
-    return format_date(day, pattern, locale=locale)
+    return format_date(day, pattern, locale=locale).translate(_STRAIGHT)
 
 
 def weekday_text(day: date, locale: str) -> str:
@@ -118,11 +123,11 @@ def month_text(month: date, locale: str) -> str:
 
 
 def of_month_text(month: date, locale: str) -> str:
-    """The month after "of": Catalan elides, "d’abril de 2025" / "de maig de 2025"."""
+    """The month after "of": Catalan elides, "d'abril de 2025" / "de maig de 2025"."""
     locale = _normal(locale)
     language = _lang(locale)
     if language == "ca":  # CLDR's Catalan format-context month carries the preposition
-        return format_date(month, "MMMM 'de' y", locale=locale)
+        return format_date(month, "MMMM 'de' y", locale=locale).translate(_STRAIGHT)
     if language == "es":
         return format_date(month, "'de' MMMM 'de' y", locale=locale)
     return format_date(month, "MMMM y", locale=locale)

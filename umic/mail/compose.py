@@ -30,7 +30,9 @@ from ..models import Booking
 from ..models import OutboxMessage
 from ..models import OutboxStatus
 from ..models import StaffUser
+from ..web.access import issue_status_token
 from ..web.i18n import link_language
+from ..web.i18n import organisation_name
 from ..web.i18n import service_name
 from ..web.i18n import when_text
 from ..web.urls import external_url
@@ -127,16 +129,43 @@ def _event(booking: Booking, description: str) -> ics.EventData:
         prodid=current_app.config["ICS_PRODID"],
         tzid=current_app.config["TIMEZONE"],
         alarm_minutes=current_app.config["ICS_ALARM_MINUTES"],
+        location=visit_place(booking),
     )
+
+
+def visit_place(booking: Booking) -> str:
+    """Where an in-person appointment is: "<place>, <town>" (empty for a video call)."""
+    if booking.visit is None:
+        return ""
+    return f"{booking.visit.place}, {booking.municipality.name}"
+
+
+def _in_person_description(booking: Booking, first_line: str) -> str:
+    """An in-person appointment's DESCRIPTION: who, when, where and how to find it."""
+    text = _(
+        "%(first)s\n%(when)s (hora de Madrid).\n\nPresencialment a: %(place)s",
+        first=first_line,
+        when=when_text(booking.start_utc, booking.end_utc),
+        place=visit_place(booking),
+    )
+    if booking.visit.place_details:
+        text += "\n" + booking.visit.place_details
+    return text
 
 
 def citizen_event(booking: Booking) -> ics.EventData:
     """The invitation as the citizen sees it (also the web download)."""
+    if booking.in_person:
+        first = _(
+            "Cita presencial amb %(org)s (unitat mòbil).",
+            org=organisation_name(),
+        )
+        return _event(booking, _in_person_description(booking, first))
     description = _(
         "Videotrucada amb %(org)s.\n%(when)s (hora de Madrid).\n\n"
         "Enllaç per entrar a la videotrucada:\n%(link)s\n\n"
         "Com connectar-vos: %(help)s",
-        org=current_app.config["SERVICE_ORGANISATION"],
+        org=organisation_name(),
         when=when_text(booking.start_utc, booking.end_utc),
         link=booking.video_link,
         help=external_url("pages.instructions", **link_language()),
@@ -153,6 +182,17 @@ def technician_event(
     DESCRIPTION): a technician taken off a moved booking gets a CANCEL for the times they had.
     """
     start, end = times or (booking.start_utc, booking.end_utc)
+    if booking.in_person:
+        description = _(
+            "%(name)s (%(town)s).\n%(when)s (hora de Madrid).\n\n%(problem)s\n\n"
+            "Presencialment a: %(place)s",
+            name=booking.citizen_name,
+            town=booking.municipality.name,
+            when=when_text(start, end),
+            problem=booking.description or _("No s'ha indicat cap descripció."),
+            place=visit_place(booking),
+        )
+        return dataclasses.replace(_event(booking, description), start=start, end=end)
     description = _(
         "%(name)s (%(town)s).\n%(when)s (hora de Madrid).\n\n%(problem)s\n\n"
         "Enllaç per entrar a la videotrucada:\n%(link)s",
@@ -186,8 +226,13 @@ def _context(booking: Booking, kind: str, token: str | None = None) -> dict:
         ),
         "cancel_url": external_url("booking.cancel", token=token, **lang) if token else None,
         "instructions_url": external_url("pages.instructions", **lang),
-        "book_url": external_url("booking.town", slug=booking.municipality.slug, **lang),
-        "organisation": current_app.config["SERVICE_ORGANISATION"],
+        "book_url": external_url(
+            "visits.town" if booking.in_person else "booking.town",
+            slug=booking.municipality.slug,
+            **lang,
+        ),
+        "organisation": organisation_name(),
+        "visit_place": visit_place(booking),
     }
 
 
@@ -243,6 +288,11 @@ def _to_citizen(
         return
     with force_locale(booking.language):
         context = _context(booking, kind, token)
+        if token:
+            # "Com va la meva consulta?" (umic.casefiles.follow): a follow link of its own,
+            # issued with each manage link; masked at rest like every token (links.py).
+            follow = issue_status_token(booking=booking, now=clock.now())
+            context["follow_url"] = external_url("follow.status", token=follow, **link_language())
         context["reason"] = reason
         context["changed_by"] = changed_by
         context["reminder_day"] = reminder_day

@@ -40,7 +40,7 @@ from . import service
 bp = Blueprint("surveys", __name__)
 
 #: The hint tied to each rating's fieldset: a screen reader hears what the ends mean.
-RATING_HINT = _l("0 vol dir gens satisfet i 10 molt satisfet.")
+RATING_HINT = _l("0 vol dir gens de satisfacció i 10, molta.")
 RESOLVED_CHOICES = [
     SelectChoice(answer.value, text) for answer, text in service.RESOLVED_LABELS.items()
 ]
@@ -77,13 +77,13 @@ class SurveyForm(Form):
         ],
     )
     competence = RadioField(
-        _l("Valoració de la competència del tècnic"),
+        _l("Valoració de la competència de la persona tècnica"),
         choices=RATING_CHOICES,
         validate_choice=False,
         validators=[
             _one_of(
                 {str(n) for n in service.SCORES},
-                _l("Trieu una valoració de la competència del tècnic, de 0 a 10"),
+                _l("Trieu una valoració de la competència de la persona tècnica, de 0 a 10"),
             )
         ],
     )

@@ -8,6 +8,7 @@ booking or case) is for each caller to decide.
 from __future__ import annotations
 
 from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -44,6 +45,27 @@ def issue_token(
         row.created_at = now
     db.session.add(row)
     return token
+
+
+#: How long a follow link ("Com va la meva consulta?") works: long enough for a claim that
+#: takes months. Here, not in ``umic.casefiles.follow``, because the booking e-mails
+#: (``umic.mail``, a floor below the case files) issue these links too.
+FOLLOW_LINK_DAYS = 400
+
+
+def issue_status_token(
+    *, case: CaseFile | None = None, booking: Booking | None = None, now: datetime
+) -> str:
+    """Store a new follow link for a case or a booking; returns the token. Caller commits."""
+    if (case is None) == (booking is None):
+        raise ValueError("a follow link names a case or a booking")
+    return issue_token(
+        TokenPurpose.STATUS,
+        now + timedelta(days=FOLLOW_LINK_DAYS),
+        case=case,
+        booking=booking,
+        now=now,
+    )
 
 
 def find_token(token: str, purpose: TokenPurpose, *options) -> AccessToken | None:

@@ -7,10 +7,11 @@ a script does. Each rule is one bucket per client address, shared by its endpoin
 limits in configuration (``RATELIMIT_*``, e.g. ``"20 per minute;200 per day"``):
 
 - ``RATELIMIT_BOOKING``: sending the details and confirming (POST), the steps that store data
-  and send e-mail;
+  and send e-mail; the mailbox's send (POST ``/bustia/...``) has the same numbers in a bucket
+  of its own;
 - ``RATELIMIT_MANAGE``: every request to a manage link ``/cita/<token>...`` (guessing links,
   rescheduling over and over);
-- ``RATELIMIT_TOKEN_PAGES``: the survey and document-upload links;
+- ``RATELIMIT_TOKEN_PAGES``: the survey, document-upload and follow (``/seguiment/``) links;
 - ``RATELIMIT_SIGN_IN``: failed staff sign-ins (POST ``/entra``) from one address; successful
   ones are not counted, so an office behind one address is never locked out by its own staff.
 
@@ -31,8 +32,8 @@ process; with several (gunicorn workers, servers) use a shared store such as
 people never meet (hidden by CSS, out of the tab order and of the accessibility tree, a name
 no autofill knows), and a signed "shown at" time: a first submit sooner than
 ``BOOKING_MIN_FILL_SECONDS`` after the form appeared is not a person typing. Either way the
-form comes back once with a neutral message and nothing is stored; a person who somehow
-trips it just presses the button again.
+form comes back once, with everything typed, and nothing is stored; the message
+(``too_fast_message``) says plainly what happened and to press the button again.
 
 **What a script gets anyway** is bounded in the database, not here: per-day caps on new
 bookings per e-mail address and per client network (``umic.booking.service``, keys from
@@ -54,6 +55,7 @@ from flask import current_app
 from flask import make_response
 from flask import render_template
 from flask import request
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter import RateLimitExceeded
 from itsdangerous import BadSignature
@@ -114,6 +116,22 @@ RULES = (
         methods=("POST",),
         exempt_when=switching_language,
     ),
+    # An in-person time at a visit of the mobile unit (umic.visits): the booking's steps.
+    Rule(
+        "RATELIMIT_BOOKING",
+        "visits",
+        ("visits.details", "visits.check"),
+        methods=("POST",),
+        exempt_when=switching_language,
+    ),
+    # The mailbox's send (umic.mailbox): the booking's numbers, a bucket of its own.
+    Rule(
+        "RATELIMIT_BOOKING",
+        "mailbox",
+        ("mailbox.index", "mailbox.town"),
+        methods=("POST",),
+        exempt_when=switching_language,
+    ),
     Rule(
         "RATELIMIT_MANAGE",
         "manage",
@@ -128,7 +146,7 @@ RULES = (
     Rule(
         "RATELIMIT_TOKEN_PAGES",
         "token-pages",
-        ("surveys.survey", "surveys.thanks", "uploads.upload"),
+        ("surveys.survey", "surveys.thanks", "uploads.upload", "follow.status"),
     ),
     Rule(
         "RATELIMIT_SIGN_IN",
@@ -226,6 +244,22 @@ def stamp_age(secret: str, stamp: str | None, now: float) -> float | None:
     age = now - shown
     # A stamp kept and replayed by a script is worth no more than none at all.
     return age if age <= STAMP_MAX_AGE else None
+
+
+def too_fast_message(button: str) -> str:
+    """What a person whose form was refused by these checks reads (review finding M5).
+
+    Nothing is wrong with their data, so the message says what happened and the one thing to
+    do, and the form comes back with everything they typed. ``button`` is the button's own
+    words ("Continua", "Envia"). One wording for every public form (booking details, the
+    mailbox, the mobile unit's visits), so the citizen meets the same sentence everywhere.
+    """
+    return _(
+        "Heu enviat el formulari molt de pressa i, per protegir el servei dels enviaments "
+        "automàtics, no l'hem desat. Les dades que heu escrit continuen aquí: comproveu-les "
+        "i torneu a prémer «%(button)s».",
+        button=button,
+    )
 
 
 def looks_automated(honeypot: str | None, age: float | None, min_seconds: float) -> bool:

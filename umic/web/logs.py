@@ -1,7 +1,7 @@
 """Log lines without bearer tokens or what staff searched for.
 
 The links sent to citizens carry a token in the path (``/cita/<token>``,
-``/documents/<token>``, ``/enquesta/<token>``, the staff calendar feed
+``/documents/<token>``, ``/enquesta/<token>``, ``/seguiment/<token>``, the staff calendar feed
 ``/calendari/<token>.ics``): whoever reads an access log line with one could open that
 booking. The staff case search puts a citizen's name in ``?q=``. :func:`mask` replaces those
 parts with ``***``, and :class:`MaskTokens`, a logging filter, applies it to every line of the
@@ -30,7 +30,7 @@ MASK = "***"
 #: A token in a citizen's link, or in a calendar feed's address. ``/espai/documents/<id>``
 #: (a staff download, by id) is not a token.
 _PATH_TOKEN = re.compile(
-    r"(?<!/espai)(/(?:cita|documents|enquesta|calendari)/)"
+    r"(?<!/espai)(/(?:cita|documents|enquesta|seguiment|calendari)/)"
     r"[^/?#\s\"'\x1b]+?(?=\.ics\b|[/?#\s\"'\x1b]|$)"
 )
 #: ``q=`` in a query string, also URL-encoded inside another parameter (``?next=…%3Fq%3D…``).
