@@ -20,8 +20,10 @@ from . import expansion  # noqa: E402,F401
 from . import home  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
 from . import municipalities  # noqa: E402,F401
+from . import offices  # noqa: E402,F401
 from . import outbox  # noqa: E402,F401
 from . import service_settings  # noqa: E402,F401
 from . import staff  # noqa: E402,F401
 from . import statistics  # noqa: E402,F401
 from . import survey_results  # noqa: E402,F401
+from . import visits  # noqa: E402,F401

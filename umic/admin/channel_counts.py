@@ -7,6 +7,10 @@ it. Below, the months that have counts with their totals, and the import of a CS
 ``month,ine_code,channel,count`` (all lines or none; the same file twice changes nothing).
 The same import runs from the command line: ``flask --app umic counts import FILE``.
 
+The statistics use a month's count of a channel only when the app holds no record of that
+channel in that month, in any town (``umic.stats.requests``): nothing is counted twice, and
+the page says so.
+
 The rules (parsing, upsert, import) are in ``umic.stats.service_stats``; this module reads
 the form, words the problems and renders. Forms work without JavaScript (POST, then 303).
 """

@@ -31,6 +31,7 @@ from .. import clock
 from ..core import ics
 from ..core import scheduling
 from ..core.dates import parse_day
+from ..core.join import join_button
 from ..core.sealed import seal
 from ..core.sealed import unseal
 from ..core.text import fold
@@ -50,6 +51,7 @@ from . import abuse
 from . import drafts
 from . import free_times
 from . import service as booking_service
+from . import ways
 from .forms import CancelForm
 from .forms import ConfirmForm
 from .forms import DetailsForm
@@ -57,6 +59,7 @@ from .picker import free_times_context
 from .picker import parse_slot
 
 bp = Blueprint("booking", __name__)
+bp.record_once(lambda state: ways.register(state.app))  # the town pages' template helpers
 log = logging.getLogger(__name__)
 # Registered twice: here, and under /incrustat as "embed" for towns' iframes (umic/embed.py).
 # Views and templates therefore link with relative endpoints (".town"), staying in their mode.
@@ -71,22 +74,32 @@ SESSION_BOOKED = "booked"
 
 
 def search_towns(query: str, limit: int = 20) -> list[Municipality]:
-    """Towns whose name contains the words typed, accents ignored; or an INE code prefix."""
+    """Towns matching what was typed, forgiving short forms and typos (``core.town_search``,
+    over the names this process keeps: ``ways.town_index``); or an INE code prefix."""
     folded = fold(query)
     if len(folded) < 2:
         return []
-    starts = Municipality.search_name.like(f"{folded}%")
-    condition = Municipality.search_name.like(f"%{folded}%")
     if folded.isdigit():
-        condition = or_(condition, Municipality.ine_code.like(f"{folded}%"))
-    return list(
-        db.session.scalars(
-            select(Municipality)
-            .where(condition)
-            .order_by(case((starts, 0), else_=1), Municipality.search_name, Municipality.name)
-            .limit(limit)
+        starts = Municipality.search_name.like(f"{folded}%")
+        condition = or_(
+            Municipality.search_name.like(f"%{folded}%"), Municipality.ine_code.like(f"{folded}%")
         )
-    )
+        return list(
+            db.session.scalars(
+                select(Municipality)
+                .where(condition)
+                .order_by(case((starts, 0), else_=1), Municipality.search_name, Municipality.name)
+                .limit(limit)
+            )
+        )
+    ids = ways.town_index().search(query, limit)
+    if not ids:
+        return []
+    found = {
+        town.id: town
+        for town in db.session.scalars(select(Municipality).where(Municipality.id.in_(ids)))
+    }
+    return [found[town_id] for town_id in ids if town_id in found]
 
 
 @bp.get("/reserva/")
@@ -134,7 +147,8 @@ def _bookable(slug: str) -> _Bookable | Response:
     if town is None:
         abort(404)
     if not town.can_book or service is None:
-        return Response(render_template("booking/not_available.html", town=town, service=service))
+        context = ways.not_available_context(town, service, version, clock.now())
+        return Response(render_template("booking/not_available.html", **context))
     return _Bookable(town, service, version)
 
 
@@ -166,7 +180,8 @@ def town(slug: str):
     )
     if is_htmx():
         return _times_fragment(values)
-    response = make_response(render_template("booking/town.html", **values))
+    visits = ways.next_visits(town.id, clock.now(), version)  # "Other ways to get help"
+    response = make_response(render_template("booking/town.html", visits=visits, **values))
     response.vary.add("HX-Request")  # caches must keep the page and the fragment apart
     return response
 
@@ -287,11 +302,9 @@ def details(slug: str):
             slot_error = _("Trieu una hora per a la cita")
         elif not _slot_is_free(service, slot_start, town, version):
             slot_error = _("Aquesta hora ja no està disponible. Trieu-ne una altra.")
-        if valid and slot_error is None and _looks_automated(form, draft):
+        if valid and slot_error is None and looks_automated(form, draft):
             log.info("details form refused as automated (town %s)", town.slug)
-            form_notice = _(
-                "No hem pogut desar les dades. Reviseu-les i torneu a prémer «Continua»."
-            )
+            form_notice = limits.too_fast_message(_("Continua"))  # M5: what to do
         elif valid and slot_error is None:
             now = clock.now()
             details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
@@ -303,7 +316,7 @@ def details(slug: str):
             except booking_service.TooManyBookings as over:
                 return _too_many(town, draft.email, over)
             return redirect(url_for(".check", slug=town.slug), 303)
-        elif valid and slot_start is not None and not _looks_automated(form, draft):
+        elif valid and slot_start is not None and not looks_automated(form, draft):
             # The time went meanwhile: keep what was typed, so that the form is filled in
             # again when the citizen has chosen another time.
             details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
@@ -313,7 +326,7 @@ def details(slug: str):
             if key is not None:
                 session[SESSION_DRAFT] = {"key": key, "town": town.id}
     form.comentari.data = ""  # never sent back filled
-    if _form_age(form) is None:
+    if form_age(form) is None:
         form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
     return render_template(
         "booking/details.html",
@@ -327,18 +340,18 @@ def details(slug: str):
     )
 
 
-def _form_age(form: DetailsForm) -> float | None:
+def form_age(form: DetailsForm) -> float | None:
     """Seconds since this browser was first shown the form (None: no valid stamp)."""
     return limits.stamp_age(current_app.config["SECRET_KEY"], form.shown_at.data, clock.timestamp())
 
 
-def _looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
+def looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
     """The hidden field filled, or a first form sent back faster than a person can type.
 
     A browser that already has a draft is not timed: it may change one letter and continue.
     """
     min_seconds = 0 if draft is not None else current_app.config["BOOKING_MIN_FILL_SECONDS"]
-    return limits.looks_automated(form.comentari.data, _form_age(form), min_seconds)
+    return limits.looks_automated(form.comentari.data, form_age(form), min_seconds)
 
 
 def _too_many(town: Municipality, email: str, over: booking_service.TooManyBookings) -> str:
@@ -436,11 +449,20 @@ def manage(token: str):
     """The manage link: the booking, how to join, add to calendar, reschedule or cancel."""
     booking = _booking_or_404(token)
     event = mail.citizen_event(booking)
+    now = clock.now()
     return render_template(
-        "booking/manage.html",
+        # An in-person appointment at a visit of the mobile unit: the place, no video link.
+        "visits/manage.html" if booking.in_person else "booking/manage.html",
         booking=booking,
         token=token,
-        state=_state(booking, clock.now()),
+        state=_state(booking, now),
+        # The join button is live only shortly before the call (umic/core/join.py, L8).
+        join=join_button(
+            booking.start_utc,
+            booking.end_utc,
+            now,
+            current_app.config["JOIN_OPENS_MINUTES_BEFORE"],
+        ),
         google_url=ics.google_calendar_url(event),
         outlook_url=ics.outlook_calendar_url(event),
         cutoff_minutes=current_app.config["BOOKING_CHANGE_CUTOFF_MINUTES"],
@@ -469,11 +491,19 @@ def _changeable_or_redirect(booking: Booking, token: str) -> Response | None:
     return None
 
 
+def _movable_or_redirect(booking: Booking, token: str) -> Response | None:
+    """Rescheduling online is for video calls: an in-person appointment is cancelled and
+    another time chosen at the town's visits (umic/visits/service.py says why)."""
+    if booking.in_person:
+        return redirect(url_for(".manage", token=token), 303)
+    return _changeable_or_redirect(booking, token)
+
+
 @bp.get("/cita/<token>/planifica")
 def reschedule(token: str):
     """Torna a planificar: the same day and time picker, for the same booking."""
     booking = _booking_or_404(token)
-    blocked = _changeable_or_redirect(booking, token)
+    blocked = _movable_or_redirect(booking, token)
     if blocked:
         return blocked
     context = _picker(
@@ -505,7 +535,7 @@ def reschedule(token: str):
 def reschedule_confirm(token: str):
     """Confirm the new time: nothing changes until the citizen confirms it."""
     booking = _booking_or_404(token)
-    blocked = _changeable_or_redirect(booking, token)
+    blocked = _movable_or_redirect(booking, token)
     if blocked:
         return blocked
     new_start = parse_slot(request.values.get("slot"))

@@ -51,6 +51,8 @@ from ..models import Service
 from ..models import StaffTown
 from ..models import StaffUser
 from ..models import TokenPurpose
+from ..models import UmicVisit
+from ..models import VisitStatus
 from ..models import availability
 from ..models.core import DEFAULT_CALL_MINUTES
 from ..surveys.service import survey_after_mark
@@ -190,6 +192,8 @@ def load_availability(
     )
     if exclude_booking_id is not None:
         query = query.where(Booking.id != exclude_booking_id)
+    # A planned visit of the mobile unit takes its technician away too: same query.
+    query = query.union_all(visits_busy(range_start, range_end))
     busy = [scheduling.Busy(*row) for row in db.session.execute(query)]
     return scheduling.Availability(
         tz=tz,
@@ -197,6 +201,18 @@ def load_availability(
         closed_days=frozenset(closed),
         absences={tech: frozenset(days) for tech, days in absences.items()},
         busy=busy,
+    )
+
+
+def visits_busy(start: datetime, end: datetime):
+    """SELECT (technician, start, end) of the planned visits of the mobile unit overlapping
+    ``start``-``end``: each takes its technician away from video calls for its whole window
+    (bounded on both sides like ``overlapping``: a visit lasts less than a day)."""
+    return select(UmicVisit.technician_id, UmicVisit.start_utc, UmicVisit.end_utc).where(
+        UmicVisit.status == VisitStatus.PLANNED,
+        UmicVisit.start_utc > start - MAX_LENGTH,
+        UmicVisit.start_utc < end,
+        UmicVisit.end_utc > start,
     )
 
 
@@ -292,7 +308,7 @@ def call_minutes() -> int:
     return service.duration_minutes if service is not None else DEFAULT_CALL_MINUTES
 
 
-def _claim(booking_id: int, technician_id: int, start: datetime, end: datetime) -> None:
+def claim_units(booking_id: int, technician_id: int, start: datetime, end: datetime) -> None:
     """Insert the booking's units; raises IntegrityError if any is already taken."""
     db.session.execute(
         insert(BookingClaim),
@@ -417,7 +433,7 @@ def check_cap(email: str, now: datetime, network: str | None = None) -> None:
     _over(email, network, now, counting_new=False)
 
 
-def _enforce_cap(booking: Booking, now: datetime) -> None:
+def enforce_cap(booking: Booking, now: datetime) -> None:
     """Inside the booking's transaction, after its INSERT: refuse it if it is one too many.
 
     Safe under concurrency: on PostgreSQL transaction-scoped advisory locks on the address's
@@ -440,11 +456,11 @@ def _max_attempts() -> int:
     return db.session.scalar(select(db.func.count(StaffUser.id))) + 1
 
 
-def _retrying(attempt: Callable[[], T]) -> T:
+def retrying(attempt: Callable[[], T]) -> T:
     """The race-proof procedure around every booking's claims, written once.
 
     ``attempt`` looks the time up again, chooses a technician, writes the booking and its
-    claims (``_claim``), queues the e-mails and commits, all in one transaction. When the
+    claims (``claim_units``), queues the e-mails and commits, all in one transaction. When the
     database refuses a claim because another process took that technician's time first
     (IntegrityError), that transaction is rolled back and ``attempt`` runs again: the next
     lookup no longer offers that technician. After one try per technician, the time is gone.
@@ -489,13 +505,18 @@ def _free_slot(
     return slot, availability
 
 
-def _new_booking(
+def new_booking(
     service: Service, slot: scheduling.Slot, technician_id: int, now: datetime, **person
 ):
     """A confirmed booking of ``slot`` (added to the session, not flushed): a new UID, a new
-    video room, SEQUENCE 0; ``person`` holds the citizen's fields and who booked it."""
-    template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
-    link, _room = video_link(template)
+    video room, SEQUENCE 0; ``person`` holds the citizen's fields and who booked it.
+
+    An in-person appointment at a visit of the mobile unit (``visit_id`` in ``person``) has
+    no video room: its ``video_link`` is empty."""
+    link = ""
+    if not person.get("visit_id"):
+        template = service.video_link_template or current_app.config["VIDEO_LINK_TEMPLATE"]
+        link, _room = video_link(template)
     booking = Booking(
         reference=new_reference(),
         service_id=service.id,
@@ -535,7 +556,7 @@ def book(
         slot, availability = _free_slot(service, start, now, rules_, municipality_id=town_id)
         technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
         draft = db.session.get(BookingDraft, draft_id)
-        booking = _new_booking(
+        booking = new_booking(
             service,
             slot,
             technician_id,
@@ -552,15 +573,15 @@ def book(
             network_key=network,
         )
         db.session.flush()
-        _enforce_cap(booking, now)
-        _claim(booking.id, technician_id, slot.start, slot.end)
+        enforce_cap(booking, now)
+        claim_units(booking.id, technician_id, slot.start, slot.end)
         draft.booking_id = booking.id
         token = issue_manage_token(booking)
         mail.notify_booking_created(booking, token)
         db.session.commit()
         return booking, token
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def change_allowed(booking: Booking, now: datetime, rules_: Rules | None = None) -> bool:
@@ -591,8 +612,8 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
 
     def attempt() -> tuple[Booking, str]:
         booking = _lock(booking_id)
-        if not change_allowed(booking, now, rules_):
-            raise ChangeNotAllowed
+        if not change_allowed(booking, now, rules_) or booking.in_person:
+            raise ChangeNotAllowed  # in person: cancel and book again (umic.visits.service)
         slot, availability = _free_slot(
             booking.service,
             new_start,
@@ -610,7 +631,7 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
         else:
             technician_id = scheduling.choose_technician(slot, availability.busy, rules_.tz)
         db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
-        _claim(booking.id, technician_id, slot.start, slot.end)
+        claim_units(booking.id, technician_id, slot.start, slot.end)
         booking.technician_id = technician_id
         booking.start_utc = slot.start
         booking.end_utc = slot.end
@@ -626,7 +647,7 @@ def reschedule(booking_id: int, new_start: datetime, now: datetime) -> tuple[Boo
         db.session.commit()
         return booking, token
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def cancel(booking_id: int, now: datetime, *, reason: str = "", by: str = "citizen") -> Booking:
@@ -678,7 +699,8 @@ def reassign(booking_id: int, technician_id: int, now: datetime) -> Booking:
     same UID and the next SEQUENCE. Raises SlotUnavailable if the new technician is busy.
     """
     booking = _lock(booking_id)
-    if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc:
+    # An in-person appointment is with the visit's technician, where the visit is.
+    if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc or booking.in_person:
         db.session.rollback()
         raise ChangeNotAllowed
     if booking.technician_id == technician_id:
@@ -691,7 +713,7 @@ def reassign(booking_id: int, technician_id: int, now: datetime) -> Booking:
     old_technician = booking.technician
     try:
         db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
-        _claim(booking.id, technician_id, booking.start_utc, booking.end_utc)
+        claim_units(booking.id, technician_id, booking.start_utc, booking.end_utc)
     except IntegrityError:
         db.session.rollback()
         raise SlotUnavailable from None
@@ -772,7 +794,7 @@ def staff_move(
     """Staff move a confirmed booking to another start and/or technician.
 
     Same booking, same UID, SEQUENCE + 1, new claims: a race with another booking of that
-    technician's time loses with SlotUnavailable (``_retrying``; commits itself, like
+    technician's time loses with SlotUnavailable (``retrying``; commits itself, like
     ``reschedule``). ``technician_id=None`` keeps the current technician when free at the new
     time, else chooses one. The slots engine applies (opening hours, closures, busy times),
     without the minimum notice, as for a phone booking; ``override_hours=True`` lifts the
@@ -790,6 +812,8 @@ def staff_move(
     def attempt() -> Booking:
         booking = _lock(booking_id)
         if booking.status != BookingStatus.CONFIRMED or now >= booking.end_utc:
+            raise ChangeNotAllowed
+        if booking.in_person:  # its times are the visit's, not the video hours
             raise ChangeNotAllowed
         if override_hours:
             if start < now:
@@ -819,7 +843,7 @@ def staff_move(
         old_technician = booking.technician
         old_times = (booking.start_utc, booking.end_utc)
         db.session.execute(delete(BookingClaim).where(BookingClaim.booking_id == booking.id))
-        _claim(booking.id, chosen, slot.start, slot.end)
+        claim_units(booking.id, chosen, slot.start, slot.end)
         db.session.add(
             BookingChange(
                 booking_id=booking.id,
@@ -853,7 +877,7 @@ def staff_move(
         db.session.commit()
         return booking
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def book_for_citizen(
@@ -884,7 +908,7 @@ def book_for_citizen(
         if technician_id and technician_id not in slot.technicians:
             raise SlotUnavailable
         chosen = technician_id or scheduling.choose_technician(slot, availability.busy, rules_.tz)
-        booking = _new_booking(
+        booking = new_booking(
             service,
             slot,
             chosen,
@@ -901,10 +925,10 @@ def book_for_citizen(
             booked_by_id=staff.id,
         )
         db.session.flush()
-        _claim(booking.id, chosen, slot.start, slot.end)
+        claim_units(booking.id, chosen, slot.start, slot.end)
         token = issue_manage_token(booking)
         mail.notify_booking_created(booking, token)
         db.session.commit()
         return booking, token
 
-    return _retrying(attempt)
+    return retrying(attempt)

@@ -157,7 +157,10 @@ def case_from_booking(booking: Booking, *, actor: StaffUser | None, now: datetim
     return create_case(
         {
             "case_type": CaseType.RECLAMACIO,
-            "channel": Channel.TELEMATICA,
+            # An in-person appointment at a visit of the mobile unit is a UMIC request,
+            # counted once through this case file (``stats.requests``).
+            "channel": Channel.UMIC if booking.visit_id is not None else Channel.TELEMATICA,
+            "visit_id": booking.visit_id,
             "municipality_id": booking.municipality_id,
             "interested_name": booking.citizen_name,
             "interested_email": booking.citizen_email,
@@ -166,7 +169,9 @@ def case_from_booking(booking: Booking, *, actor: StaffUser | None, now: datetim
             "description": booking.description,
             "assigned_to_id": booking.technician_id,
             "booking_id": booking.id,
-            "requested_at": booking.created_at,
+            # An in-person request is made at the visit (counted in the visit's month, as a
+            # video call is counted by its time); a video call's case keeps its booking day.
+            "requested_at": booking.start_utc if booking.visit_id else booking.created_at,
             "status": CaseStatus.EN_TRAMIT,
         },
         actor=actor,

@@ -102,6 +102,9 @@ class EventData:
     prodid: str
     tzid: str = MADRID
     alarm_minutes: int | None = 15
+    #: An in-person appointment (a visit of the mobile unit): where, in one line, for
+    #: LOCATION; ``link`` is then empty and no URL is written. Empty for a video call.
+    location: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def google_calendar_url(event: EventData) -> str:
         "text": _one_line(event.summary),
         "dates": f"{_utc_basic(event.start)}/{_utc_basic(event.end)}",
         "details": _description(event),
-        "location": event.link,
+        "location": _one_line(event.location) or event.link,
         "ctz": event.tzid,
     }
     return "https://calendar.google.com/calendar/render?" + _query(params)
@@ -304,7 +307,7 @@ def outlook_calendar_url(event: EventData) -> str:
         "startdt": _utc_iso(event.start),
         "enddt": _utc_iso(event.end),
         "body": _description(event),
-        "location": event.link,
+        "location": _one_line(event.location) or event.link,
     }
     return "https://outlook.live.com/calendar/0/deeplink/compose?" + _query(params)
 
@@ -358,9 +361,9 @@ def _vevent(
         summary=_one_line(event.summary),
         description=_description(event),
         # The link verbatim in LOCATION, URL and DESCRIPTION: each client shows a different
-        # one (docs/invitations.md, "The video link").
-        location=link,
-        url=link,
+        # one (docs/invitations.md, "The video link"). In person: the place, and no URL.
+        location=_one_line(event.location) or link,
+        url=link or None,
         organizer=organizer,
         attendees=attendees,
         status=status,
@@ -423,7 +426,10 @@ def _check_event(event: EventData) -> None:
         value = getattr(event, name)
         if not value or _CONTROL.search(value) or "\n" in value or "\t" in value:
             raise ValueError(f"{name} must be a non-empty single line")
-    if not re.fullmatch(r"https?://\S+", event.link) or _WHITESPACE_OR_CONTROL.search(event.link):
+    if event.location and not event.link:
+        if not _one_line(event.location):
+            raise ValueError("location must not be blank")
+    elif not re.fullmatch(r"https?://\S+", event.link) or _WHITESPACE_OR_CONTROL.search(event.link):
         # The link is copied verbatim into LOCATION/URL/DESCRIPTION.
         raise ValueError(f"link must be an http(s) URL without spaces: {event.link!r}")
     if event.tzid != MADRID:
@@ -483,6 +489,8 @@ def _clean_text(text: str) -> str:
 def _description(event: EventData) -> str:
     """DESCRIPTION text with the join link on a line of its own."""
     text = _clean_text(event.description).rstrip()
+    if not event.link:  # in person: no link to add
+        return text
     if event.link in (line.strip() for line in text.split("\n")):
         return text
     return f"{text}\n\n{event.link}" if text else event.link

@@ -1,4 +1,5 @@
-"""Demo data for ``make run``: the real towns, the pilot, three technicians with hours."""
+"""Demo data for ``make run``: the real towns, the pilot, three technicians with hours, and
+the other two channels (the mobile unit's visits and the mailbox: ``visits.py``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..municipalities import OMICS_CSV
 from ..municipalities import import_municipalities
 from .activity import load_activity
 from .history import load_history
+from .visits import load_visits
 
 DEMO_PASSWORD = "umic-demo"
 
@@ -110,3 +112,4 @@ def load() -> None:
     db.session.commit()
     load_history()
     load_activity()
+    load_visits()

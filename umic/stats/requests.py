@@ -2,13 +2,21 @@
 
 One definition for the statistics and the expansion plan:
 
-- **Assistència telemàtica**: video calls that took place (bookings marked attended), plus
-  video-channel case files not linked to a booking (imported from the old tracker, or
-  entered by hand).
+- **Assistència telemàtica**: video calls that took place (bookings marked attended that
+  are not in-person appointments at a visit of the mobile unit: ``Booking.visit_id`` is
+  empty), plus video-channel case files not linked to a booking (imported from the old
+  tracker, or entered by hand).
 - **Bústia**, **UMIC** and any other channel of ``core.codes.Channel``: case files with that
-  channel.
-- Plus the monthly counts coordinators entered for months before the app existed
-  (``ChannelCount``); a month counts when its first day is in the period.
+  channel. A person seen at a visit of the mobile unit counts once, as UMIC, through their
+  case file (with or without an in-person appointment: the appointment itself is never
+  counted, so an appointment whose case was opened is not counted twice).
+- Plus the monthly counts coordinators entered by hand (``ChannelCount``), for the months
+  before the app held the records of a channel; a month counts when its first day is in the
+  period. **A hand count of a (month, channel) is used only when the app holds no record of
+  that channel in that month, in any town** (the records above, over the whole month):
+  from the first month a channel's requests are recorded in the app, that month's hand
+  counts of the channel are ignored, so nothing is counted twice. One query finds the
+  (month, channel) pairs with records (``_recorded_months``).
 
 Dates are local (Europe/Madrid): a request on 31 May at 23:30 belongs to May. Every figure
 is an SQL aggregate; months are bucketed with one CASE expression, so the number of
@@ -30,6 +38,7 @@ from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
+from sqlalchemy import union
 
 from ..core.periods import Period
 from ..core.periods import add_months
@@ -69,6 +78,7 @@ def _recorded(period: Period, tz: ZoneInfo, by_month: bool) -> list[tuple]:
             select(attended_key, func.count())
             .where(
                 Booking.status == BookingStatus.ATTENDED,
+                Booking.visit_id.is_(None),
                 Booking.start_utc >= start,
                 Booking.start_utc < end,
             )
@@ -91,23 +101,60 @@ def _recorded(period: Period, tz: ZoneInfo, by_month: bool) -> list[tuple]:
     return rows
 
 
-def _entered(period: Period, by_month: bool) -> list[tuple]:
-    """(key, channel, count) from the monthly counts entered by hand."""
-    key = ChannelCount.month if by_month else ChannelCount.municipality_id
-    return [
-        (k.isoformat() if by_month else k, channel, n)
-        for k, channel, n in db.session.execute(
-            select(key, ChannelCount.channel, func.sum(ChannelCount.count))
-            .where(ChannelCount.month >= period.first, ChannelCount.month <= period.last)
-            .group_by(key, ChannelCount.channel)
+def _recorded_months(period: Period, tz: ZoneInfo) -> set[tuple[date, str]]:
+    """The (month, channel) pairs, among the months whose first day is in the period, for
+    which the app holds records (whole months, any town): one query."""
+    months = [month for month in period.months() if month >= period.first]
+    if not months:
+        return set()
+    whole = Period(months[0], add_months(months[-1], 1) - timedelta(days=1))
+    start, end = whole.bounds(tz)
+    attended = month_bucket(Booking.start_utc, whole, tz)
+    filed = month_bucket(CaseFile.requested_at, whole, tz)
+    counted = (CaseFile.channel != Channel.TELEMATICA) | CaseFile.booking_id.is_(None)
+    query = union(
+        select(attended.label("month"), literal(Channel.TELEMATICA.value).label("channel")).where(
+            Booking.status == BookingStatus.ATTENDED,
+            Booking.visit_id.is_(None),
+            Booking.start_utc >= start,
+            Booking.start_utc < end,
+        ),
+        select(filed.label("month"), CaseFile.channel.label("channel")).where(
+            counted, CaseFile.requested_at >= start, CaseFile.requested_at < end
+        ),
+    )
+    return {
+        (date.fromisoformat(month), channel)
+        for month, channel in db.session.execute(query)
+        if month
+    }
+
+
+def _entered(period: Period, tz: ZoneInfo, by_month: bool) -> list[tuple]:
+    """(key, channel, count) from the monthly counts entered by hand, leaving out those of
+    a month and channel the app holds records of (the module's rule)."""
+    recorded = _recorded_months(period, tz)
+    rows = db.session.execute(
+        select(
+            ChannelCount.municipality_id,
+            ChannelCount.month,
+            ChannelCount.channel,
+            func.sum(ChannelCount.count),
         )
+        .where(ChannelCount.month >= period.first, ChannelCount.month <= period.last)
+        .group_by(ChannelCount.municipality_id, ChannelCount.month, ChannelCount.channel)
+    )
+    return [
+        (month.isoformat() if by_month else town, channel, n)
+        for town, month, channel, n in rows
+        if (_as_date(month), channel) not in recorded
     ]
 
 
 def requests_by_town(period: Period, tz: ZoneInfo) -> dict[int | None, dict[str, int]]:
     """town id (None: unknown town) -> {channel: requests} over the period."""
     totals: dict[int | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CHANNELS, 0))
-    for town, channel, n in _recorded(period, tz, by_month=False) + _entered(period, False):
+    for town, channel, n in _recorded(period, tz, by_month=False) + _entered(period, tz, False):
         totals[town][channel] += int(n or 0)
     return dict(totals)
 
@@ -115,7 +162,7 @@ def requests_by_town(period: Period, tz: ZoneInfo) -> dict[int | None, dict[str,
 def requests_by_month(period: Period, tz: ZoneInfo) -> dict[date, dict[str, int]]:
     """First day of each month of the period -> {channel: requests} (every month present)."""
     totals = {month: dict.fromkeys(CHANNELS, 0) for month in period.months()}
-    for month, channel, n in _recorded(period, tz, by_month=True) + _entered(period, True):
+    for month, channel, n in _recorded(period, tz, by_month=True) + _entered(period, tz, True):
         if month:  # '' would be outside the period's months
             totals[date.fromisoformat(month)][channel] += int(n or 0)
     return totals
@@ -131,7 +178,11 @@ def latest_request_day(today: date, tz: ZoneInfo) -> date | None:
     row = db.session.execute(
         select(
             select(func.max(Booking.start_utc))
-            .where(Booking.status == BookingStatus.ATTENDED, Booking.start_utc < end)
+            .where(
+                Booking.status == BookingStatus.ATTENDED,
+                Booking.visit_id.is_(None),
+                Booking.start_utc < end,
+            )
             .scalar_subquery(),
             select(func.max(CaseFile.requested_at))
             .where(counted, CaseFile.requested_at < end)

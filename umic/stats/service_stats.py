@@ -178,7 +178,10 @@ def _count_if(condition):
 
 
 def appointment_figures(period: Period, tz: ZoneInfo) -> AppointmentFigures:
-    """One query: every count is a conditional sum over the bookings touching the period."""
+    """One query: every count is a conditional sum over the video calls touching the period.
+
+    In-person appointments at the mobile unit's visits (``Booking.visit_id``) are left out:
+    they are the UMIC channel's, counted through the case files of the people seen."""
     start, end = period.bounds(tz)
     created = and_(Booking.created_at >= start, Booking.created_at < end)
     starts = and_(Booking.start_utc >= start, Booking.start_utc < end)
@@ -190,7 +193,7 @@ def appointment_figures(period: Period, tz: ZoneInfo) -> AppointmentFigures:
             _count_if(and_(starts, Booking.status == BookingStatus.NO_SHOW)),
             _count_if(and_(starts, Booking.status == BookingStatus.CANCELLED)),
             _count_if(and_(starts, Booking.status == BookingStatus.CONFIRMED)),
-        ).where(or_(created, starts))
+        ).where(or_(created, starts), Booking.visit_id.is_(None))
     ).one()
     return AppointmentFigures(*(int(value) for value in row))
 

@@ -19,3 +19,4 @@ from . import case_list  # noqa: E402,F401
 from . import documents  # noqa: E402,F401
 from . import feed  # noqa: E402,F401
 from . import moves  # noqa: E402,F401
+from . import visits  # noqa: E402,F401

@@ -15,8 +15,10 @@ whole team's appointments are there to read for everyone (who is free, who has w
 on one (joining, marking, cancelling, its card) stays with its technician and the
 coordinators, as ``appointments._booking_for_me`` decides.
 
-Cost: the day's or week's bookings, their case files, the staff list and the uploads, plus
-the calls still to mark when the range holds today: the same queries for 1 or 1,000 bookings.
+Cost: the day's or week's bookings, their case files, the mobile unit's visits (shown on
+each day as "Visita UMIC · Gelida · 10:00–13:00 · place", linked to the visit's page), the
+staff list and the uploads, plus the calls still to mark when the range holds today: the
+same queries for 1 or 1,000 bookings.
 """
 
 from __future__ import annotations
@@ -47,12 +49,15 @@ from ..core.dates import parse_day
 from ..core.numbers import int_in_range
 from ..core.periods import Period
 from ..extensions import db
+from ..mailbox.service import waiting_messages
 from ..models import Booking
 from ..models import BookingStatus
 from ..models import CaseFile
 from ..models import Closure
 from ..models import OpeningHours
 from ..models import StaffUser
+from ..models import UmicVisit
+from ..models import VisitStatus
 from ..web.i18n import day_text
 from ..web.i18n import locale_name
 from ..web.i18n import service_tz
@@ -236,11 +241,14 @@ def agenda_context(user: StaffUser, span: Span, person: int | None, now: datetim
     by_day: dict[date, list[Booking]] = defaultdict(list)
     for booking in bookings:
         by_day[booking.start_utc.astimezone(tz).date()].append(booking)
+    visits_by_day = _visits_by_day(start, end, person, tz)
     people = staff_choices()
     return {
         "today": today,
         "span": span,
         "days": [(day, by_day.get(day, [])) for day in span.days],
+        # The mobile unit's visits of each day (workspace/visits.py), one query for them all.
+        "visits": visits_by_day,
         "closed": closed_days(span, person),
         "unmarked": unmarked,
         "cases": cases,
@@ -252,7 +260,30 @@ def agenda_context(user: StaffUser, span: Span, person: int | None, now: datetim
         "join_state": join_state,
         "may_act": may_act,
         "uploads": _new_uploads(user),
+        # Mailbox messages nobody has taken yet (umic.mailbox): one count.
+        "mailbox_waiting": waiting_messages(),
     }
+
+
+def _visits_by_day(start: datetime, end: datetime, person: int | None, tz) -> dict:
+    """The planned visits of the mobile unit starting in [start, end), by local day: one
+    query whatever the number of days."""
+    query = (
+        select(UmicVisit)
+        .options(joinedload(UmicVisit.municipality), joinedload(UmicVisit.technician))
+        .where(
+            UmicVisit.status == VisitStatus.PLANNED,
+            UmicVisit.start_utc >= start,
+            UmicVisit.start_utc < end,
+        )
+        .order_by(UmicVisit.start_utc, UmicVisit.id)
+    )
+    if person is not None:
+        query = query.where(UmicVisit.technician_id == person)
+    found: dict[date, list[UmicVisit]] = defaultdict(list)
+    for visit in db.session.scalars(query):
+        found[visit.start_utc.astimezone(tz).date()].append(visit)
+    return dict(found)
 
 
 def _new_uploads(user: StaffUser) -> list:
