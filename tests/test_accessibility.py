@@ -23,6 +23,7 @@ from itsdangerous import TimestampSigner
 from itsdangerous import URLSafeTimedSerializer
 from playwright.sync_api import expect
 from sqlalchemy import select
+from sqlalchemy import update
 
 from support.a11y import PDF
 from support.a11y import Load
@@ -34,11 +35,14 @@ from support.a11y import serve_site
 from support.browser import launched
 from support.days import today
 from umic import clock
+from umic.casefiles.follow import issue_status_token
 from umic.casefiles.service import update_case
 from umic.extensions import db
+from umic.models import AccessToken
 from umic.models import BookingStatus
 from umic.models import Municipality
 from umic.models import SignInAttempt
+from umic.models import TokenPurpose
 
 pytestmark = pytest.mark.browser
 
@@ -142,6 +146,68 @@ def _(site, page):
 
 state("town: not enrolled")(lambda site, page: page.goto(site.url("/reserva/begues/")))
 state("town: has its own OMIC")(lambda site, page: page.goto(site.url("/reserva/cardedeu/")))
+
+
+def town_with_office(ine_code: str, kind: str, name: str) -> Municipality:
+    """The town, its office of ``kind`` with every contact field filled (made once)."""
+    from umic.models import ConsumerOffice
+
+    town = db.session.scalar(select(Municipality).where(Municipality.ine_code == ine_code))
+    office = db.session.scalar(select(ConsumerOffice).where(ConsumerOffice.name == name))
+    if office is None:
+        office = ConsumerOffice(
+            kind=kind,
+            name=name,
+            address="Plaça de la Vila, 1",
+            postcode="08000",
+            locality=town.name,
+            phone="93 000 00 00",
+            email="consum@example.org",
+            web="https://consum.example.org/",
+            hours="De dilluns a divendres, de 9 a 14 h\nDijous, de 16 a 19 h",
+        )
+        db.session.add(office)
+        db.session.flush()
+    town.office_id = office.id
+    town.has_omic = kind == "omic"
+    db.session.commit()
+    return town
+
+
+@state("town: own office with its contacts")
+def _(site, page):
+    town_with_office("08187", "omic", "OMIC de prova")
+    page.goto(site.url("/reserva/sabadell/"))
+
+
+@state("town: covered by a comarcal office")
+def _(site, page):
+    town_with_office("08288", "ocic", "Oficina comarcal de prova")
+    page.goto(site.url("/reserva/torrelles-de-foix/"))
+
+
+@state("town: office not yet known, with the mobile unit's visits")
+def _(site, page):
+    from umic.models import UmicVisit
+
+    slug = "torrelles-de-llobregat"
+    town = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
+    if not db.session.scalar(select(UmicVisit.id).where(UmicVisit.municipality_id == town.id)):
+        start = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+        for days in (0, 7):
+            db.session.add(
+                UmicVisit(
+                    municipality_id=town.id,
+                    technician_id=site.technicians[0].id,
+                    start_utc=start + timedelta(days=days),
+                    end_utc=start + timedelta(days=days, hours=3),
+                    place="Plaça de l'Ajuntament",
+                    place_details="La furgoneta verda, davant del mercat",
+                )
+            )
+        db.session.commit()
+    page.goto(site.url("/reserva/torrelles-de-llobregat/"))
+
 
 # Citizen: details, check, confirmation.
 state("details")(to_details)
@@ -322,6 +388,46 @@ def _(site, page):
     page.goto(site.url(link))
 
 
+# Citizen: following a request, "Com va la meva consulta?" (umic.casefiles.follow).
+def follow_link(**target) -> str:
+    token = issue_status_token(now=clock.now(), **target)
+    db.session.commit()
+    return f"/seguiment/{token}"
+
+
+@state("follow: documents asked")
+def _(site, page):
+    case, _link = site.upload_link()
+    page.goto(site.url(follow_link(case=case)))
+
+
+@state("follow: errors")
+def _(site, page):
+    case, _link = site.upload_link()
+    page.goto(site.url(follow_link(case=case)))
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+@state("follow: booking without a case")
+def _(site, page):
+    booking, _token = site.booking(3 * 24 * 60)
+    page.goto(site.url(follow_link(booking=booking)))
+
+
+@state("follow: expired")
+def _(site, page):
+    case = site.case(status="en_tramit")
+    path = follow_link(case=case)
+    db.session.execute(
+        update(AccessToken)
+        .where(AccessToken.purpose == TokenPurpose.STATUS)
+        .values(expires_at=clock.now() - timedelta(minutes=1))
+    )
+    db.session.commit()
+    page.goto(site.url(path))
+
+
 # Citizen: the booking inside a town's iframe, opened directly (axe skips cross-origin frames).
 EMBED = "/incrustat/reserva/gelida/"
 state("embed: days")(lambda site, page: page.goto(site.url(EMBED)))
@@ -354,6 +460,59 @@ def _(site, page):
 
 state("embed: town not enrolled")(
     lambda site, page: page.goto(site.url("/incrustat/reserva/begues/"))
+)
+
+
+# Citizen: the consumer mailbox (umic.mailbox), without JavaScript needed.
+state("mailbox")(lambda site, page: page.goto(site.url("/bustia/")))
+state("mailbox: town")(lambda site, page: page.goto(site.url("/bustia/gelida/")))
+
+
+@state("mailbox: town with its own office")
+def _(site, page):
+    from support.factories import make_town
+    from umic.models import ConsumerOffice
+
+    town = db.session.scalar(select(Municipality).where(Municipality.slug == "vila-d-assaig"))
+    if town is None:
+        town = make_town("Vila d'Assaig", "08998")
+        town.office = ConsumerOffice(
+            kind="omic",
+            name="OMIC de Vila d'Assaig",
+            phone="930 000 000",
+            web="https://example.org",
+        )
+        db.session.commit()
+    page.goto(site.url(f"/bustia/{town.slug}/"))
+
+
+@state("mailbox: errors")
+def _(site, page):
+    page.goto(site.url("/bustia/"))
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+def send_mailbox(site, page, url: str) -> None:
+    page.goto(site.url(url))
+    page.fill("#name", "Núria Puig i Solà")
+    page.fill("#email", "nuria@example.net")
+    page.check("#kind-2")
+    page.fill("#company", "Telefonia Exemple SA")
+    page.fill("#description", "M'han cobrat una permanència que no vaig signar.")
+    page.fill("#claim_request", "Que em tornin els diners.")
+    page.set_input_files(
+        "input[type=file]", {"name": "factura.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.check("#consent")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector(".reference")
+
+
+state("mailbox: sent")(lambda site, page: send_mailbox(site, page, "/bustia/gelida/"))
+state("embed: mailbox")(lambda site, page: page.goto(site.url("/incrustat/bustia/gelida/")))
+state("embed: mailbox sent")(
+    lambda site, page: send_mailbox(site, page, "/incrustat/bustia/gelida/")
 )
 
 
@@ -797,7 +956,7 @@ state("survey results: no answers", COORDINATOR)(
 
 def _enrol_confirmation(site, page):
     page.goto(site.url("/admin/ampliacio/"))
-    page.click("#ranking a[href$='/adhereix'] >> nth=-1")
+    page.click("main a[href$='/adhereix'] >> nth=-1")
     page.wait_for_selector("#starts_on")
 
 
@@ -845,6 +1004,30 @@ def _(site, page):
 
 
 state("expansion plan", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/ampliacio/")))
+state("offices", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/oficines/")))
+state("offices: towns not yet known", COORDINATOR)(
+    lambda site, page: page.goto(site.url("/admin/oficines/municipis/per-coneixer"))
+)
+
+
+@state("offices: new office, errors", COORDINATOR)
+def _(site, page):
+    page.goto(site.url("/admin/oficines/nova"))
+    page.fill("#email", "nope")
+    page.fill("#towns", "Enlloc")
+    page.click("#office-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+@state("offices: import errors", COORDINATOR)
+def _(site, page):
+    page.goto(site.url("/admin/oficines/importa"))
+    csv = b"kind;name;towns\nbotiga;X;08999\n"
+    page.set_input_files("#file", files=[{"name": "o.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#import-problems")
+
+
 state("counts", COORDINATOR)(
     lambda site, page: page.goto(site.url("/admin/comptatges/?mes=2025-03"))
 )
@@ -887,6 +1070,67 @@ def _(site, page):
     page.click("#towns-form button[type=submit]")
     page.wait_for_selector(".error-summary")
 
+
+def staff_visit(site):
+    """A visit of the mobile unit to Gelida under way, for the staff's visit pages."""
+    from umic.models import UmicVisit
+
+    visit = db.session.scalar(select(UmicVisit).where(UmicVisit.place == "Plaça de la Vila"))
+    if visit is None:
+        start = clock.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+        visit = UmicVisit(
+            municipality_id=site.town.id,
+            technician_id=site.technicians[0].id,
+            start_utc=start,
+            end_utc=start + timedelta(hours=3),
+            place="Plaça de la Vila",
+            place_details="La furgoneta blava",
+            notes="Portar fulletons",
+        )
+        db.session.add(visit)
+        db.session.commit()
+    return visit
+
+
+# The mobile unit's visits, staff side (admin/visits.py, workspace/visits.py).
+@state("visits plan", COORDINATOR)
+def _(site, page):
+    staff_visit(site)
+    page.goto(site.url("/admin/visites/"))
+
+
+@state("visit: new, errors", COORDINATOR)
+def _(site, page):
+    page.goto(site.url("/admin/visites/nova"))
+    page.click("#visit-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+state("visit: edit", COORDINATOR)(
+    lambda site, page: page.goto(site.url(f"/admin/visites/{staff_visit(site).id}"))
+)
+state("visit: cancel", COORDINATOR)(
+    lambda site, page: page.goto(site.url(f"/admin/visites/{staff_visit(site).id}/anulla"))
+)
+
+
+@state("technician's visits", TECHNICIAN)
+def _(site, page):
+    staff_visit(site)
+    page.goto(site.url("/espai/visites/"))
+
+
+@state("technician's visit: person seen, errors", TECHNICIAN)
+def _(site, page):
+    page.goto(site.url(f"/espai/visites/{staff_visit(site).id}"))
+    page.fill("#interested_email", "no és un correu")
+    page.click("#seen-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
+
+
+state("technician's visit", TECHNICIAN)(
+    lambda site, page: page.goto(site.url(f"/espai/visites/{staff_visit(site).id}"))
+)
 
 state("403", TECHNICIAN)(lambda site, page: page.goto(site.url("/admin/correu/")))
 
@@ -1099,7 +1343,7 @@ def test_the_live_region_is_in_the_first_html_and_announces_the_free_times(site)
         page.wait_for_selector("#times input[name=slot]")
         wait_for_announcement(page)
         after = page.inner_text("#status")
-        assert before == "" and re.search(r": \d+ hor(a|es) lliures?$", after), after
+        assert before == "" and re.search(r": \d+ cites? disponibles?$", after), after
         # The region is the same element: a new one inserted with its text is often not read.
         assert page.evaluate("document.querySelectorAll('[role=status]').length") == 1
 

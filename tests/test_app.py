@@ -162,11 +162,11 @@ def test_migrations_go_down_and_up_again(tmp_path):
 
 def test_municipalities_import_loads_the_311_real_towns_idempotently(app, runner):
     csv = str(DATA / "municipalities_barcelona.csv")
-    omics = str(DATA / "omic_offices.csv")
-    first = runner.invoke(args=["municipalities", "import", csv, "--omic", omics])
+    omics = str(DATA / "consumer_offices.csv")
+    first = runner.invoke(args=["municipalities", "import", csv, "--offices", omics])
     assert first.exit_code == 0, first.output
     assert "311 created" in first.output and "8 newly marked" in first.output
-    second = runner.invoke(args=["municipalities", "import", csv, "--omic", omics])
+    second = runner.invoke(args=["municipalities", "import", csv, "--offices", omics])
     assert "0 created, 0 updated, 311 unchanged, 0 newly marked" in second.output
     assert db.session.scalar(select(func.count()).select_from(Municipality)) == 311
     town = db.session.scalar(select(Municipality).where(Municipality.ine_code == "08289"))
@@ -251,6 +251,17 @@ def test_demo_data_shows_the_seeds_pilot(app, runner):
         ).all()
     )
     assert resolved == {"totalment": 14, "parcialment": 6}
+    # The mobile unit's visits (demo/visits.py): Gelida's next one is bookable, and the people
+    # seen at a past visit are UMIC case files of that visit.
+    from umic.models import CaseFile
+    from umic.models import UmicVisit
+
+    coming = db.session.scalars(select(UmicVisit).where(UmicVisit.start_utc > clock.now())).all()
+    assert len({visit.municipality_id for visit in coming}) >= 4
+    gelida = [visit for visit in coming if names[visit.municipality_id] == "Gelida"]
+    assert gelida and gelida[0].bookable and gelida[0].place == "Plaça de la Vila"
+    seen = db.session.scalars(select(CaseFile).where(CaseFile.visit_id.is_not(None))).all()
+    assert {case.channel for case in seen} == ({"umic"} if clock.now().year > 2025 else set())
 
 
 def test_users_create_asks_for_the_password_and_hashes_it(app, runner, real_password_hashes):

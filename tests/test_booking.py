@@ -121,10 +121,11 @@ def test_town_page_lists_days_as_radios_in_a_fieldset(client):
     assert fieldset.select_one("legend h2").get_text(strip=True) == "Quin dia us va bé?"
     radios = fieldset.select('input[type=radio][name="dia"]')
     assert 1 <= len(radios) <= 10
-    # A full day's label (today's may have one time left: "1 hora lliure").
+    # A full day's label (today's may have one time left: "1 cita disponible"); L13: it says
+    # what it counts, appointments, not "16 hores lliures" (read as sixteen free hours).
     full = next(r for r in radios if r["value"] == Citizen(client).full_day())
     label = page.select_one(f'label[for="{full["id"]}"]').get_text(" ", strip=True)
-    assert re.search(r"\(\d+ hores lliures\)", label)
+    assert re.search(r"\(\d+ cites disponibles\)", label)
     assert "Consum_DIBA. Atenció telemàtica" in page.get_text()
     assert "30 minuts" in page.get_text()
 
@@ -151,7 +152,7 @@ def test_htmx_swaps_only_the_times_and_announces_them(client):
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'id="times"' in body
     assert "HX-Request" in response.headers["Vary"]
-    assert re.search(r'hx-swap-oob="innerHTML:#status">[^<]*\d+ hores lliures', body)
+    assert re.search(r'hx-swap-oob="innerHTML:#status">[^<]*\d+ cites disponibles', body)
 
 
 @pytest.mark.parametrize("value", ["", "2026-13-45", "not-a-date", "1999-01-01", "9" * 200])
@@ -230,7 +231,7 @@ def test_details_form_has_the_specified_fields_and_labels(client):
     assert labels["email"] == "Correu electrònic"
     assert labels["phone"].startswith("Número de telèfon")
     assert labels["address"].startswith("Adreça")
-    assert labels["description"].startswith("Explica breument el teu problema")
+    assert labels["description"].startswith("Expliqueu breument el vostre problema")
     assert "consent" in labels
     names = {field["name"] for field in form.select("input, textarea")}
     assert {"name", "email", "phone", "address", "description", "consent", "slot"} <= names
@@ -382,8 +383,9 @@ def test_confirming_books_and_shows_the_confirmation(client):
     text = page.get_text(" ", strip=True)
     local = datetime.fromisoformat(slot)
     assert f"{local:%H:%M}-{(local + timedelta(minutes=30)):%H:%M} (hora de Madrid)" in text
-    join = [a for a in page.select("a") if a.get_text().startswith("Uneix-te a la teva cita")]
-    assert join and join[0]["href"] == booking.video_link
+    # Days ahead the join link is not live yet (L8): the page says when it will be.
+    assert not page.find("a", href=booking.video_link)
+    assert "L'enllaç per entrar a la videotrucada s'activarà 10 minuts abans de la cita" in text
     assert page.find("a", href="/com-connectar")
     assert page.find("a", href=f"{manage}/calendari.ics")
     assert page.find("a", href=re.compile(r"^https://calendar\.google\.com/"))
@@ -626,7 +628,7 @@ def test_after_the_end_the_booking_is_read_only(client):
     booking, token = _booking_starting_in(timedelta(hours=-2))
     page = client.get(f"/cita/{token}").get_data(as_text=True)
     assert "Aquesta cita ja ha passat" in page
-    assert "Uneix-te" not in page and f"/cita/{token}/anulla" not in page
+    assert "Uniu-vos" not in page and f"/cita/{token}/anulla" not in page
 
 
 def test_the_cut_off_is_configurable(client, app):
@@ -651,7 +653,8 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, client):
     for rule in post_rules:
         url = rule.build({k: samples[k] for k in rule.arguments}, append_unknown=False)[1]
         response = client.post(url, data={"slot": "x", "name": "n", "email": "e@x.cat"})
-        if rule.endpoint.startswith("embed."):  # in a town's iframe: offer a new tab instead
+        # In a town's iframe (the booking or the mailbox): offer a new tab instead.
+        if rule.endpoint.startswith(("embed.", "embed_mailbox.")):
             assert response.status_code in (200, 400), (url, response.status_code)
             assert "en una pestanya nova" in response.get_data(as_text=True)
             continue

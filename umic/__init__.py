@@ -151,17 +151,23 @@ def register_blueprints(app: Flask) -> None:
     from . import embed
     from .admin import bp as admin_bp
     from .booking.routes import bp as booking_bp
+    from .casefiles.follow import bp as follow_bp  # "Com va la meva consulta?"
     from .casefiles.uploads import bp as uploads_bp
+    from .mailbox.routes import bp as mailbox_bp  # the consumer mailbox (bústia)
     from .pages import bp as pages_bp
     from .surveys.routes import bp as surveys_bp
+    from .visits.routes import bp as visits_bp  # the mobile unit's visits, for citizens
     from .web.sign_in import bp as auth_bp
     from .workspace import bp as workspace_bp
     from .workspace.feed import feeds as feeds_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)
-    embed.init_app(app)  # the same booking under /incrustat/, for towns' iframes
+    app.register_blueprint(mailbox_bp)
+    app.register_blueprint(visits_bp)
+    embed.init_app(app)  # the same booking and mailbox under /incrustat/, for towns' iframes
     app.register_blueprint(uploads_bp)
+    app.register_blueprint(follow_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)

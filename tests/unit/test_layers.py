@@ -23,12 +23,15 @@ FLOORS = {
     "models": 1,
     "web": 2,
     "mail": 3,
+    "offices": 3,  # the consumer-office directory: each town's office (and has_omic)
     "municipalities": 4,
     "booking": 4,
     "surveys": 4,
     "casefiles": 4,
     "stats": 4,
     "pages": 4,
+    "mailbox": 4,  # the consumer mailbox: a message becomes a case file
+    "visits": 4,  # the mobile unit's visits: in-person appointments are bookings
     "privacy": 4,  # retention and the people's rights: forgets what the features hold
     "embed": 5,
     "workspace": 5,
@@ -46,6 +49,9 @@ SIDEWAYS = {
     ("privacy", "casefiles"),  # deleting a document deletes its file, where casefiles keeps it
     ("privacy", "booking"),  # erasing a person cancels their future bookings first
     ("pages", "privacy"),  # the privacy page lists the retention schedule
+    ("mailbox", "casefiles"),  # a mailbox message is a case file, its files its documents
+    ("mailbox", "booking"),  # its cap refusals join the booking's alerts (booking.abuse)
+    ("visits", "booking"),  # an in-person time is a booking: same claims, caps, drafts
 }
 
 

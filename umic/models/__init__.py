@@ -43,11 +43,11 @@ from .core import StaffSession
 from .core import StaffUser
 from .core import TokenPurpose
 from .offices import ConsumerOffice
-from .visits import UmicVisit
 from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
 from .staffing import StaffTown
 from .stats import ChannelCount
 from .surveys import SurveyResponse
+from .visits import UmicVisit
 
 __all__ = [
     "AvailabilityVersion",
