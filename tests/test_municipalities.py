@@ -39,7 +39,10 @@ def towns(app) -> dict[str, Municipality]:
     """The province's 311 towns and the 8 known OMICs, from the real files."""
     report = import_municipalities(MUNICIPALITIES_CSV, OMICS_CSV)
     assert not report.errors and report.created == 311
-    return {town.name: town for town in db.session.scalars(select(Municipality))}
+    # In INE code order: without ORDER BY, PostgreSQL returns rows updated by the office
+    # import (the OMIC towns) last.
+    query = select(Municipality).order_by(Municipality.ine_code)
+    return {town.name: town for town in db.session.scalars(query)}
 
 
 @pytest.fixture
