@@ -165,7 +165,7 @@ def test_municipalities_import_loads_the_311_real_towns_idempotently(app, runner
     omics = str(DATA / "consumer_offices.csv")
     first = runner.invoke(args=["municipalities", "import", csv, "--offices", omics])
     assert first.exit_code == 0, first.output
-    assert "311 created" in first.output and "8 newly marked" in first.output
+    assert "311 created" in first.output and "10 newly marked" in first.output
     second = runner.invoke(args=["municipalities", "import", csv, "--offices", omics])
     assert "0 created, 0 updated, 311 unchanged, 0 newly marked" in second.output
     assert db.session.scalar(select(func.count()).select_from(Municipality)) == 311
@@ -206,7 +206,7 @@ def test_demo_data_loads_once(app, runner):
         db.session.scalar(
             select(func.count()).select_from(Municipality).where(Municipality.has_omic)
         )
-        == 8
+        == 10
     )
     technicians = db.session.scalars(select(StaffUser).where(StaffUser.role == "technician")).all()
     assert len(technicians) == 3

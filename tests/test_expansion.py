@@ -241,8 +241,8 @@ def test_the_ranking_matches_the_hand_computed_figures(client, towns, requests, 
     ]
     # Every other candidate has no request: they share the next rank.
     assert {(row["Posició"], row["Peticions (any fins avui)"]) for row in rows[4:]} == {("5", "0")}
-    # Candidates: the 303 towns without an OMIC, less the enrolled one (Gelida).
-    assert len(rows) == 302
+    # Candidates: the 301 towns without an OMIC, less the enrolled one (Gelida).
+    assert len(rows) == 300
     names = {row["Municipi"] for row in rows}
     assert "Barcelona" not in names and "Gelida" not in names
     assert soup(html).select_one("#above-count").get_text(strip=True) == (
@@ -307,20 +307,20 @@ def test_coverage_counts_the_enrolled_towns_among_those_without_an_omic(client, 
     html = plan(client)
     page = soup(html)
     assert page.select_one("#coverage-text").get_text(strip=True) == (
-        "Atesos: 25 de 303 municipis que consta que no tenen OMIC (8,3 %)"
+        "Atesos: 25 de 301 municipis que consta que no tenen OMIC (8,3 %)"
     )
     progress = page.select_one("progress#coverage-progress")
     assert (progress["max"], progress["value"]) == ("100", "8.3")
     assert page.select_one("label[for=coverage-progress]") is not None
     assert page.select_one("#coverage-goal").get_text(" ", strip=True) == (
-        "8,3 % de l'objectiu del 100 %. Falten 278 municipis."
+        "8,3 % de l'objectiu del 100 %. Falten 276 municipis."
     )
 
 
 def test_coverage_with_nobody_enrolled_yet(client, towns, coordinator):
     html = plan(client)
     assert soup(html).select_one("#coverage-text").get_text(strip=True) == (
-        "Atesos: 0 de 303 municipis que consta que no tenen OMIC (0,0 %)"
+        "Atesos: 0 de 301 municipis que consta que no tenen OMIC (0,0 %)"
     )
     assert "Encara no hi ha cap municipi adherit." in html
     assert soup(html).select_one("#taula-cobertura") is None
@@ -390,7 +390,7 @@ def test_enrolling_from_the_plan_takes_the_town_out_and_raises_the_coverage(
     assert ranking_rows(html)[0]["Municipi"] == "Abrera"
     # Gelida (enrolled by the requests fixture) is one of the 25: 26 now.
     assert soup(html).select_one("#coverage-text").get_text(strip=True) == (
-        "Atesos: 26 de 303 municipis que consta que no tenen OMIC (8,6 %)"
+        "Atesos: 26 de 301 municipis que consta que no tenen OMIC (8,6 %)"
     )
     db.session.expire_all()
     assert db.session.get(Municipality, alpens.id).enrolled_on == today()
@@ -475,7 +475,7 @@ def test_the_ranking_exports_as_csv(client, towns, requests, coordinator):
         ["3", "08002", "Aguilar de Segarra", "Bages", "292", "3", "10,3", "No", agencia],
         ["4", "08003", "Alella", "Maresme", "10262", "12", "1,2", "No", agencia],
     ]
-    assert len(rows) == 1 + 302
+    assert len(rows) == 1 + 300
     # The page links to it.
     assert soup(plan(client)).find("a", href="/admin/ampliacio/municipis.csv") is not None
 
@@ -491,10 +491,10 @@ def test_the_coverage_exports_as_csv(client, towns, coordinator):
         "Cobertura (%)",
     ]
     assert rows[1:5] == [
-        ["2025-03", "4", "4", "303", "1,3"],
-        ["2025-04", "0", "4", "303", "1,3"],
-        ["2025-05", "0", "4", "303", "1,3"],
-        ["2025-06", "21", "25", "303", "8,3"],
+        ["2025-03", "4", "4", "301", "1,3"],
+        ["2025-04", "0", "4", "301", "1,3"],
+        ["2025-05", "0", "4", "301", "1,3"],
+        ["2025-06", "21", "25", "301", "8,3"],
     ]
     assert rows[-1][0] == today().strftime("%Y-%m")
     assert soup(plan(client)).find("a", href="/admin/ampliacio/cobertura.csv") is not None

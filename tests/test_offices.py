@@ -1,7 +1,7 @@
 """The consumer-office directory (coordinators): /admin/oficines/, a town's office on its page,
 the CSV import (all or nothing) and export, and the expansion plan's groups.
 
-The real 311 towns and the shipped directory (8 OMICs, the Agència with no town): every town
+The real 311 towns and the shipped directory (10 OMICs, the Agència with no town): every town
 without an OMIC starts "not yet known", and stays out of the coverage figure until somebody
 records its office.
 """
@@ -32,7 +32,7 @@ from umic.municipalities import import_municipalities
 @pytest.fixture
 def towns(app) -> dict[str, Municipality]:
     report = import_municipalities(MUNICIPALITIES_CSV, OMICS_CSV)
-    assert not report.errors and report.created == 311 and report.omics == 8
+    assert not report.errors and report.created == 311 and report.omics == 10
     return {town.name: town for town in db.session.scalars(select(Municipality))}
 
 
@@ -68,9 +68,9 @@ def upload(client, text: str, token: str, bom: bool = False):
     )
 
 
-def test_the_shipped_directory_gives_the_eight_omics_and_nothing_is_guessed(towns):
+def test_the_shipped_directory_gives_the_ten_omics_and_nothing_is_guessed(towns):
     omic_towns = {t.name for t in towns.values() if t.has_omic}
-    assert len(omic_towns) == 8 and {"Barcelona", "Sabadell"} <= omic_towns
+    assert len(omic_towns) == 10 and {"Barcelona", "Sabadell"} <= omic_towns
     assert all(t.office.kind == "omic" for t in towns.values() if t.has_omic)
     assert all(t.office_id is None for t in towns.values() if not t.has_omic)
     sabadell = towns["Sabadell"].office
@@ -87,23 +87,24 @@ def test_the_directory_counts_towns_per_status_and_lists_the_unknown_by_populati
     db.session.commit()
     html = page(client, "/admin/oficines/")
     assert counts(html) == {
-        "own_office": "Oficina municipal pròpia : 8 municipis",
+        "own_office": "Oficina municipal pròpia : 10 municipis",
         "served": "Atès per aquest servei : 1 municipi",
         "comarcal": "Oficina comarcal : 0 municipis",
         "agencia": "Sense oficina local: Agència Catalana del Consum : 0 municipis",
-        "unknown": "Oficina encara no coneguda : 302 municipis",
+        "unknown": "Oficina encara no coneguda : 300 municipis",
     }
     assert soup(html).select_one(".staff-nav").find("a", href="/admin/oficines/") is not None
     rows = soup(html).select("#offices tbody tr")
-    assert len(rows) == 9 and "OMIC de l'Ajuntament de Barcelona" in rows[0].get_text()
+    assert len(rows) == 11 and "OMIC de l'Ajuntament d'Olesa de Montserrat" in rows[0].get_text()
+    assert "OMIC de l'Ajuntament de Barcelona" in rows[1].get_text()  # in the names' order
     link = soup(html).select_one("#status-unknown a")["href"]
     listing = soup(page(client, link))
     names = [th.get_text(strip=True) for th in listing.select("#towns tbody th")]
-    assert len(names) == 302 and names[:3] == ["L'Hospitalet de Llobregat", "Terrassa", "Badalona"]
+    assert len(names) == 300 and names[:3] == ["L'Hospitalet de Llobregat", "Terrassa", "Badalona"]
     assert "Gelida" not in names and "Barcelona" not in names
     # The registry filters them too.
     registry = soup(page(client, "/admin/municipis/?estat=oficina-per-coneixer&ordre=poblacio"))
-    assert len(registry.select("#town-results tbody tr")) == 302
+    assert len(registry.select("#town-results tbody tr")) == 300
 
 
 def test_creating_an_ocic_covers_its_towns_and_the_town_page_says_so(client, towns, coordinator):
@@ -124,7 +125,7 @@ def test_creating_an_ocic_covers_its_towns_and_the_town_page_says_so(client, tow
     assert len(summary_links(html)) == 4
     assert any("Nowhere" in message for message in error_messages(html))
     assert soup(html).select_one("#name")["value"] == form["name"]  # what was typed is kept
-    assert db.session.scalar(select(func.count()).select_from(ConsumerOffice)) == 9
+    assert db.session.scalar(select(func.count()).select_from(ConsumerOffice)) == 11
     # Sabadell has its own OMIC: the law puts it first.
     form.update(email="ocic@example.cat", web="https://consum.example.cat", verified_on="")
     form["towns"] = "Masquefa\n08162\ncalaf\nSabadell"
@@ -192,7 +193,7 @@ def test_import_is_all_or_nothing_and_export_round_trips(client, towns, coordina
         for li in soup(response.get_data(as_text=True)).select("#import-problems li")
     ]
     assert [p.split(":")[0] for p in problems] == ["Línia 4", "Línia 5"]
-    assert db.session.scalar(select(func.count()).select_from(ConsumerOffice)) == 9
+    assert db.session.scalar(select(func.count()).select_from(ConsumerOffice)) == 11
 
     good = "\n".join(bad.splitlines()[:3]) + "\n"
     response = upload(client, good, token, bom=True)
@@ -215,7 +216,7 @@ def test_import_is_all_or_nothing_and_export_round_trips(client, towns, coordina
         soup(response.get_data(as_text=True)).select_one("#import-result").get_text(" ", strip=True)
     )
     assert (
-        "0 oficines noves, 0 actualitzades, 11 sense canvis" in result and "; 0 municipis" in result
+        "0 oficines noves, 0 actualitzades, 13 sense canvis" in result and "; 0 municipis" in result
     )
     assert client.get("/admin/oficines/oficines.csv").get_data(as_text=True) == text
 
@@ -255,10 +256,10 @@ def test_the_plan_keeps_the_not_yet_known_apart(client, towns, coordinator):
     assert (
         html.select_one("#coverage-unknown")
         .get_text(" ", strip=True)
-        .startswith("302 municipis amb l'oficina de consum encara per conèixer")
+        .startswith("300 municipis amb l'oficina de consum encara per conèixer")
     )
     assert html.select_one("#ranking") is None and html.select_one("#ranking-empty")
-    assert len(html.select("#ranking-unknown tbody tr")) == 302
+    assert len(html.select("#ranking-unknown tbody tr")) == 300
 
     agencia = office_named("Agència Catalana del Consum")
     ocic = ConsumerOffice(kind="ocic", name="OCIC de prova")
@@ -279,5 +280,5 @@ def test_the_plan_keeps_the_not_yet_known_apart(client, towns, coordinator):
         "Calaf",
         "Jorba",
     }
-    assert len(html.select("#ranking-unknown tbody tr")) == 299
+    assert len(html.select("#ranking-unknown tbody tr")) == 297
     assert html.select_one("#coverage-ocic").get_text(strip=True).startswith("2 municipis")
