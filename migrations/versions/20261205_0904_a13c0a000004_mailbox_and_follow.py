@@ -3,7 +3,7 @@
 - case_file.language: the language of a mailbox message, for the e-mails that follow it.
 
 Revision ID: a13c0a000004
-Revises: a13c0a000003
+Revises: a13c0a000001
 Create Date: 2026-12-05 09:04:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = 'a13c0a000004'
-down_revision = 'a13c0a000003'
+down_revision = 'a13c0a000001'
 branch_labels = None
 depends_on = None
 

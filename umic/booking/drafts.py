@@ -39,6 +39,21 @@ def new_draft(municipality_id: int, service_id: int, now: datetime) -> tuple[Boo
 DETAIL_FIELDS = ("name", "email", "phone", "address", "description")
 
 
+def details_of(draft: BookingDraft) -> dict[str, str]:
+    """The details kept in a draft, by field name."""
+    return {name: getattr(draft, name) for name in DETAIL_FIELDS}
+
+
+def form_data(draft: BookingDraft) -> dict:
+    """The details form's values from a draft: what was typed, and the consent once given."""
+    return {**details_of(draft), "consent": draft.consent_at is not None}
+
+
+def typed_details(form) -> dict[str, str]:
+    """What was typed in the details form, by field name, for ``save_details``."""
+    return {name: form[name].data for name in DETAIL_FIELDS}
+
+
 def save_details(
     draft: BookingDraft | None,
     municipality_id: int,

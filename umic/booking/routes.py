@@ -236,9 +236,12 @@ def _times_fragment(values: dict) -> Response:
 # --- Details, check answers, confirm ---------------------------------------------------------
 
 
-def _current_draft(town: Municipality, *, include_used: bool = False) -> BookingDraft | None:
-    """This browser's draft for this town, if any."""
-    stored = session.get(SESSION_DRAFT)
+def current_draft(
+    session_key: str, town: Municipality, *, include_used: bool = False
+) -> BookingDraft | None:
+    """This browser's draft for this town kept under ``session_key`` (a video booking's, an
+    in-person one's), if any; a draft already booked only with ``include_used``."""
+    stored = session.get(session_key)
     if not isinstance(stored, dict) or stored.get("town") != town.id:
         return None
     draft = drafts.find_draft(stored.get("key"), clock.now())
@@ -247,6 +250,56 @@ def _current_draft(town: Municipality, *, include_used: bool = False) -> Booking
     if draft.booking_id is not None and not include_used:
         return None
     return draft
+
+
+def _current_draft(town: Municipality, *, include_used: bool = False) -> BookingDraft | None:
+    """This browser's draft for this town, if any."""
+    return current_draft(SESSION_DRAFT, town, include_used=include_used)
+
+
+def keep_details(
+    session_key: str,
+    draft: BookingDraft | None,
+    form: DetailsForm,
+    town: Municipality,
+    service: Service,
+    slot_start: datetime,
+    now: datetime,
+) -> BookingDraft:
+    """Keep the time and what was typed in the draft (commits); a new draft's key goes in the
+    session under ``session_key``."""
+    draft, key = drafts.save_details(
+        draft, town.id, service.id, slot_start, drafts.typed_details(form), now
+    )
+    if key is not None:
+        session[session_key] = {"key": key, "town": town.id}
+    return draft
+
+
+def ready_to_show(form: DetailsForm) -> None:
+    """Before the details form is shown: the hidden field empty, and the time it was first
+    shown stamped (kept when a valid stamp came back)."""
+    form.comentari.data = ""  # never sent back filled
+    if form_age(form) is None:
+        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
+
+
+def booked_token(draft: BookingDraft) -> str | None:
+    """The manage link's token of the booking made from this draft, when this browser made it."""
+    return unseal(
+        current_app.config["SECRET_KEY"],
+        SESSION_BOOKED,
+        session.get(SESSION_BOOKED, {}).get(str(draft.booking_id)),
+    )
+
+
+def remember_booked(booking: Booking, token: str) -> None:
+    """Keep the new booking's token (sealed) for this browser, the last five only, and flash
+    the confirmation banner of the manage page."""
+    booked = dict(session.get(SESSION_BOOKED, {}))
+    booked[str(booking.id)] = seal(current_app.config["SECRET_KEY"], SESSION_BOOKED, token)
+    session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
+    flash("booked", "confirmation")
 
 
 def _slot_is_free(
@@ -275,16 +328,7 @@ def details(slug: str):
     form = DetailsForm()
     if request.method == "GET":
         if draft is not None:
-            form.process(
-                data={
-                    "name": draft.name,
-                    "email": draft.email,
-                    "phone": draft.phone,
-                    "address": draft.address,
-                    "description": draft.description,
-                    "consent": draft.consent_at is not None,
-                }
-            )
+            form.process(data=drafts.form_data(draft))
         chosen = request.args.get("slot") or (
             draft.slot_start.isoformat() if draft and draft.slot_start else ""
         )
@@ -307,10 +351,7 @@ def details(slug: str):
             form_notice = limits.too_fast_message(_("Continua"))  # M5: what to do
         elif valid and slot_error is None:
             now = clock.now()
-            details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
-            draft, key = drafts.save_details(draft, town.id, service.id, slot_start, details, now)
-            if key is not None:
-                session[SESSION_DRAFT] = {"key": key, "town": town.id}
+            draft = keep_details(SESSION_DRAFT, draft, form, town, service, slot_start, now)
             try:
                 booking_service.check_cap(draft.email, now, limits.client_network_key())
             except booking_service.TooManyBookings as over:
@@ -319,15 +360,8 @@ def details(slug: str):
         elif valid and slot_start is not None and not looks_automated(form, draft):
             # The time went meanwhile: keep what was typed, so that the form is filled in
             # again when the citizen has chosen another time.
-            details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
-            draft, key = drafts.save_details(
-                draft, town.id, service.id, slot_start, details, clock.now()
-            )
-            if key is not None:
-                session[SESSION_DRAFT] = {"key": key, "town": town.id}
-    form.comentari.data = ""  # never sent back filled
-    if form_age(form) is None:
-        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
+            draft = keep_details(SESSION_DRAFT, draft, form, town, service, slot_start, clock.now())
+    ready_to_show(form)
     return render_template(
         "booking/details.html",
         town=town,
@@ -388,11 +422,7 @@ def check(slug: str):
     if draft is None or draft.slot_start is None:
         return redirect(url_for(".town", slug=town.slug), 303)
     if draft.booking_id is not None:
-        token = unseal(
-            current_app.config["SECRET_KEY"],
-            SESSION_BOOKED,
-            session.get(SESSION_BOOKED, {}).get(str(draft.booking_id)),
-        )
+        token = booked_token(draft)
         if token:
             return redirect(url_for(".manage", token=token), 303)
         return render_template("booking/already_booked.html", town=town)
@@ -409,10 +439,7 @@ def check(slug: str):
             return _taken(town, draft.slot_start)
         except booking_service.TooManyBookings as over:
             return _too_many(town, draft.email, over)
-        booked = dict(session.get(SESSION_BOOKED, {}))
-        booked[str(booking.id)] = seal(current_app.config["SECRET_KEY"], SESSION_BOOKED, token)
-        session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
-        flash("booked", "confirmation")
+        remember_booked(booking, token)
         return redirect(url_for(".manage", token=token), 303)
     return render_template(
         "booking/check.html",

@@ -38,17 +38,16 @@ from datetime import datetime
 
 from flask import Blueprint
 from flask import abort
-from flask import flash
 from flask import get_flashed_messages
 from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import inspect
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -68,7 +67,9 @@ from ..web.access import find_token
 from ..web.access import issue_status_token as _issue
 from . import documents
 from .uploads import CitizenUploadForm
-from .uploads import chosen_files
+from .uploads import error_summary
+from .uploads import receive
+from .uploads import too_large_form
 
 bp = Blueprint("follow", __name__)
 
@@ -168,29 +169,6 @@ def _no_store(response):
     return response
 
 
-def _summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
-    items = []
-    if form.category.errors:
-        items.append((f"#{form.category.id}-0", form.category.errors[0]))
-    if form.document.errors:
-        items.append((f"#{form.document.id}", form.document.errors[0]))
-    return items
-
-
-def _first_problem(files: list) -> str | None:
-    for upload in files:
-        problem = documents.precheck(upload)
-        if problem is not None:
-            return _named(files, problem, upload)
-    return None
-
-
-def _named(files: list, rejected: documents.DocumentRejected, upload) -> str:
-    if len(files) < 2:
-        return rejected.message
-    return _("%(name)s: %(problem)s", name=upload.filename, problem=rejected.message)
-
-
 def _render(row: AccessToken, token: str, form: CitizenUploadForm | None, status: int = 200):
     now = clock.now()
     booking = row.booking
@@ -202,7 +180,7 @@ def _render(row: AccessToken, token: str, form: CitizenUploadForm | None, status
             form = CitizenUploadForm(formdata=None)
         values.update(
             form=form if uploading else None,
-            errors=_summary(form) if (uploading and form is not None) else [],
+            errors=error_summary(form) if (uploading and form is not None) else [],
             explained=STATUS_EXPLAINED.get(case.status, ""),
             last_change=last_change(case),
             sent=citizen_documents(case),
@@ -240,35 +218,10 @@ def status(token: str):
     if case is None or not asks_for_documents(case, now):
         return redirect(url_for("follow.status", token=token), 303)
     form = CitizenUploadForm()
-    if form.validate_on_submit():
-        files = chosen_files(form.document)
-        problem = _first_problem(files)
-        if problem is not None:
-            form.document.errors = [problem]
-            return _render(row, token, form)
-        row.last_used_at = now
-        for upload in files:
-            try:
-                document = documents.add_document(
-                    case,
-                    upload,
-                    category=form.category.data,
-                    source=documents.CITIZEN,
-                    uploaded_by=None,
-                    now=now,
-                )
-            except documents.DocumentRejected as rejected:
-                db.session.rollback()
-                form.document.errors = [_named(files, rejected, upload)]
-                break
-            flash(document.original_name, SENT)  # each file is stored (committed) alone
-        if not form.document.errors:
-            return redirect(url_for("follow.status", token=token) + "#enviats", 303)
+    if receive(form, case, row, now, SENT):
+        return redirect(url_for("follow.status", token=token) + "#enviats", 303)
+    if inspect(row).expired:
         row = _link(token)  # the rollback expired it
-    elif form.is_submitted() and not form.document.errors:
-        problem = _first_problem(chosen_files(form.document))
-        if problem is not None:
-            form.document.errors = [problem]
     return _render(row, token, form)
 
 
@@ -277,6 +230,4 @@ def upload_too_large(error):
     """Over MAX_CONTENT_LENGTH: the same page with the size error (the body is never read)."""
     token = (request.view_args or {}).get("token", "")
     row = _link(token)
-    form = CitizenUploadForm(formdata=None)
-    form.document.errors = [documents.DocumentRejected("too_large").message]
-    return _render(row, token, form, 413)
+    return _render(row, token, too_large_form(), 413)

@@ -12,6 +12,8 @@ case that no longer asks for documents, is a page that says so (410).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint
 from flask import abort
 from flask import flash
@@ -30,6 +32,8 @@ from wtforms.validators import ValidationError
 
 from .. import clock
 from ..extensions import db
+from ..models import AccessToken
+from ..models import CaseFile
 from ..web.forms import Form
 from . import documents
 from .labels import DOCUMENT_CATEGORIES
@@ -66,7 +70,7 @@ class CitizenUploadForm(Form):
     document = MultipleFileField(_l("Fitxers"), validators=[_file_chosen])
 
 
-def _summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
+def error_summary(form: CitizenUploadForm) -> list[tuple[str, str]]:
     """Error-summary links in page order; a radio group links to its first radio (a fieldset
     cannot take the focus)."""
     items = []
@@ -84,7 +88,7 @@ def _page(link: documents.UploadLink, token: str, form: CitizenUploadForm, statu
             case=link.case,
             token=token,
             form=form,
-            errors=_summary(form),
+            errors=error_summary(form),
             sent=documents.uploads_through(link),
             just_sent=get_flashed_messages(category_filter=[SENT]),
             max_size=documents.max_size_text(),
@@ -115,6 +119,53 @@ def _first_problem(files: list) -> str | None:
     return None
 
 
+def receive(
+    form: CitizenUploadForm, case: CaseFile, link: AccessToken, now: datetime, sent: str
+) -> bool:
+    """Take a citizen's POST of the upload form for ``case`` through ``link`` (the upload
+    page's or the follow page's): True when every chosen file was stored, each flashed under
+    the category ``sent``; otherwise False with the error on the form.
+
+    Every file is checked before any is stored. Each is stored (committed) alone with
+    ``documents.add_document`` as the citizen's; a file refused half-way (the case's maximum)
+    rolls the session back, which expires the loaded rows, and names the file."""
+    if not form.validate_on_submit():
+        if form.is_submitted() and not form.document.errors:
+            problem = _first_problem(chosen_files(form.document))
+            if problem is not None:
+                form.document.errors = [problem]
+        return False
+    files = chosen_files(form.document)
+    problem = _first_problem(files)
+    if problem is not None:
+        form.document.errors = [problem]
+        return False
+    link.last_used_at = now
+    for upload in files:
+        try:
+            document = documents.add_document(
+                case,
+                upload,
+                category=form.category.data,
+                source=documents.CITIZEN,
+                uploaded_by=None,
+                now=now,
+            )
+        except documents.DocumentRejected as rejected:
+            db.session.rollback()
+            form.document.errors = [_problem(files, rejected, upload)]
+            return False
+        flash(document.original_name, sent)  # each file is stored (committed) alone
+    return True
+
+
+def too_large_form() -> CitizenUploadForm:
+    """An empty form with the size error, for a body over MAX_CONTENT_LENGTH (never read)."""
+    form = CitizenUploadForm(formdata=None)
+    form.document.errors = [documents.DocumentRejected("too_large").message]
+    return form
+
+
 @bp.route("/documents/<token>", methods=["GET", "POST"])
 def upload(token: str):
     """Show what is asked; take the files and their category; 303 back here with a banner."""
@@ -125,34 +176,8 @@ def upload(token: str):
     if not link.is_open:
         return _closed(link)
     form = CitizenUploadForm()
-    if form.validate_on_submit():
-        files = chosen_files(form.document)
-        problem = _first_problem(files)
-        if problem is not None:
-            form.document.errors = [problem]
-            return _page(link, token, form)
-        link.token.last_used_at = now
-        for upload in files:
-            try:
-                document = documents.add_document(
-                    link.case,
-                    upload,
-                    category=form.category.data,
-                    source=documents.CITIZEN,
-                    uploaded_by=None,
-                    now=now,
-                )
-            except documents.DocumentRejected as rejected:
-                db.session.rollback()
-                form.document.errors = [_problem(files, rejected, upload)]
-                break
-            flash(document.original_name, SENT)  # each file is stored (committed) alone
-        if not form.document.errors:
-            return redirect(url_for("uploads.upload", token=token), 303)
-    elif form.is_submitted() and not form.document.errors:
-        problem = _first_problem(chosen_files(form.document))
-        if problem is not None:
-            form.document.errors = [problem]
+    if receive(form, link.case, link.token, now, SENT):
+        return redirect(url_for("uploads.upload", token=token), 303)
     return _page(link, token, form)
 
 
@@ -165,6 +190,4 @@ def upload_too_large(error):
         return render_template("errors/404.html", error=error), 404
     if not link.is_open:
         return _closed(link)
-    form = CitizenUploadForm(formdata=None)
-    form.document.errors = [documents.DocumentRejected("too_large").message]
-    return _page(link, token, form, 413)
+    return _page(link, token, too_large_form(), 413)

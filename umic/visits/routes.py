@@ -21,12 +21,9 @@ from datetime import datetime
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
-from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -39,11 +36,12 @@ from ..booking import service as booking_service
 from ..booking.forms import ConfirmForm
 from ..booking.forms import DetailsForm
 from ..booking.picker import parse_slot
-from ..booking.routes import SESSION_BOOKED
-from ..booking.routes import form_age
+from ..booking.routes import booked_token
+from ..booking.routes import current_draft
+from ..booking.routes import keep_details
 from ..booking.routes import looks_automated
-from ..core.sealed import seal
-from ..core.sealed import unseal
+from ..booking.routes import ready_to_show
+from ..booking.routes import remember_booked
 from ..extensions import db
 from ..models import BookingDraft
 from ..models import Municipality
@@ -112,15 +110,7 @@ def town(slug: str):
 
 
 def _current_draft(town: Municipality, *, include_used: bool = False) -> BookingDraft | None:
-    stored = session.get(SESSION_DRAFT)
-    if not isinstance(stored, dict) or stored.get("town") != town.id:
-        return None
-    draft = drafts.find_draft(stored.get("key"), clock.now())
-    if draft is None or draft.municipality_id != town.id:
-        return None
-    if draft.booking_id is not None and not include_used:
-        return None
-    return draft
+    return current_draft(SESSION_DRAFT, town, include_used=include_used)
 
 
 def _taken(town: Municipality, visit: UmicVisit):
@@ -141,16 +131,7 @@ def details(slug: str, visit_id: int):
     form = DetailsForm()
     if request.method == "GET":
         if draft is not None:
-            form.process(
-                data={
-                    "name": draft.name,
-                    "email": draft.email,
-                    "phone": draft.phone,
-                    "address": draft.address,
-                    "description": draft.description,
-                    "consent": draft.consent_at is not None,
-                }
-            )
+            form.process(data=drafts.form_data(draft))
         form.slot.data = (request.args.get("slot") or "")[:40]
     slot_start = parse_slot(form.slot.data)
     slot_error = form_notice = None
@@ -172,19 +153,14 @@ def details(slug: str, visit_id: int):
             log.info("visit details form refused as automated (town %s)", town.slug)
             form_notice = limits.too_fast_message(_("Continua"))
         elif valid and slot_start is not None:
-            details = {name: form[name].data for name in drafts.DETAIL_FIELDS}
-            draft, key = drafts.save_details(draft, town.id, service.id, slot_start, details, now)
-            if key is not None:
-                session[SESSION_DRAFT] = {"key": key, "town": town.id}
+            draft = keep_details(SESSION_DRAFT, draft, form, town, service, slot_start, now)
             if slot_error is None:
                 try:
                     booking_service.check_cap(draft.email, now, limits.client_network_key())
                 except booking_service.TooManyBookings as over:
                     return _too_many(town, visit, draft.email, over)
                 return redirect(url_for(".check", slug=town.slug, visit_id=visit.id), 303)
-    form.comentari.data = ""
-    if form_age(form) is None:
-        form.shown_at.data = limits.form_stamp(current_app.config["SECRET_KEY"], clock.timestamp())
+    ready_to_show(form)
     return render_template(
         "visits/details.html",
         town=town,
@@ -220,11 +196,7 @@ def check(slug: str, visit_id: int):
     if draft is None or draft.slot_start is None:
         return redirect(url_for(".town", slug=town.slug), 303)
     if draft.booking_id is not None:
-        token = unseal(
-            current_app.config["SECRET_KEY"],
-            SESSION_BOOKED,
-            session.get(SESSION_BOOKED, {}).get(str(draft.booking_id)),
-        )
+        token = booked_token(draft)
         if token:
             return redirect(url_for("booking.manage", token=token), 303)
         return redirect(url_for(".town", slug=town.slug), 303)
@@ -242,7 +214,7 @@ def check(slug: str, visit_id: int):
             booking, token = visits_service.book_at_visit(
                 visit,
                 draft.slot_start,
-                {name: getattr(draft, name) for name in drafts.DETAIL_FIELDS},
+                drafts.details_of(draft),
                 now,
                 language=locale_name(),
                 network=limits.client_network_key(),
@@ -256,10 +228,7 @@ def check(slug: str, visit_id: int):
         draft = db.session.get(BookingDraft, draft.id)
         draft.booking_id = booking.id
         db.session.commit()
-        booked = dict(session.get(SESSION_BOOKED, {}))
-        booked[str(booking.id)] = seal(current_app.config["SECRET_KEY"], SESSION_BOOKED, token)
-        session[SESSION_BOOKED] = dict(list(booked.items())[-5:])
-        flash("booked", "confirmation")
+        remember_booked(booking, token)
         return redirect(url_for("booking.manage", token=token), 303)
     return render_template(
         "visits/check.html",
