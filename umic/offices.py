@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from .core.codes import OfficeKind
 from .core.codes import OfficeStatus
+from .core.offices import OFFICE_FIELDS
 from .core.offices import Problem
 from .core.offices import office_key
 from .core.offices import omic_name
@@ -206,24 +207,7 @@ def export_offices() -> str:
     )
     return write_offices(
         {
-            **{
-                name: getattr(office, name)
-                for name in (
-                    "kind",
-                    "name",
-                    "address",
-                    "postcode",
-                    "locality",
-                    "phone",
-                    "email",
-                    "web",
-                    "hours",
-                    "hours_es",
-                    "source",
-                    "verified_on",
-                    "notes",
-                )
-            },
+            **{name: getattr(office, name) for name in OFFICE_FIELDS},
             "towns": towns.get(office.id, []),
         }
         for office in offices

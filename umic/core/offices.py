@@ -56,6 +56,23 @@ from .spreadsheet import csv_text
 from .spreadsheet import plain_cell
 from .text import fold
 
+#: An office's own fields, as ``ConsumerOffice`` names them (its towns are apart).
+OFFICE_FIELDS = (
+    "kind",
+    "name",
+    "address",
+    "postcode",
+    "locality",
+    "phone",
+    "email",
+    "web",
+    "hours",
+    "hours_es",
+    "source",
+    "verified_on",
+    "notes",
+)
+
 #: The law's order: a town listed under several kinds goes to the first.
 LAW_ORDER = (OfficeKind.OMIC, OfficeKind.OCIC, OfficeKind.AGENCIA)
 
@@ -157,24 +174,7 @@ class OfficeRow:
 
     def values(self) -> dict:
         """The office's fields as the model names them."""
-        return {
-            name: getattr(self, name)
-            for name in (
-                "kind",
-                "name",
-                "address",
-                "postcode",
-                "locality",
-                "phone",
-                "email",
-                "web",
-                "hours",
-                "hours_es",
-                "source",
-                "verified_on",
-                "notes",
-            )
-        }
+        return {name: getattr(self, name) for name in OFFICE_FIELDS}
 
 
 @dataclass
