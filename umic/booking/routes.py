@@ -355,7 +355,7 @@ def details(slug: str):
             try:
                 booking_service.check_cap(draft.email, now, limits.client_network_key())
             except booking_service.TooManyBookings as over:
-                return _too_many(town, draft.email, over)
+                return too_many(town, draft.email, over)
             return redirect(url_for(".check", slug=town.slug), 303)
         elif valid and slot_start is not None and not looks_automated(form, draft):
             # The time went meanwhile: keep what was typed, so that the form is filled in
@@ -388,9 +388,15 @@ def looks_automated(form: DetailsForm, draft: BookingDraft | None) -> bool:
     return limits.looks_automated(form.comentari.data, form_age(form), min_seconds)
 
 
-def _too_many(town: Municipality, email: str, over: booking_service.TooManyBookings) -> str:
+def too_many(
+    town: Municipality,
+    email: str,
+    over: booking_service.TooManyBookings,
+    back_url: str | None = None,
+) -> str:
     """Over a cap: a page (200) that says what happened and what to do instead. The draft
-    keeps what was typed: the page's link back shows the form filled in."""
+    keeps what was typed: the page's link back (``back_url``, else the video details step)
+    shows the form filled in. Also for in-person appointments (``umic.visits.routes``)."""
     log.info("booking refused by the %s cap (town %s)", over.reason, town.slug)
     abuse.record_refusal(over.reason, clock.now())
     return render_template(
@@ -400,6 +406,7 @@ def _too_many(town: Municipality, email: str, over: booking_service.TooManyBooki
         active=over.active,
         cap=over.cap,
         reason=over.reason,
+        back_url=back_url,
     )
 
 
@@ -438,7 +445,7 @@ def check(slug: str):
             db.session.rollback()
             return _taken(town, draft.slot_start)
         except booking_service.TooManyBookings as over:
-            return _too_many(town, draft.email, over)
+            return too_many(town, draft.email, over)
         remember_booked(booking, token)
         return redirect(url_for(".manage", token=token), 303)
     return render_template(

@@ -30,7 +30,6 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from .. import clock
-from ..booking import abuse
 from ..booking import drafts
 from ..booking import service as booking_service
 from ..booking.forms import ConfirmForm
@@ -42,6 +41,7 @@ from ..booking.routes import keep_details
 from ..booking.routes import looks_automated
 from ..booking.routes import ready_to_show
 from ..booking.routes import remember_booked
+from ..booking.routes import too_many
 from ..extensions import db
 from ..models import BookingDraft
 from ..models import Municipality
@@ -174,17 +174,9 @@ def details(slug: str, visit_id: int):
 
 
 def _too_many(town, visit, email, over):
-    log.info("visit booking refused by the %s cap (town %s)", over.reason, town.slug)
-    abuse.record_refusal(over.reason, clock.now())
-    return render_template(
-        "booking/too_many.html",
-        town=town,
-        email=email,
-        active=over.active,
-        cap=over.cap,
-        reason=over.reason,
-        back_url=url_for(".details", slug=town.slug, visit_id=visit.id),
-    )
+    """Over a cap: the video booking's page, its link back to this visit's details."""
+    back_url = url_for(".details", slug=town.slug, visit_id=visit.id)
+    return too_many(town, email, over, back_url=back_url)
 
 
 @bp.route("/umic/<slug>/<int:visit_id>/comprova", methods=["GET", "POST"])
