@@ -659,6 +659,7 @@ def test_friday_technician_moves_tuesdays_call_to_wednesday_with_another(
         page.fill("#username", a.username)
         page.fill("#password", PASSWORD)
         page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/entra" not in url)  # signed in before going on
         page.goto(f"{site}/espai/?dia={tuesday.isoformat()}")
         page.locator(f"a[href$='/espai/cites/{booking.id}']").first.click()
         page.wait_for_url(f"{site}/espai/cites/{booking.id}")

@@ -965,6 +965,8 @@ def chromium():
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_survey_on_a_320px_phone_without_javascript(chromium, app):
+    from playwright.sync_api import expect
+
     from support.browser import served
 
     world = make_world(technicians=1)
@@ -980,7 +982,7 @@ def test_the_survey_on_a_320px_phone_without_javascript(chromium, app):
                 assert box["width"] >= 24 and box["height"] >= 24, (name, box)
         # An empty submit: the summary, then every question answered by clicking its label.
         page.click("main button[type=submit]")
-        assert page.title().startswith("Error: ")
+        expect(page).to_have_title(re.compile(r"^Error: "))  # waits for the answer
         assert page.locator(".error-summary li").count() == 3
         assert page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
         page.click("label[for=attention-9]")
@@ -988,7 +990,7 @@ def test_the_survey_on_a_320px_phone_without_javascript(chromium, app):
         page.get_by_label("Sí, parcialment").check()
         page.fill("#comment", "Tot molt clar")
         page.click("main button[type=submit]")
-        assert page.title().startswith("Gràcies per la vostra valoració")
+        expect(page).to_have_title(re.compile(r"^Gràcies per la vostra valoració"))
         assert page.url.endswith(f"{path}/gracies")
         context.close()
     assert [(r.attention, r.competence, r.resolved, r.comment) for r in responses()] == [
@@ -1017,6 +1019,7 @@ def test_the_results_charts_load_under_the_csp_and_the_page_fits_a_phone(chromiu
         page.fill("#username", "OPSSCOORD")
         page.fill("#password", PASSWORD)
         page.click("main button[type=submit]")
+        page.wait_for_url(lambda url: "/entra" not in url)  # signed in before going on
         page.goto(f"{site}/admin/enquestes/?desde=2025-05-01&fins=2025-05-31")
         assert page.title().startswith("Resultats de les enquestes")
         images = page.locator("figure.chart img")
