@@ -144,8 +144,76 @@ class DocumentCategory(Vocabulary):
     FACTURA = ("factura", N_("Factura"))
     CONTRACTE = ("contracte", N_("Contracte"))
     DNI = ("dni", N_("DNI"))
+    # A claim the consumer already made to the company (its reference, a complaint sheet).
+    RECLAMACIO_PREVIA = ("reclamacio_previa", N_("Reclamació prèvia"))
     CORRESPONDENCIA = ("correspondencia", N_("Correspondència"))
     ALTRES = ("altres", N_("Altres"))
+
+
+class DocumentSource(Vocabulary):
+    """Who put a document in the case file."""
+
+    CITIZEN = ("citizen", N_("Persona interessada"))
+    STAFF = ("staff", N_("Personal tècnic"))
+    COMPANY = ("company", N_("Empresa"))
+    SERVICE = ("service", N_("Carta del servei"))  # a letter the app wrote (umic.letters)
+
+
+class TextStatus(enum.StrEnum):
+    """Where reading a document's text stands (umic.casefiles.extract)."""
+
+    PENDING = "pending"  # not read yet: the worker will
+    DONE = "done"  # text found (from the PDF's own text or by OCR)
+    EMPTY = "empty"  # read, and no text in it
+    FAILED = "failed"  # could not be read (damaged file, OCR engine missing)
+
+
+# --- Mediation with the company (umic.mediation) ---------------------------------------------
+
+
+class MediationStatus(Vocabulary):
+    """Where a mediation stands."""
+
+    OBERTA = ("oberta", N_("Enviada a l'empresa"))
+    RESPOSTA = ("resposta", N_("L'empresa ha respost"))
+    SESSIO = ("sessio", N_("Sessió de mediació convocada"))
+    TANCADA = ("tancada", N_("Tancada"))
+
+
+class CompanyAnswer(Vocabulary):
+    """What the company answers through its link."""
+
+    ACCEPTA = ("accepta", N_("Accepta la reclamació"))
+    PROPOSA = ("proposa", N_("Proposa una solució"))
+    REBUTJA = ("rebutja", N_("Rebutja la reclamació"))
+
+
+class MediationOutcome(Vocabulary):
+    """How a mediation ended."""
+
+    ACORD_TOTAL = ("acord_total", N_("Acord total"))
+    ACORD_PARCIAL = ("acord_parcial", N_("Acord parcial"))
+    SENSE_ACORD = ("sense_acord", N_("Sense acord"))
+    DESISTIT = ("desistit", N_("Desistiment"))
+
+
+class Referral(Vocabulary):
+    """Where a mediation without agreement is sent on."""
+
+    ARBITRATGE = ("arbitratge", N_("Arbitratge de consum"))
+    INSPECCIO = ("inspeccio", N_("Inspecció de consum"))
+
+
+class LetterKind(Vocabulary):
+    """The letters the service writes (umic.letters): one template per kind and language."""
+
+    ACUSAMENT = ("acusament", N_("Acusament de recepció"))
+    REQUERIMENT = ("requeriment", N_("Requeriment de documentació"))
+    RECLAMACIO_EMPRESA = ("reclamacio_empresa", N_("Reclamació a l'empresa"))
+    CONVOCATORIA = ("convocatoria", N_("Convocatòria de sessió de mediació"))
+    TANCAMENT = ("tancament", N_("Carta de tancament"))
+    DERIVACIO_ARBITRATGE = ("derivacio_arbitratge", N_("Derivació a l'arbitratge de consum"))
+    DERIVACIO_INSPECCIO = ("derivacio_inspeccio", N_("Derivació a la inspecció de consum"))
 
 
 # --- Consumer offices and the mobile unit ----------------------------------------------------
@@ -225,6 +293,12 @@ VOCABULARIES = (
     CaseStatus,
     Outcome,
     DocumentCategory,
+    DocumentSource,
+    MediationStatus,
+    CompanyAnswer,
+    MediationOutcome,
+    Referral,
+    LetterKind,
     OfficeKind,
     OfficeStatus,
     VisitStatus,

@@ -14,10 +14,17 @@ from ..core.codes import BookingStatus
 from ..core.codes import CaseStatus
 from ..core.codes import CaseType
 from ..core.codes import Channel
+from ..core.codes import CompanyAnswer
 from ..core.codes import DocumentCategory
+from ..core.codes import DocumentSource
+from ..core.codes import LetterKind
+from ..core.codes import MediationOutcome
+from ..core.codes import MediationStatus
 from ..core.codes import OfficeKind
 from ..core.codes import Outcome
+from ..core.codes import Referral
 from ..core.codes import Resolved
+from ..core.codes import TextStatus
 from ..core.codes import VisitStatus
 from .abuse import BookingAlert
 from .abuse import BookingRefusal
@@ -42,6 +49,9 @@ from .core import SignInAttempt
 from .core import StaffSession
 from .core import StaffUser
 from .core import TokenPurpose
+from .mediation import Company
+from .mediation import LetterTemplate
+from .mediation import Mediation
 from .offices import ConsumerOffice
 from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
 from .staffing import StaffTown
@@ -68,6 +78,16 @@ __all__ = [
     "CaseStatus",
     "CaseType",
     "ChannelCount",
+    "Company",
+    "CompanyAnswer",
+    "DocumentSource",
+    "LetterKind",
+    "LetterTemplate",
+    "Mediation",
+    "MediationOutcome",
+    "MediationStatus",
+    "Referral",
+    "TextStatus",
     "ConsumerOffice",
     "Channel",
     "Closure",

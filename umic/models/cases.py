@@ -24,7 +24,9 @@ from ..core.codes import CaseStatus
 from ..core.codes import CaseType
 from ..core.codes import Channel
 from ..core.codes import DocumentCategory
+from ..core.codes import DocumentSource
 from ..core.codes import Outcome
+from ..core.codes import TextStatus
 from ..core.codes import values
 from ..extensions import db
 from .core import Booking
@@ -72,7 +74,10 @@ class CaseFile(db.Model):
     interested_phone: Mapped[str] = mapped_column(String(40), default="")
     interested_address: Mapped[str] = mapped_column(String(200), default="")
     sector: Mapped[str] = mapped_column(String(40), default="")  # code from consumer_sectors.csv
+    # The company as the citizen or the tracker wrote it; ``company_id`` links the registry's
+    # entry (umic.companies), which lists, filters and statistics go by.
     company: Mapped[str] = mapped_column(String(200), default="")
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
     amount_claimed: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     description: Mapped[str] = mapped_column(Text, default="")
     # What the citizen asks for (the mailbox form's "Què demaneu?"); empty when not asked.
@@ -120,6 +125,10 @@ class CaseFile(db.Model):
     documents: Mapped[list[CaseDocument]] = relationship(
         back_populates="case", order_by="CaseDocument.id", cascade="all, delete-orphan"
     )
+    company_entry = relationship("Company", foreign_keys=[company_id])
+    mediation = relationship(
+        "Mediation", back_populates="case", uselist=False, cascade="all, delete-orphan"
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -154,6 +163,8 @@ class CaseFile(db.Model):
         Index("ix_case_file_visit_id", "visit_id"),
         Index("ix_case_file_email_key", "email_key"),
         Index("ix_case_file_network_key", "network_key"),
+        Index("ix_case_file_company_id", "company_id"),
+        Index("ix_case_file_sector", "sector"),
         # Free-text search (LIKE '%word%') stays fast at 100,000 cases: trigrams, PostgreSQL only.
         Index(
             "ix_case_file_search_text_trgm",
@@ -196,8 +207,13 @@ class CaseDocument(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
-    source: Mapped[str] = mapped_column(String(10), default="staff")  # staff | citizen
+    source: Mapped[str] = mapped_column(String(10), default=DocumentSource.STAFF)
+    # The category confirmed by staff (or chosen at upload); ``suggested_category`` is what
+    # the document's text suggests (umic.core.doc_classify), "" until it is read.
     category: Mapped[str] = mapped_column(String(20), default=DocumentCategory.ALTRES)
+    suggested_category: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    category_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    category_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     original_name: Mapped[str] = mapped_column(String(200))
     stored_name: Mapped[str] = mapped_column(String(80), unique=True)
     content_type: Mapped[str] = mapped_column(String(40))
@@ -205,13 +221,35 @@ class CaseDocument(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     # When staff first saw a citizen's upload (None: new, shown on the agenda).
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its text (umic.casefiles.extract): the PDF's own text, or OCR of an image or a scan.
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    text_status: Mapped[str] = mapped_column(
+        String(10), default=TextStatus.PENDING, server_default=TextStatus.PENDING.value
+    )
+    text_method: Mapped[str] = mapped_column(String(10), default="", server_default="")  # pdf|ocr
+    extracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Lower-case, accent-free name and text, for the case list's search.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A letter the service wrote (source "service"): its kind, language and template version.
+    letter_kind: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    language: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("letter_template.id"))
 
     case: Mapped[CaseFile] = relationship(back_populates="documents")
-    uploaded_by: Mapped[StaffUser | None] = relationship()
+    uploaded_by: Mapped[StaffUser | None] = relationship(foreign_keys=[uploaded_by_id])
 
     __table_args__ = (
         CheckConstraint(f"category IN ({values(DocumentCategory)})", name="category_known"),
-        CheckConstraint("source IN ('staff', 'citizen')", name="source_known"),
+        CheckConstraint(f"source IN ({values(DocumentSource)})", name="source_known"),
         Index("ix_case_document_case_id", "case_id"),
         Index("ix_case_document_seen_at", "seen_at"),
+        Index("ix_case_document_text_status", "text_status"),
+        # The case list's search reads documents' text too (LIKE '%word%'): trigrams on
+        # PostgreSQL, as for the case's own search text.
+        Index(
+            "ix_case_document_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )

@@ -421,6 +421,7 @@ class TokenPurpose(enum.StrEnum):
     UPLOAD = "upload"  # send the documents a case file asks for
     SURVEY = "survey"  # answer the satisfaction survey of an appointment
     STATUS = "status"  # follow a request: "How is my query going?" (umic.casefiles.follow)
+    COMPANY = "company"  # a company answers a mediation (umic.mediation), no account needed
 
 
 class AccessToken(db.Model):
