@@ -496,12 +496,18 @@ class OutboxMessage(db.Model):
     locked_by: Mapped[str] = mapped_column(String(100), default="")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A document of a case sent with the message as an attachment (a letter of the service,
+    # umic.letters): read from its stored file when the message is sent.
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_document.id", ondelete="SET NULL")
+    )
 
     booking: Mapped[Booking | None] = relationship()
 
     __table_args__ = (
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_message_booking_id", "booking_id"),
+        Index("ix_outbox_message_document_id", "document_id"),
         Index("ix_outbox_message_created_at", "created_at"),
     )
 

@@ -49,7 +49,9 @@ def render_item(type_: str, obj, autogen_context) -> str | bool:
 
 
 #: Indexes that exist only on PostgreSQL (the schema comparison skips them elsewhere).
-POSTGRESQL_ONLY_INDEXES = frozenset({"ix_case_file_search_text_trgm"})
+POSTGRESQL_ONLY_INDEXES = frozenset(
+    {"ix_case_file_search_text_trgm", "ix_case_document_search_text_trgm"}
+)
 
 
 def include_object_for(dialect: str):
