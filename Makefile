@@ -59,10 +59,10 @@ TEST_DAYS ?= 2027-12-03T17:45:00+01:00 2026-12-07T10:00:00+01:00 2026-12-23T17:3
 	2027-03-27T12:00:00+01:00 2027-10-30T12:00:00+02:00 2026-12-31T23:30:00+01:00 \
 	2028-02-29T10:00:00+01:00 2026-12-10T16:10:00+01:00
 
-test-days: setup ## The tests without a browser (SQLite) with the clock at each awkward moment
+test-days: setup ## The tests without a browser or PDF drawing (SQLite) with the clock at each awkward moment
 	@for moment in $(TEST_DAYS); do \
 		echo "== the clock at $$moment"; \
-		UMIC_TEST_NOW=$$moment UMIC_TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser" \
+		UMIC_TEST_NOW=$$moment UMIC_TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser and not pdf" \
 			-p no:cacheprovider || exit 1; \
 	done
 
