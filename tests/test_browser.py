@@ -79,7 +79,7 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
     else:
         page.click("form[role=search] button")
     page.click(".town-list a:text('Gelida')")
-    assert page.url.endswith("/reserva/gelida/")
+    page.wait_for_url("**/reserva/gelida/")  # the click navigates; wait for it
     no_sideways_scroll(page)
 
     page.check("input[name=dia] >> nth=1")
@@ -90,7 +90,7 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
         assert page.evaluate("document.activeElement.name") == "dia"
     else:
         page.click("text=Mostra les hores")
-        assert "dia=" in page.url
+        page.wait_for_url(re.compile(r".*[?&]dia="))
     slot = page.get_attribute("#times input[name=slot] >> nth=2", "value")
     page.check(f"input[value='{slot}']")
     page.click("#times button[type=submit]")
@@ -123,7 +123,7 @@ def test_book_reschedule_and_cancel_on_a_phone(chromium, site, app, javascript):
     page.check("#times input[name=slot] >> nth=0")
     page.click("#times button[type=submit]")
     page.click("text=Confirma el canvi")
-    assert page.url == manage_url
+    page.wait_for_url(manage_url)
     assert "Heu canviat l'hora de la cita" in page.inner_text("main")
 
     page.click("text=Anul·la la cita")
