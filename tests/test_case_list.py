@@ -660,7 +660,7 @@ def test_the_page_is_ready_for_htmx_and_works_without_it(client, three_cases):
     assert wrapper["hx-target"] == "#case-results"
     assert wrapper["hx-push-url"] == "true"
     assert page.select_one("#case-results table")
-    assert len(page.select("select.case-filter")) == 5
+    assert len(page.select("select.case-filter")) == 7  # with sector and company (issue 14)
     assert len(page.select("input[type=date].case-filter")) == 2
     assert page.select_one("#status[role=status]").get_text(strip=True) == ""
     assert form.select_one("button[type=submit]")
@@ -818,8 +818,9 @@ def test_the_list_costs_the_same_queries_with_5_or_200_cases(client, staff):
 
     assert [len(q) for q in many] == [len(q) for q in few]
     list_page = [s for s in many[0] if s.lstrip().upper().startswith("SELECT")]
-    # The signed-in user, the count, the page, the towns and the staff for the filters.
-    assert len(list_page) <= 5, list_page
+    # The signed-in user, the count, the page, the towns, the staff and the companies (issue
+    # 14) for the filters.
+    assert len(list_page) <= 6, list_page
 
 
 # --- In a real browser ----------------------------------------------------------------------

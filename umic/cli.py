@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from . import clock
 from .casefiles.cli import cases_cli
+from .companies import companies_cli
 from .core import calls
 from .core.text import slugify
 from .extensions import db
@@ -355,6 +356,7 @@ def register(app: Flask) -> None:
         services_cli,
         closures_cli,
         cases_cli,
+        companies_cli,
         counts_cli,
         privacy_cli,
     ):

@@ -109,7 +109,7 @@ def test_towns_sort_as_catalan_does_l4():
 
 def test_the_case_list_columns_chosen_are_kept_in_order_with_the_number_m2():
     """M2: the default set is narrow; a choice keeps the page's order and the case number."""
-    assert len(DEFAULT_COLUMNS) < len(COLUMN_KEYS) == 19
+    assert len(DEFAULT_COLUMNS) < len(COLUMN_KEYS) == 20  # the company joined the columns
     assert "termini" in DEFAULT_COLUMNS and "interessat" in DEFAULT_COLUMNS
     assert parse_columns(None) == parse_columns("") == DEFAULT_COLUMNS
     assert parse_columns(["organic", "id", "nonsense"]) == ("id", "expedient", "organic")

@@ -241,7 +241,8 @@ def update_case(
         finished = case.status in FINAL_STATUSES
         case.resolved_at = (case.resolved_at or now) if finished else None
     if "municipality_id" in changes:
-        case.municipality = db.session.get(Municipality, case.municipality_id)
+        town_id = case.municipality_id
+        case.municipality = db.session.get(Municipality, town_id) if town_id else None
     case.updated_at = now
     case.search_text = search_text(case)
     case.events.extend(events)

@@ -27,11 +27,13 @@ SURNAMES = [
     "Puig", "Garcia", "Vidal", "Martínez", "Soler", "López", "Ferrer", "Sánchez", "Roca", "Serra",
     "Pérez", "Font", "Casas", "Romero", "Vila", "Ribas",
 ]  # fmt: skip
+# The companies named are real consumer brands, in the registry of demo companies
+# (umic/demo/companies.py); the others are kinds of business, left unlinked.
 PROBLEMS = [
     ("La factura de la llum d'aquest mes és el triple del normal i no entenc per què.",
-     "ELECTRICITAT_GAS_AIGUA", "Comercialitzadora elèctrica"),
+     "ELECTRICITAT_GAS_AIGUA", "Endesa Energía, S.A.U."),
     ("La companyia de telefonia m'ha donat de baixa la línia sense avisar.",
-     "TELECOM", "Operadora de telefonia"),
+     "TELECOM", "Movistar"),
     ("Vaig comprar una cafetera per internet fa un mes, no ha arribat i la botiga no respon.",
      "BENS_CONSUM", "Botiga en línia"),
     ("El banc em cobra una comissió de manteniment que no vaig acceptar.",
@@ -41,7 +43,7 @@ PROBLEMS = [
     ("Em volen cobrar una reparació de la rentadora que és en garantia.",
      "SERVEIS_GENERALS", "Servei tècnic"),
     ("Em van fer signar un contracte de gas a la porta de casa i el vull anul·lar.",
-     "ELECTRICITAT_GAS_AIGUA", "Comercialitzadora de gas"),
+     "ELECTRICITAT_GAS_AIGUA", "Naturgy"),
     ("L'hotel em va cobrar dues nits de més i no m'ho volen tornar.",
      "RESTAURACIO_ALLOTJAMENTS", "Hotel"),
 ]  # fmt: skip

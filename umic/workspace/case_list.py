@@ -45,6 +45,7 @@ from ..core import spreadsheet
 from ..extensions import db
 from ..web.htmx import is_htmx
 from ..web.htmx import render_page_or_fragment
+from ..web.i18n import locale_name
 from ..web.i18n import service_tz
 from . import bp
 
@@ -69,6 +70,7 @@ HEADINGS = {
     "termini": _l("Termini documentació"),
     "import_reclamat": _l("Import reclamat"),
     "import_recuperat": _l("Import recuperat"),
+    "empresa": _l("Empresa"),
 }
 #: Columns whose values never wrap (dates, codes, numbers).
 NOWRAP = {
@@ -173,6 +175,8 @@ def case_list():
         "case_types": CASE_TYPES,
         "channels": CHANNELS,
         "unassigned": queries.UNASSIGNED,
+        "companies": queries.company_choices(db.session),
+        "sectors": queries.sector_choices(locale_name().split("_")[0]),
         "cells": lambda row: queries.row_cells(row, tz, status_label, money),
     }
     if errors and is_htmx():

@@ -149,6 +149,9 @@ class CaseForm(Form):
         filters=[line],
         validators=[Length(max=200, message=_l("L'empresa ha de tenir 200 caràcters o menys"))],
     )
+    # The registry's company the case is linked to when the form was drawn: kept when the
+    # name is left as it is; a changed name is looked up again (umic.companies).
+    company_id = HiddenField()
     amount_claimed = money_field(_l("Import reclamat (€)"))
     description = TextAreaField(
         _l("Descripció"),
