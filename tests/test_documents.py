@@ -969,7 +969,7 @@ def test_the_worker_and_outbox_send_queue_document_reminders(app, runner, world)
     ask_for_documents(second, today() + timedelta(days=1), now=clock.now() - timedelta(days=7))
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("reminders: 0; document reminders: 1; surveys: 0;")
+    assert result.output.startswith("reminders: 0; document reminders: 1; document text: 0;")
     assert [e.case_id for e in _reminders()] == [first_id, second_id]
 
 

@@ -175,7 +175,8 @@ def test_each_search_word_is_a_like_on_the_folded_text():
 
 def test_a_number_also_matches_the_id_but_not_with_leading_zeros():
     assert "case_file.id = 458973" in _sql(count_statement(CaseListQuery(q="458973"), MADRID))
-    assert "case_file.id" not in _sql(count_statement(CaseListQuery(q="0029005"), MADRID))
+    sql = _sql(count_statement(CaseListQuery(q="0029005"), MADRID))
+    assert "case_file.id = 29005" not in sql and "case_file.tracker_id" not in sql
 
 
 def test_the_date_range_covers_whole_days_in_madrid():
@@ -214,7 +215,12 @@ def test_few_matches_are_found_before_they_are_sorted():
     statement, backwards = page_rows_statement(rare, MADRID, page_of(24, 1, 25))
     sql = _sql(statement)
     assert fenced in sql and not backwards
-    assert "WHERE case_file.search_text LIKE '%sitges%' LIMIT ALL OFFSET 0" in sql
+    # The case's own text, or one of its documents' (one index condition each).
+    assert (
+        "WHERE case_file.search_text LIKE '%sitges%' OR case_file.id = ANY(ARRAY(SELECT "
+        "case_document.case_id FROM case_document WHERE case_document.search_text LIKE "
+        "'%sitges%')) LIMIT ALL OFFSET 0"
+    ) in sql
     # The last page of few matches, read backwards, is fenced the same way.
     statement, backwards = page_rows_statement(rare, MADRID, page_of(480, 20, 25))
     sql = _sql(statement)
@@ -270,7 +276,7 @@ Row = namedtuple(
     "Row",
     "id procedure_name registry_entry number town call requested_at updated_at status "
     "status_detail internal_status internal_detail assigned organic interested_name "
-    "tracker_id deadline amount_claimed amount_recovered",
+    "tracker_id deadline amount_claimed amount_recovered company",
 )
 
 
@@ -295,6 +301,7 @@ def _row(n: int, **changes) -> Row:
         "deadline": date(2025, 5, 28),
         "amount_claimed": Decimal("245.50"),
         "amount_recovered": None,
+        "company": "Naturgy",
     }
     values.update(changes)
     return Row(**values)
@@ -308,7 +315,7 @@ def test_the_csv_has_a_bom_the_headers_and_a_line_per_case_in_pieces():
     assert text.startswith("\ufeffID;Nom tràmit;Registre;Expedient;Classificació;")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=";"))
     assert rows[0] == list(CSV_HEADERS)
-    assert len(CSV_HEADERS) == 19
+    assert len(CSV_HEADERS) == 20  # the company (issue 14) last
     assert rows[1] == [
         "1",
         "Reclamacions",
@@ -329,6 +336,7 @@ def test_the_csv_has_a_bom_the_headers_and_a_line_per_case_in_pieces():
         "28/05/2025",
         "245,50",
         "",
+        "Naturgy",
     ]
     assert len(rows) == 8
     assert "\r\n" in text

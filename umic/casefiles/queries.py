@@ -10,7 +10,8 @@ the tracker's 15 first in its order. Everything is
 done by the database: one query counts, one query reads a page (town and assigned user are
 joined, never loaded row by row), and the export streams the same query without a limit.
 URL parameters are Catalan words, as people read them in a bookmarked address:
-``q``, ``estat``, ``tipus``, ``canal``, ``municipi``, ``assignat``, ``desde``, ``fins``,
+``q``, ``estat``, ``tipus``, ``canal``, ``municipi``, ``assignat``, ``empresa`` (a company's
+id), ``sector`` (a sector's code), ``desde``, ``fins``,
 ``ordre``, ``sentit`` and ``pagina``. Anything unknown or malformed is ignored (dates are
 reported back so the page can say what was wrong); nothing here raises on user input.
 """
@@ -32,24 +33,31 @@ from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Boolean
 from sqlalchemy import Select
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..core import spreadsheet
 from ..core.dates import parse_day
 from ..core.text import council_name
 from ..core.text import fold
+from ..models import CaseDocument
 from ..models import CaseFile
 from ..models import CaseStatus
 from ..models import CaseType
 from ..models import Channel
+from ..models import Company
 from ..models import Municipality
 from ..models import StaffUser
 from . import tracker
+from .sectors import sectors
 
 #: Longest search text kept, and how many of its words are used.
 MAX_QUERY_LENGTH = 200
@@ -81,6 +89,7 @@ _OWN_COLUMNS = (
     ("termini", "Termini documentació"),
     ("import_reclamat", "Import reclamat"),
     ("import_recuperat", "Import recuperat"),
+    ("empresa", "Empresa"),
 )
 #: (sort key, header as the export writes it): the tracker's 15 in its order, then the app's.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -109,6 +118,7 @@ COLUMN_KEYS = (
     "interessat",
     "import_reclamat",
     "import_recuperat",
+    "empresa",
 )
 #: What the list shows until someone chooses: fits 1280 pixels without scrolling sideways.
 DEFAULT_COLUMNS = (
@@ -167,6 +177,7 @@ SORT_COLUMNS = {
     "termini": CaseFile.deadline,
     "import_reclamat": CaseFile.amount_claimed,
     "import_recuperat": CaseFile.amount_recovered,
+    "empresa": CaseFile.company,
 }
 #: Columns that may be empty (or an outer join's): those cases always come last.
 NULLABLE_SORTS = {
@@ -199,6 +210,8 @@ class CaseListQuery:
     channel: str = ""
     municipality_id: int | None = None
     assigned: int | str | None = None  # a staff id, UNASSIGNED, or None for everyone's
+    company_id: int | None = None  # the registry's company (``empresa``)
+    sector: str = ""  # a consumer sector's code (``sector``)
     date_from: date | None = None
     date_to: date | None = None
     sort: str = DEFAULT_SORT
@@ -220,6 +233,8 @@ class CaseListQuery:
             or self.channel
             or self.municipality_id
             or self.assigned is not None
+            or self.company_id
+            or self.sector
             or self.date_from
             or self.date_to
         )
@@ -234,6 +249,8 @@ class CaseListQuery:
             "canal": query.channel,
             "municipi": query.municipality_id,
             "assignat": query.assigned,
+            "empresa": query.company_id,
+            "sector": query.sector,
             "desde": query.date_from.isoformat() if query.date_from else "",
             "fins": query.date_to.isoformat() if query.date_to else "",
         }
@@ -279,6 +296,7 @@ def parse_args(args: Mapping[str, str]) -> tuple[CaseListQuery, dict[str, str]]:
     status = (args.get("estat") or "").strip()
     case_type = (args.get("tipus") or "").strip()
     channel = (args.get("canal") or "").strip()
+    sector_code = (args.get("sector") or "").strip()
     assigned_text = (args.get("assignat") or "").strip()
     assigned: int | str | None = (
         UNASSIGNED if assigned_text == UNASSIGNED else _positive_int(assigned_text)
@@ -303,6 +321,8 @@ def parse_args(args: Mapping[str, str]) -> tuple[CaseListQuery, dict[str, str]]:
         channel=channel if channel in CHANNELS else "",
         municipality_id=_positive_int(args.get("municipi")),
         assigned=assigned,
+        company_id=_positive_int(args.get("empresa")),
+        sector=sector_code if sector_code in sectors() else "",
         date_from=dates["desde"],
         date_to=dates["fins"],
         sort=sort,
@@ -320,6 +340,41 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+class DocumentCaseIds(ColumnElement):
+    """``case_file.id`` among the case ids a subquery on documents returns.
+
+    PostgreSQL: ``id = ANY(ARRAY(subquery))``. The subquery runs once (its trigram index on
+    ``case_document.search_text``) and the condition is an index condition on the primary
+    key, so ``search_text LIKE ... OR id = ANY(...)`` stays a BitmapOr of two index scans. An
+    OR with an EXISTS (or ``IN (subquery)``) cannot: the planner then reads every case
+    (0.2 ms against 120 ms for a word nobody wrote, at 100,000 cases). Elsewhere (SQLite):
+    ``id IN (subquery)``. A case with several matching documents is still one row.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, subquery: Select):
+        self.column = column
+        self.subquery = subquery.scalar_subquery()
+
+
+@compiles(DocumentCaseIds)
+def _document_case_ids(element, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"({column} IN {compiler.process(element.subquery, **kw)})"
+
+
+@compiles(DocumentCaseIds, "postgresql")
+def _document_case_ids_postgresql(element, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY{compiler.process(element.subquery, **kw)})"
+
+
 def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
     """The WHERE clauses of a query; every one is on ``case_file`` (no join needed to count)."""
     where = []
@@ -329,7 +384,9 @@ def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
         if word.isdecimal() and len(word) <= 9 and not word.startswith("0"):
             # The ID column, and the ID the case had in the old tracker (also in the text).
             match = or_(match, CaseFile.id == int(word), CaseFile.tracker_id == word)
-        where.append(match)
+        # Or one of its documents' text (a street on an invoice); see DocumentCaseIds.
+        documents = select(CaseDocument.case_id).where(CaseDocument.search_text.like(f"%{word}%"))
+        where.append(or_(match, DocumentCaseIds(CaseFile.id, documents)))
     if query.status:
         where.append(CaseFile.status == query.status)
     if query.case_type:
@@ -342,6 +399,10 @@ def conditions(query: CaseListQuery, tz: ZoneInfo) -> list:
         where.append(CaseFile.assigned_to_id.is_(None))
     elif query.assigned is not None:
         where.append(CaseFile.assigned_to_id == query.assigned)
+    if query.company_id:
+        where.append(CaseFile.company_id == query.company_id)  # ix_case_file_company_id
+    if query.sector:
+        where.append(CaseFile.sector == query.sector)  # ix_case_file_sector
     if query.date_from:
         where.append(CaseFile.requested_at >= local_midnight(query.date_from, tz))
     if query.date_to:
@@ -416,6 +477,7 @@ def _row_select() -> Select:
         CaseFile.deadline,
         CaseFile.amount_claimed,
         CaseFile.amount_recovered,
+        CaseFile.company.label("company"),
     ).select_from(CaseFile)
 
 
@@ -585,6 +647,20 @@ def municipality_choices(session: Session) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in session.execute(statement)]
 
 
+def company_choices(session: Session) -> list[tuple[int, str]]:
+    """(id, name) of the registry's companies that have cases, A to Z (one query)."""
+    has_cases = exists().where(CaseFile.company_id == Company.id)
+    statement = (
+        select(Company.id, Company.name).where(has_cases).order_by(Company.name_key, Company.id)
+    )
+    return [(row.id, row.name) for row in session.execute(statement)]
+
+
+def sector_choices(language: str = "ca") -> list[tuple[str, str]]:
+    """(code, name) of the consumer sectors, in the reader's language."""
+    return [(code, names.get(language, names["ca"])) for code, names in sectors().items()]
+
+
 def staff_choices(session: Session) -> list[tuple[int, str, str]]:
     """(id, username, name) of every member of staff (cases may still be assigned to a leaver)."""
     statement = select(StaffUser.id, StaffUser.username, StaffUser.name).order_by(
@@ -629,6 +705,7 @@ def row_cells(
         "import_recuperat": (
             money(row.amount_recovered) if row.amount_recovered is not None else ""
         ),
+        "empresa": row.company,
     }
 
 

@@ -14,7 +14,10 @@ to clear the notice.
 
 from __future__ import annotations
 
+import logging
+
 from babel.dates import format_datetime
+from flask import Response
 from flask import abort
 from flask import flash
 from flask import redirect
@@ -33,11 +36,14 @@ from wtforms.validators import ValidationError
 
 from .. import clock
 from ..casefiles import documents
+from ..casefiles import preview
 from ..casefiles.documents import new_citizen_uploads  # noqa: F401  (the agenda's import)
 from ..casefiles.labels import DOCUMENT_CATEGORIES
+from ..core.codes import TextStatus
 from ..extensions import db
 from ..extensions import login_manager
 from ..models import CaseDocument
+from ..models import CaseEvent
 from ..models import CaseFile
 from ..web.forms import Form
 from ..web.i18n import locale_name
@@ -46,6 +52,8 @@ from ..web.security import TRUSTED_FETCH_SITES
 from ..web.security import origin_of
 from ..web.security import own_origins
 from . import bp
+
+log = logging.getLogger(__name__)
 
 
 def navigated_here() -> bool:
@@ -85,6 +93,46 @@ class StaffUploadForm(Form):
     )
 
 
+class CategoryForm(Form):
+    """Confirm a document's category, or change it. One per document (ids prefixed)."""
+
+    category = SelectField(
+        _l("Categoria"),
+        choices=[SelectChoice(code.value, text) for code, text in DOCUMENT_CATEGORIES.items()],
+        validate_choice=False,
+        validators=[category_chosen],
+    )
+
+
+def category_form(document: CaseDocument, failed: CategoryForm | None = None) -> CategoryForm:
+    """The form shown for ``document``: the failed one if it is this document's, else a
+    fresh one offering the suggestion while the category is unconfirmed."""
+    if failed is not None and failed.document_id == document.id:
+        return failed
+    unconfirmed = document.category_confirmed_at is None and document.suggested_category
+    chosen = document.suggested_category if unconfirmed else document.category
+    form = CategoryForm(formdata=None, prefix=f"doc{document.id}", category=chosen)
+    form.document_id = document.id
+    return form
+
+
+#: What staff read about a document's text.
+TEXT_STATUS = {
+    TextStatus.PENDING: _l("S'està llegint"),
+    TextStatus.EMPTY: _l("Sense text"),
+    TextStatus.FAILED: _l("No s'ha pogut llegir"),
+}
+
+
+def text_status_label(document: CaseDocument) -> str:
+    """'Text llegit per OCR', 'Text del PDF', 'Sense text', 'S'està llegint'..."""
+    if document.text_status == TextStatus.DONE:
+        if document.text_method == "ocr":
+            return _("Text llegit per OCR")
+        return _("Text del PDF")
+    return str(TEXT_STATUS.get(document.text_status, ""))
+
+
 def blank_upload_form() -> StaffUploadForm:
     """A form that never reads the request (safe in any handler, even after a 413)."""
     return StaffUploadForm(formdata=None)
@@ -102,6 +150,9 @@ def _document_helpers() -> dict:
         ),
         "max_document_size": documents.max_size_text,
         "document_accept": documents.ACCEPT,
+        "category_form": category_form,
+        "text_status_label": text_status_label,
+        "preview_pages": preview.MAX_PAGES,
     }
 
 
@@ -112,9 +163,19 @@ def _case_or_404(case_id: int) -> CaseFile:
     return case
 
 
-def _documents_page(case: CaseFile, form: StaffUploadForm, status: int = 200):
+def _documents_page(
+    case: CaseFile,
+    form: StaffUploadForm,
+    status: int = 200,
+    failed_category: CategoryForm | None = None,
+):
     """The case's documents and the upload form (with its errors, if any)."""
-    return render_template("uploads/staff_documents.html", case=case, upload_form=form), status
+    return render_template(
+        "uploads/staff_documents.html",
+        case=case,
+        upload_form=form,
+        failed_category=failed_category,
+    ), status
 
 
 @bp.route("/expedients/<int:case_id>/documents", methods=["GET", "POST"])
@@ -172,6 +233,118 @@ def download_document(doc_id: int):
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.post("/documents/<int:doc_id>/categoria")
+def confirm_category(doc_id: int):
+    """Staff confirm the document's category, or change it; the history says so."""
+    document = db.session.get(CaseDocument, doc_id)
+    if document is None:
+        abort(404)
+    form = CategoryForm(prefix=f"doc{document.id}")
+    form.document_id = document.id
+    if not form.validate_on_submit():
+        if not form.category.errors:  # the CSRF token: the page was too old
+            form.category.errors = [_("El formulari ha caducat. Torneu-ho a provar.")]
+        return _documents_page(document.case, blank_upload_form(), 400, failed_category=form)
+    now = clock.now()
+    old = document.category
+    document.category = form.category.data
+    document.category_confirmed_at = now
+    document.category_confirmed_by_id = current_user.id
+    with documents._service_language():
+        new_label = str(DOCUMENT_CATEGORIES.get(document.category, document.category))
+        if old == document.category:
+            note = _(
+                "S'ha confirmat la categoria de %(name)s: %(category)s",
+                name=document.original_name,
+                category=new_label,
+            )
+        else:
+            note = _(
+                "S'ha canviat la categoria de %(name)s: %(old)s → %(category)s",
+                name=document.original_name,
+                old=str(DOCUMENT_CATEGORIES.get(old, old)),
+                category=new_label,
+            )
+    db.session.add(
+        CaseEvent(
+            case_id=document.case_id,
+            at=now,
+            actor_id=current_user.id,
+            kind="document",
+            field="document_category",
+            old_value=old,
+            new_value=document.category,
+            note=note,
+        )
+    )
+    db.session.commit()
+    flash(note, "success")
+    return redirect(
+        url_for("workspace.case_detail", case_id=document.case_id) + f"#document-{document.id}",
+        303,
+    )
+
+
+def _document_or_404(doc_id: int) -> CaseDocument:
+    document = db.session.get(CaseDocument, doc_id)
+    if document is None:
+        abort(404)
+    return document
+
+
+def _preview_bytes(document: CaseDocument, page: int) -> bytes:
+    try:
+        data = documents.stored_path(document).read_bytes()
+    except (OSError, ValueError) as error:
+        raise preview.PreviewUnavailable(str(error)) from error
+    return preview.render(data, document.content_type, page)
+
+
+@bp.get("/documents/<int:doc_id>/vista/<int:page>.png")
+def preview_image(doc_id: int, page: int):
+    """Page ``page`` of the document drawn as a PNG by the server (never the file itself).
+
+    404 when it cannot be drawn: the page around it says so in words (``preview_page``).
+    """
+    document = _document_or_404(doc_id)
+    try:
+        png = _preview_bytes(document, page)
+    except preview.PreviewUnavailable as error:
+        log_preview_problem(document, error)
+        abort(404)
+    return Response(png, status=200, headers=preview.PREVIEW_HEADERS)
+
+
+def log_preview_problem(document: CaseDocument, error: Exception) -> None:
+    log.info("no preview for document %s: %s", document.id, error)
+
+
+@bp.get("/documents/<int:doc_id>/vista")
+def preview_page(doc_id: int):
+    """A document's preview, a page at a time, with links to the other pages."""
+    document = _document_or_404(doc_id)
+    page = request.args.get("pagina", "1")
+    page = int(page) if page.isdigit() and 0 < len(page) < 4 else 1
+    try:
+        data = documents.stored_path(document).read_bytes()
+        pages = preview.page_count(data, document.content_type)
+        if pages and document.content_type != "application/pdf":
+            preview.render(data, document.content_type, 1)  # a bomb or a damaged image?
+        available = bool(pages)
+    except (OSError, ValueError, preview.PreviewUnavailable) as error:
+        log_preview_problem(document, error)
+        pages, available = 0, False
+    page = min(page, max(pages, 1))
+    return render_template(
+        "workspace/document_preview.html",
+        document=document,
+        case=document.case,
+        page=page,
+        pages=pages,
+        available=available,
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
