@@ -19,6 +19,7 @@ from . import closures  # noqa: E402,F401
 from . import expansion  # noqa: E402,F401
 from . import home  # noqa: E402,F401
 from . import hours  # noqa: E402,F401
+from . import letters  # noqa: E402,F401
 from . import municipalities  # noqa: E402,F401
 from . import offices  # noqa: E402,F401
 from . import outbox  # noqa: E402,F401

@@ -263,6 +263,22 @@ class CalendarMessage(MailMessage):
         return msg
 
 
+def add_attachment(message: Message, name: str, content_type: str, data: bytes) -> None:
+    """Attach a file (a letter's PDF) to any of our messages, a calendar one included.
+
+    A CalendarMessage refuses ``attachments=`` at construction (its invitation must stay
+    the one calendar object); a document added afterwards is one more part of the outer
+    ``multipart/mixed``, after the ``multipart/alternative`` that holds the invitation, so
+    clients still find the invitation where they look for it.
+    """
+    message.attach(
+        name,
+        content_type,
+        data,
+        "attachment",
+    )
+
+
 def _address(value: str | tuple[str, str]) -> str:
     """The bare, case-folded address of ``"Name <addr>"``, ``(name, addr)`` or ``addr``."""
     if isinstance(value, tuple):

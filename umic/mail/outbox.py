@@ -20,6 +20,7 @@ import re
 import smtplib
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -42,6 +43,7 @@ from ..web.access import issue_token
 from . import links
 from .mime import CalendarMessage
 from .mime import MailMessage
+from .mime import add_attachment
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +165,26 @@ def build_message(row: OutboxMessage, *, with_links: bool = False) -> flask_mail
         message = CalendarMessage(ics=row.ics, method=row.ics_method, **common)
     else:
         message = MailMessage(**common)
+    if row.document_id is not None:
+        # A letter of the service (umic.letters): its stored file, read at send time.
+        attach_document(message, row.document_id)
     message.msgId = row.message_id
     return message
+
+
+#: Reads a case document for an attachment: document id -> (download name, type, bytes).
+#: Documents live in umic.casefiles, a floor above the mail; umic.letters (which puts
+#: documents in messages) installs the reader when it is imported, as the app does.
+document_reader: Callable[[int], tuple[str, str, bytes]] | None = None
+
+
+def attach_document(message: flask_mail.Message, document_id: int) -> None:
+    """Attach a case document's stored file under its download name. Raises (LookupError,
+    FileNotFoundError, RuntimeError without a reader): the attempt fails and is recorded."""
+    if document_reader is None:
+        raise RuntimeError("no document reader installed (import umic.letters)")
+    name, content_type, data = document_reader(document_id)
+    add_attachment(message, name, content_type, data)
 
 
 def _backoff(attempts: int) -> timedelta:
