@@ -38,9 +38,11 @@ from umic import clock
 from umic.casefiles.follow import issue_status_token
 from umic.casefiles.service import update_case
 from umic.extensions import db
+from umic.mail import links
 from umic.models import AccessToken
 from umic.models import BookingStatus
 from umic.models import Municipality
+from umic.models import OutboxMessage
 from umic.models import SignInAttempt
 from umic.models import TokenPurpose
 
@@ -790,6 +792,44 @@ def _(site, page):
     page.fill("#company", "Aigües de Gelida")
     page.click("text=Desa l'expedient")
     page.wait_for_selector(".banner-success")
+
+
+def _mediated_case(site):
+    """A case with a mediation sent to a company; returns it and the company's page path."""
+    from umic.companies import find_or_create
+    from umic.mediation import service as mediation
+
+    case = site.case()
+    company = find_or_create("Naturgy", claims_email="reclamacions@naturgy.example")
+    db.session.flush()
+    mediation.open_mediation(
+        case, company, company_email=company.claims_email, actor=site.coordinator, now=clock.now()
+    )
+    db.session.commit()
+    message = db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "mediation_claim")
+        .order_by(OutboxMessage.id.desc())
+    )
+    body = links.unmask(message.body_text, links.load(message.link_tokens))
+    path = next(word for word in body.split() if "/empresa/" in word)
+    return case, path.replace(site.app.config["BASE_URL"].rstrip("/"), "")
+
+
+@state("case: mediation", TECHNICIAN)
+def _(site, page):
+    case, _path = _mediated_case(site)
+    day = (clock.now() + timedelta(days=1)).date().isoformat()
+    page.goto(site.url(f"/espai/expedients/{case.id}?sessio_dia={day}#mediacio"))
+
+
+@state("company page: errors")
+def _(site, page):
+    _case, path = _mediated_case(site)
+    page.goto(site.url(path))
+    page.check("#answer-2")  # rebutja, without saying why
+    page.click("#company-form button[type=submit]")
+    page.wait_for_selector(".error-summary")
 
 
 @state("case: documents", TECHNICIAN)

@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from .casefiles.follow import bp as follow_bp  # "Com va la meva consulta?"
     from .casefiles.uploads import bp as uploads_bp
     from .mailbox.routes import bp as mailbox_bp  # the consumer mailbox (bústia)
+    from .mediation.routes import bp as mediation_bp  # /empresa/<token>; staff panel on workspace
     from .pages import bp as pages_bp
     from .surveys.routes import bp as surveys_bp
     from .visits.routes import bp as visits_bp  # the mobile unit's visits, for citizens
@@ -168,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     embed.init_app(app)  # the same booking and mailbox under /incrustat/, for towns' iframes
     app.register_blueprint(uploads_bp)
     app.register_blueprint(follow_bp)
+    app.register_blueprint(mediation_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)

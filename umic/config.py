@@ -150,7 +150,13 @@ class Config:
     # each at most UPLOAD_MAX_BYTES.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     DOCUMENT_REMINDER_DAYS_BEFORE = 2
+    # Mediation with a company (umic.mediation): working days it has to answer, and its one
+    # reminder this many days before.
+    MEDIATION_ANSWER_DAYS = 15
+    MEDIATION_REMINDER_DAYS = 5
     UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
+    # The documents' total size above which a case's PDF dossier is refused (the ZIP is not).
+    DOSSIER_MAX_BYTES = 100 * 1024 * 1024
 
     # Satisfaction survey: sent once a call marked attended has ended, or this long after its
     # end if nobody marked it; the link works for SURVEY_LINK_DAYS.

@@ -28,10 +28,12 @@ from .booking import abuse as booking_abuse
 from .booking.drafts import purge_expired_drafts
 from .booking.reminders import queue_due_reminders
 from .casefiles.documents import queue_document_reminders
+from .casefiles.extract import extract_pending
 from .extensions import db
 from .mail.outbox import SendReport
 from .mail.outbox import send_pending
 from .mail.outbox import worker_name
+from .mediation.service import queue_company_reminders
 from .privacy.retention import apply_retention
 from .privacy.retention import expire_sign_in_attempts
 from .surveys.service import queue_due_surveys
@@ -52,12 +54,14 @@ class Job:
 PERIODIC: tuple[Job, ...] = (
     Job("reminders", queue_due_reminders),  # the day before a call
     Job("document reminders", queue_document_reminders),  # before a documents deadline
+    Job("document text", extract_pending),  # text, OCR and suggested category
     Job("surveys", queue_due_surveys),  # after a call
     Job("expired drafts", purge_expired_drafts),  # unfinished bookings hold personal data
     Job("sign-in attempts", expire_sign_in_attempts),  # they hold addresses: the schedule's
     Job("retention", apply_retention),  # the retention schedule (umic.privacy.retention)
     Job("staff sessions", purge_staff_sessions),  # a network and a browser; 30 days
     Job("booking abuse", booking_abuse.watch),  # alerts; network keys erased after a day
+    Job("company reminders", queue_company_reminders),  # a mediation's answer due soon
 )
 
 

@@ -24,6 +24,7 @@ FLOORS = {
     "web": 2,
     "mail": 3,
     "offices": 3,  # the consumer-office directory: each town's office (and has_omic)
+    "companies": 3,  # the registry of companies: cases and mediations name one
     "municipalities": 4,
     "booking": 4,
     "surveys": 4,
@@ -33,8 +34,10 @@ FLOORS = {
     "mailbox": 4,  # the consumer mailbox: a message becomes a case file
     "visits": 4,  # the mobile unit's visits: in-person appointments are bookings
     "privacy": 4,  # retention and the people's rights: forgets what the features hold
+    "letters": 4,  # the letters the service writes: PDFs stored as case documents
     "embed": 5,
     "workspace": 5,
+    "mediation": 5,  # a case's mediation with its company: staff panel and company page
     "admin": 5,
     "demo": 6,
     "jobs": 6,
@@ -52,6 +55,8 @@ SIDEWAYS = {
     ("mailbox", "casefiles"),  # a mailbox message is a case file, its files its documents
     ("mailbox", "booking"),  # its cap refusals join the booking's alerts (booking.abuse)
     ("visits", "booking"),  # an in-person time is a booking: same claims, caps, drafts
+    ("mediation", "workspace"),  # its staff panel is part of the case page
+    ("letters", "casefiles"),  # a letter is stored as a document of its case (store_bytes)
 }
 
 

@@ -38,6 +38,7 @@ from datetime import datetime
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import get_flashed_messages
 from flask import make_response
 from flask import redirect
@@ -54,7 +55,9 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import clock
+from ..core.join import join_button
 from ..extensions import db
+from ..models import ACTIVE_STATUSES
 from ..models import AccessToken
 from ..models import Booking
 from ..models import CaseDocument
@@ -160,6 +163,32 @@ def asks_for_documents(case: CaseFile, now: datetime) -> bool:
     )
 
 
+# --- The mediation with the company ------------------------------------------------------------
+
+
+def mediation_view(case: CaseFile, now: datetime) -> dict | None:
+    """Where the case's mediation stands, as the citizen may read it: when the claim went to
+    the company, the kind of answer and the amount proposed (never the company's own text:
+    the technician explains it), the session with its join button near the time, and the
+    outcome with the amount recovered. None without a mediation."""
+    mediation = case.mediation
+    if mediation is None:
+        return None
+    booking = mediation.session_booking
+    session = None
+    if booking is not None and booking.status in ACTIVE_STATUSES:
+        session = {
+            "booking": booking,
+            "join": join_button(
+                booking.start_utc,
+                booking.end_utc,
+                now,
+                current_app.config["JOIN_OPENS_MINUTES_BEFORE"],
+            ),
+        }
+    return {"mediation": mediation, "session": session}
+
+
 # --- The page --------------------------------------------------------------------------------
 
 
@@ -187,6 +216,7 @@ def _render(row: AccessToken, token: str, form: CitizenUploadForm | None, status
             just_sent=get_flashed_messages(category_filter=[SENT]),
             max_size=documents.max_size_text(),
             accept=documents.ACCEPT,
+            mediation=mediation_view(case, now),
         )
     response = make_response(render_template("follow/status.html", **values), status)
     return _no_store(response)

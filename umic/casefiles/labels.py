@@ -12,8 +12,12 @@ from ..core.codes import BookingStatus
 from ..core.codes import CaseStatus
 from ..core.codes import CaseType
 from ..core.codes import Channel
+from ..core.codes import CompanyAnswer
 from ..core.codes import DocumentCategory
+from ..core.codes import MediationOutcome
+from ..core.codes import MediationStatus
 from ..core.codes import Outcome
+from ..core.codes import Referral
 from ..core.codes import Vocabulary
 
 
@@ -28,6 +32,10 @@ CASE_STATUSES = _labels(CaseStatus)
 OUTCOMES = {"": _l("Encara no"), **_labels(Outcome)}
 DOCUMENT_CATEGORIES = _labels(DocumentCategory)
 BOOKING_STATUSES = _labels(BookingStatus)
+MEDIATION_STATUSES = _labels(MediationStatus)
+COMPANY_ANSWERS = _labels(CompanyAnswer)
+MEDIATION_OUTCOMES = _labels(MediationOutcome)
+REFERRALS = _labels(Referral)
 # The names of the fields as the history shows them.
 FIELDS = {
     "case_type": _l("Tipus"),
@@ -67,6 +75,8 @@ def register(app) -> None:
         "outcome": OUTCOMES,
         "category": DOCUMENT_CATEGORIES,
         "booking_status": BOOKING_STATUSES,
+        "mediation_status": MEDIATION_STATUSES,
+        "company_answer": COMPANY_ANSWERS,
         "field": FIELDS,
     }
 

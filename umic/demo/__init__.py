@@ -19,7 +19,9 @@ from ..municipalities import MUNICIPALITIES_CSV
 from ..municipalities import OMICS_CSV
 from ..municipalities import import_municipalities
 from .activity import load_activity
+from .companies import load_companies
 from .history import load_history
+from .mediation import load_mediation
 from .visits import load_visits
 
 DEMO_PASSWORD = "umic-demo"
@@ -113,3 +115,10 @@ def load() -> None:
     load_history()
     load_activity()
     load_visits()
+    load_companies()
+    # Version 1 of every letter text (umic.letters), so the editor lists them from the start.
+    from ..letters.service import ensure_all_shipped
+
+    ensure_all_shipped()
+    db.session.commit()
+    load_mediation()  # after the companies and the letters' texts

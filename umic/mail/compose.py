@@ -9,7 +9,9 @@ exact bytes are what every attempt sends: a retry repeats the same SEQUENCE
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from contextvars import ContextVar
 from datetime import datetime
 from email.utils import make_msgid
 from email.utils import parseaddr
@@ -27,6 +29,7 @@ from .. import clock
 from ..core import ics
 from ..extensions import db
 from ..models import Booking
+from ..models import Mediation
 from ..models import OutboxMessage
 from ..models import OutboxStatus
 from ..models import StaffUser
@@ -115,13 +118,41 @@ def enqueue(
     return message
 
 
+#: Set while a mediation's joint session is being booked (umic.mediation.service), before the
+#: mediation names its booking: its invitations are already "Sessió de mediació".
+_booking_session: ContextVar[bool] = ContextVar("booking_mediation_session", default=False)
+
+
+@contextlib.contextmanager
+def booking_mediation_session():
+    """Within this block, the booking being made is a mediation's joint session."""
+    token = _booking_session.set(True)
+    try:
+        yield
+    finally:
+        _booking_session.reset(token)
+
+
+def session_mediation(booking: Booking) -> Mediation | None:
+    """The mediation whose joint session ``booking`` is, or None. Only staff book sessions,
+    so a citizen's own booking costs no query."""
+    if booking.id is None or booking.booked_by_id is None:
+        return None
+    return db.session.scalar(select(Mediation).where(Mediation.session_booking_id == booking.id))
+
+
+def _is_session(booking: Booking) -> bool:
+    return _booking_session.get() or session_mediation(booking) is not None
+
+
 def _event(booking: Booking, description: str) -> ics.EventData:
     return ics.EventData(
         uid=booking.ical_uid,
         sequence=booking.ical_sequence,
         start=booking.start_utc,
         end=booking.end_utc,
-        summary=service_name(booking.service),  # in the language being written
+        # in the language being written
+        summary=_("Sessió de mediació") if _is_session(booking) else service_name(booking.service),
         description=description,
         link=booking.video_link,
         organizer=organizer(),
@@ -474,6 +505,7 @@ def notify_booking_changed(
             reason=reason,
             changed_by=changed_by,
         )
+        _to_company(booking, "rescheduled" if moved else "reassigned")
         return
     _to_technician(
         booking,
@@ -488,6 +520,7 @@ def notify_booking_changed(
     _to_technician(
         booking, booking.technician, "assigned", "REQUEST", reason=reason, changed_by=changed_by
     )
+    _to_company(booking, "rescheduled" if moved else "reassigned")
 
 
 def notify_booking_rescheduled(
@@ -517,12 +550,14 @@ def notify_booking_reassigned(booking: Booking, token: str, previous_technician:
     )
     _to_technician(booking, booking.technician, "created", "REQUEST")
     _to_citizen(booking, "reassigned", token, "REQUEST")
+    _to_company(booking, "reassigned")
 
 
 def notify_booking_cancelled(booking: Booking) -> None:
     """METHOD:CANCEL to the citizen and the technician."""
     _to_citizen(booking, "cancelled", None, "CANCEL")
     _to_technician(booking, booking.technician, "cancelled", "CANCEL")
+    _to_company(booking, "cancelled")
 
 
 def notify_reminder(booking: Booking, token: str, day: str = "later") -> None:
@@ -532,3 +567,71 @@ def notify_reminder(booking: Booking, token: str, day: str = "later") -> None:
     words "d'avui" or "de demà"; "later" names no day (the date line says it).
     """
     _to_citizen(booking, "reminder", token, "", reminder_day=day)
+
+
+# --- Mediation sessions: the company's own invitation (umic.mediation) -----------------------
+
+#: What the company's e-mail about a mediation session can say.
+COMPANY_SESSION_KINDS = ("created", "rescheduled", "reassigned", "cancelled")
+
+
+def company_session_event(booking: Booking, mediation: Mediation) -> ics.EventData:
+    """The session as the company sees it: the case, when, and the video link."""
+    description = _(
+        "Sessió de mediació de l'expedient %(number)s amb %(org)s.\n%(when)s (hora de Madrid)."
+        "\n\nEnllaç per entrar a la videotrucada:\n%(link)s",
+        number=mediation.case.number,
+        org=organisation_name(),
+        when=when_text(booking.start_utc, booking.end_utc),
+        link=booking.video_link,
+    )
+    return _event(booking, description)
+
+
+def notify_company_session(
+    booking: Booking, mediation: Mediation, kind: str
+) -> OutboxMessage | None:
+    """The company's invitation to a mediation's joint session, in the mediation's language:
+    the booking's UID and SEQUENCE, the company as the only attendee; CANCEL when cancelled."""
+    if kind not in COMPANY_SESSION_KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    if not mediation.company_email:
+        return None
+    company = ics.Person(email=mediation.company_email, name=mediation.company.name)
+    method = "CANCEL" if kind == "cancelled" else "REQUEST"
+    with force_locale(mediation.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        when = when_text(booking.start_utc, booking.end_utc)
+        invitation = ics.invitation(
+            company_session_event(booking, mediation), company, method=method, role="citizen"
+        )
+        subjects = {
+            "created": _("Convocatòria de sessió de mediació (expedient %(number)s): %(when)s"),
+            "rescheduled": _("La sessió de mediació (expedient %(number)s) ha canviat: %(when)s"),
+            "reassigned": _("Canvi en la sessió de mediació (expedient %(number)s): %(when)s"),
+            "cancelled": _("La sessió de mediació (expedient %(number)s) s'ha anul·lat: %(when)s"),
+        }
+        return enqueue(
+            kind=f"mediation_session_{kind}_company",
+            recipient=company,
+            subject=subjects[kind] % {"number": mediation.case.number, "when": when},
+            template="mediation_session",
+            context={
+                "kind": kind,
+                "number": mediation.case.number,
+                "company": mediation.company.name,
+                "when": when,
+                "video_link": booking.video_link,
+                "organisation": organisation_name(),
+                "help_phone": current_app.config["HELP_PHONE"],
+            },
+            booking=booking,
+            invitation=invitation,
+            method=method,
+        )
+
+
+def _to_company(booking: Booking, kind: str) -> None:
+    """A change to a booking that is a mediation's session also updates the company."""
+    mediation = session_mediation(booking)
+    if mediation is not None:
+        notify_company_session(booking, mediation, kind)

@@ -146,7 +146,13 @@ RULES = (
     Rule(
         "RATELIMIT_TOKEN_PAGES",
         "token-pages",
-        ("surveys.survey", "surveys.thanks", "uploads.upload", "follow.status"),
+        (
+            "surveys.survey",
+            "surveys.thanks",
+            "uploads.upload",
+            "follow.status",
+            "mediation.company_page",
+        ),
     ),
     Rule(
         "RATELIMIT_SIGN_IN",
