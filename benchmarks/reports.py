@@ -67,6 +67,8 @@ from umic.core import periods  # noqa: E402
 from umic.extensions import db  # noqa: E402
 from umic.models import Booking  # noqa: E402
 from umic.models import CaseFile  # noqa: E402
+from umic.models import Company  # noqa: E402
+from umic.models import Mediation  # noqa: E402
 from umic.models import Service  # noqa: E402
 from umic.models import StaffUser  # noqa: E402
 from umic.models import SurveyResponse  # noqa: E402
@@ -170,6 +172,93 @@ def extras(seed: int) -> None:
         connection.execute(text("VACUUM ANALYZE"))
 
 
+SECTORS = (
+    "TELECOM",
+    "SERVEIS_GENERALS",
+    "ELECTRICITAT_GAS_AIGUA",
+    "BENS_CONSUM",
+    "TRANSPORT",
+    "SERVEIS_FINANCERS",
+    "RESTAURACIO_ALLOTJAMENTS",
+)
+COMPANIES = 2000
+
+
+def companies_and_mediations() -> None:
+    """Issue 14's extras: 2,000 companies (made-up names), every case but one in five linked
+    to one (skewed: a few companies get most claims, as in real life), and a mediation for
+    one case in ten (10,000 at 100,000 cases), three in four of them closed with an outcome,
+    amounts and, without agreement, a referral. Deterministic from the ids, in SQL."""
+    if not db.session.scalar(select(func.count()).select_from(Company)):
+        db.session.execute(
+            insert(Company.__table__),
+            [
+                {
+                    "name": f"Empresa de prova {n:04d}",
+                    "name_key": f"empresa de prova {n:04d}",
+                    "sector": SECTORS[n % len(SECTORS)],
+                    "address": "",
+                    "claims_email": f"reclamacions{n}@example.net",
+                    "claims_channel": "",
+                    "phone": "",
+                    "language": "ca",
+                    "notes": "",
+                    "created_at": datetime(2024, 1, 1, tzinfo=UTC),
+                    "updated_at": datetime(2024, 1, 1, tzinfo=UTC),
+                }
+                for n in range(1, COMPANIES + 1)
+            ],
+        )
+        first = db.session.scalar(select(func.min(Company.id)))
+        # Company number: the square of a uniform number in [0, 1) favours the first ones.
+        db.session.execute(
+            text(
+                """
+                UPDATE case_file SET company_id = :first + floor(
+                    power(((id * 7907) % 1000) / 1000.0, 2) * :companies)::int
+                WHERE id % 5 <> 0 AND company_id IS NULL
+                """
+            ),
+            {"first": first, "companies": COMPANIES},
+        )
+        db.session.commit()
+    if db.session.scalar(select(func.count()).select_from(Mediation)):
+        return
+    db.session.execute(
+        text(
+            """
+            INSERT INTO mediation (case_id, company_id, status, company_email, language,
+                opened_at, answer_due, answered_at, answer, answer_text, outcome,
+                amount_claimed, amount_recovered, referral, closed_at, updated_at)
+            SELECT id, company_id,
+                CASE WHEN (id / 10) % 4 = 0 THEN 'oberta' ELSE 'tancada' END,
+                'reclamacions@example.net', 'ca',
+                requested_at + interval '2 days',
+                (requested_at + interval '17 days')::date,
+                CASE WHEN (id / 10) % 3 <> 0
+                     THEN requested_at + (((id / 10) % 15) + 3) * interval '1 day' END,
+                CASE WHEN (id / 10) % 3 <> 0
+                     THEN (ARRAY['accepta','proposa','rebutja'])[1 + (id / 10) % 3] ELSE '' END,
+                '',
+                CASE WHEN (id / 10) % 4 = 0 THEN ''
+                     ELSE (ARRAY['acord_total','acord_parcial','sense_acord','desistit'])
+                          [1 + (id / 100) % 4] END,
+                CASE WHEN (id / 10) % 4 = 0 THEN NULL ELSE ((id * 97) % 90000) / 100.0 + 10 END,
+                CASE WHEN (id / 10) % 4 = 0 THEN NULL ELSE ((id * 53) % 50000) / 100.0 END,
+                CASE WHEN (id / 10) % 4 <> 0 AND (id / 100) % 4 = 2
+                     THEN (ARRAY['arbitratge','inspeccio'])[1 + (id / 1000) % 2] ELSE '' END,
+                CASE WHEN (id / 10) % 4 = 0 THEN NULL
+                     ELSE requested_at + ((id * 7919) % 90 + 20) * interval '1 day' END,
+                requested_at
+            FROM case_file WHERE id % 10 = 1 AND company_id IS NOT NULL
+            """
+        )
+    )
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+
+
 def prepare(url: str, cases: int, seed: int, fresh: bool):
     """An app on a migrated, filled database (filled only the first time)."""
     app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": url})
@@ -182,6 +271,7 @@ def prepare(url: str, cases: int, seed: int, fresh: bool):
         upgrade(directory=case_list.MIGRATIONS)
         case_list.fill(cases, app.config["CASE_ORGANIC"], seed)
         extras(seed)
+        companies_and_mediations()
         total = db.session.scalar(select(func.count()).select_from(CaseFile))
         print(f"  {total:,} cases", flush=True)
         db.session.remove()

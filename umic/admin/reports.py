@@ -227,6 +227,12 @@ class Table:
     foot: list[list[str]] = field(default_factory=list)
     numeric: bool = True
     caption_hidden: bool = False
+    # Columns after the first that hold words, not numbers (left-aligned, may wrap).
+    text_columns: tuple[int, ...] = ()
+    # Where the cell in column ``link_column`` of each row links to (None: no link); the CSV
+    # keeps the text only.
+    links: list[str | None] = field(default_factory=list)
+    link_column: int = 0
 
     def csv_rows(self) -> list[list[str]]:
         return [*self.rows, *self.foot]

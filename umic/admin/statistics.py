@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from flask import abort
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -27,7 +28,9 @@ from flask_babel import ngettext
 
 from ..casefiles.labels import CASE_TYPES
 from ..casefiles.labels import CHANNELS as CHANNEL_LABELS
+from ..casefiles.labels import MEDIATION_OUTCOMES
 from ..casefiles.labels import OUTCOMES
+from ..casefiles.labels import REFERRALS
 from ..casefiles.sectors import sector_name
 from ..core import periods
 from ..core.periods import Period
@@ -35,6 +38,7 @@ from ..core.text import council_name
 from ..models import Channel
 from ..models import Outcome
 from ..stats import charts
+from ..stats import mediation_stats
 from ..stats import service_stats as stats
 from ..stats.requests import CHANNELS
 from ..stats.requests import latest_request_day
@@ -74,6 +78,8 @@ def _channel_total(channel: Channel, count: int) -> str:
 
 #: Towns drawn one by one in the towns chart; the rest are one bar ("Altres municipis").
 TOWNS_IN_CHART = 12
+#: Companies listed in "Empreses més reclamades".
+MOST_CLAIMED = 10
 
 
 def _channel_headers() -> list[str]:
@@ -117,6 +123,14 @@ class Statistics:
     @cached_property
     def resolution(self) -> stats.ResolutionFigures:
         return stats.resolution_figures(self.period, self.tz)
+
+    @cached_property
+    def mediation(self) -> mediation_stats.MediationFigures:
+        return mediation_stats.mediation_figures(self.period, self.tz)
+
+    @cached_property
+    def companies(self) -> list[mediation_stats.CompanyRow]:
+        return mediation_stats.most_claimed_companies(self.period, self.tz, MOST_CLAIMED)
 
     @cached_property
     def town_totals(self) -> dict[str, int]:
@@ -254,6 +268,90 @@ class Statistics:
             ],
         )
 
+    def table_mediation(self) -> Table:
+        m = self.mediation
+        median = (
+            _(
+                "%(days)s dies",
+                days=format_decimal(round(m.median_answer_days, 1), format="#,##0.#"),
+            )
+            if m.median_answer_days is not None
+            else _("Sense dades")
+        )
+        referrals = [
+            [
+                _("Derivades: %(referral)s", referral=REFERRALS.get(code, code)),
+                number(n),
+            ]
+            for code, n in m.referrals.items()
+        ]
+        outcomes = [
+            [_("Tancades: %(outcome)s", outcome=MEDIATION_OUTCOMES.get(code, code)), number(n)]
+            for code, n in m.outcomes.items()
+        ]
+        if m.unknown_outcomes:
+            outcomes.append(
+                [
+                    _("Tancades: %(outcome)s", outcome=_("Sense resultat registrat")),
+                    number(m.unknown_outcomes),
+                ]
+            )
+        return Table(
+            "mediacio",
+            _("Mediacions amb les empreses"),
+            [_("Indicador"), _("Valor")],
+            [
+                [_("Mediacions obertes en el període"), number(m.opened)],
+                [_("Respostes de l'empresa a les mediacions obertes"), number(m.answered)],
+                [_("Taxa de resposta de l'empresa"), rate(m.answer_rate)],
+                [_("Mediana de dies fins a la resposta de l'empresa"), median],
+                [_("Mediacions tancades en el període"), number(m.closed)],
+                *outcomes,
+                [_("Acords (totals i parcials)"), number(m.agreements)],
+                [_("Taxa d'acord"), rate(m.agreement_rate)],
+                *referrals,
+                [_("Import reclamat"), euros(m.claimed)],
+                [_("Import recuperat"), euros(m.recovered)],
+                [_("Import recuperat sobre l'import reclamat"), rate(m.recovered_ratio)],
+            ],
+        )
+
+    def table_companies(self) -> Table:
+        language = self.locale.split("_")[0]
+        # The registry's pages are the companies helper's: linked only when they exist.
+        linked = "workspace.company_detail" in current_app.view_functions
+        return Table(
+            "empreses",
+            _("Empreses més reclamades"),
+            [
+                _("Posició"),
+                _("Empresa"),
+                _("Sector"),
+                _("Expedients"),
+                _("Mediacions"),
+                _("Acords"),
+                _("Import recuperat"),
+            ],
+            [
+                [
+                    number(rank),
+                    row.name,
+                    sector_name(row.sector, language) if row.sector else _("Sense sector"),
+                    number(row.cases),
+                    number(row.mediations),
+                    number(row.agreements),
+                    euros(row.recovered),
+                ]
+                for rank, row in enumerate(self.companies, start=1)
+            ],
+            text_columns=(1, 2),
+            links=[
+                url_for("workspace.company_detail", company_id=row.company_id) if linked else None
+                for row in self.companies
+            ],
+            link_column=1,
+        )
+
     # The charts ---------------------------------------------------------------------------
 
     def chart_towns(self) -> Chart:
@@ -342,6 +440,8 @@ TABLES: dict[str, Callable[[Statistics], Table]] = {
     "sectors": Statistics.table_sectors,
     "resolucio": Statistics.table_resolution,
     "resultats": Statistics.table_outcomes,
+    "mediacio": Statistics.table_mediation,
+    "empreses": Statistics.table_companies,
 }
 
 
@@ -419,6 +519,33 @@ def _sections(figures: Statistics) -> list[dict]:
             "note": _(
                 "Expedients resolts, tancats, arxivats o desistits dins del període. La mediana "
                 "és el nombre de dies que deixa la meitat dels expedients per sota."
+            ),
+        },
+        {
+            "id": "mediacio",
+            "heading": _("Mediació"),
+            "tables": [figures.table_mediation()],
+            "note": _(
+                "Mediacions obertes o tancades dins del període. La taxa d'acord són els acords "
+                "totals i parcials sobre les mediacions tancades sense comptar els "
+                "desistiments. La taxa de resposta són les mediacions obertes en el període "
+                "que l'empresa ha respost. Els imports són els de les mediacions tancades en el "
+                "període; l'import recuperat sobre el reclamat només compta les que tenen "
+                "import reclamat."
+            ),
+        },
+        {
+            "id": "empreses",
+            "heading": _("Empreses més reclamades"),
+            "tables": [figures.table_companies()],
+            "empty": None
+            if figures.companies
+            else _("Cap expedient del període no té una empresa vinculada."),
+            "note": _(
+                "Les %(num)s empreses amb més expedients demanats dins del període. Les "
+                "mediacions, els acords i l'import recuperat són els de les seves mediacions "
+                "tancades dins del període, com a la taula de mediació.",
+                num=MOST_CLAIMED,
             ),
         },
     ]

@@ -134,6 +134,8 @@ _GEOMETRY = re.compile(
     rb'\b(x|y|x1|x2|y1|y2|cx|cy|r|rx|ry|width|height|d|points|transform)="([^"]*)"'
 )
 _DECIMALS = re.compile(rb"(\d+\.\d)\d+")
+#: An axis mark's group: its line and its label, nothing else (no nested group, no style).
+_GUIDES = re.compile(rb'<g class="guides">((?:(?!<g[ >]|</g>).)*)</g>', re.S)
 
 
 def _geometry(match: re.Match) -> bytes:
@@ -148,7 +150,8 @@ def compact_svg(svg: bytes) -> bytes:
     with others), writes three comments, and styles tooltips and hover effects. An image is
     a document of its own and is not interactive: the scope, the comments, those rules and
     the rules for classes the drawing does not use are dropped, and coordinates keep one
-    decimal. What is drawn does not change.
+    decimal; the XML declaration, the groups around each axis mark and the space before
+    "/>" go too. What is drawn does not change.
     """
     match = _CHART_ID.search(svg)
     if match:
@@ -160,6 +163,13 @@ def compact_svg(svg: bytes) -> bytes:
     svg = svg.replace(b' rx="0" ry="0"', b"").replace(b" tooltip-trigger", b"")
     svg = svg.replace(b' class=""', b"")
     svg = _EMPTY_TEXT.sub(b"", svg)  # the blank labels between the named months
+    # The XML declaration says what XML assumes anyway (version 1.0, UTF-8); each axis mark's
+    # group holds only its line and label, and no rule styles the group; "/>" needs no space.
+    # About 2 KB less on the statistics page (six charts), the drawing the same.
+    if svg.startswith(b"<?xml"):
+        svg = svg[svg.index(b"?>") + 2 :].lstrip()
+    svg = _GUIDES.sub(rb"\1", svg)
+    svg = svg.replace(b'" />', b'"/>')
     # Each axis mark's hover text (<title>0</title>); the image's own title comes first.
     first = svg.find(b"</title>") + len(b"</title>")
     svg = svg[:first] + _TITLE.sub(b"", svg[first:])
