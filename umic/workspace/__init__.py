@@ -16,7 +16,10 @@ from . import appointments  # noqa: E402,F401
 from . import booking_card  # noqa: E402,F401
 from . import case_detail  # noqa: E402,F401
 from . import case_list  # noqa: E402,F401
+from . import companies  # noqa: E402,F401
 from . import documents  # noqa: E402,F401
+from . import dossier  # noqa: E402,F401
 from . import feed  # noqa: E402,F401
+from . import letters  # noqa: E402,F401
 from . import moves  # noqa: E402,F401
 from . import visits  # noqa: E402,F401

@@ -37,10 +37,13 @@ from ..casefiles.service import EDITABLE_FIELDS
 from ..casefiles.service import StaleCase
 from ..casefiles.service import create_case
 from ..casefiles.service import update_case
+from ..companies import find_or_create
+from ..core.numbers import int_in_range
 from ..extensions import db
 from ..models import CaseEvent
 from ..models import CaseFile
 from ..models import CaseStatus
+from ..models import Company
 from ..models import Municipality
 from ..models import StaffUser
 from ..web.i18n import locale_name
@@ -95,6 +98,9 @@ def _with_choices(form: CaseForm, case: CaseFile | None = None) -> CaseForm:
             )
         )
     ]
+    form.company_names = db.session.scalars(
+        select(Company.name).order_by(Company.name_key, Company.id)
+    ).all()
     form.assigned_to_id.choices = [(0, _("Sense assignar"))] + [
         (user.id, f"{user.username} ({user.name})")
         for user in db.session.execute(
@@ -126,10 +132,38 @@ def _changes(form: CaseForm) -> dict:
     return values
 
 
+def _resolve_company(form: CaseForm, changes: dict) -> Company | None:
+    """The registry's company for the name typed (``changes["company"]`` becomes its name).
+
+    The company the form was drawn with, when its name was left as it was; otherwise the
+    name is looked up (same tax id or same ``name_key``) and added to the registry when it
+    is new (``umic.companies.find_or_create``). No name: no company.
+    """
+    name = changes.get("company") or ""
+    if not name:
+        return None
+    company = None
+    shown = int_in_range(form.company_id.data, low=1)
+    if shown is not None:
+        company = db.session.get(Company, shown)
+        if company is not None and company.name != name:
+            company = None
+    if company is None:
+        company = find_or_create(name, sector=changes.get("sector") or "")
+    changes["company"] = company.name
+    return company
+
+
+def _link(case: CaseFile, company: Company | None) -> None:
+    """Point the case at ``company`` (its text was saved with the case's other fields)."""
+    case.company_id = company.id if company is not None else None
+
+
 def _form_from(case: CaseFile) -> CaseForm:
     form = CaseForm(obj=case)
     form.municipality_id.data = case.municipality_id or 0
     form.assigned_to_id.data = case.assigned_to_id or 0
+    form.company_id.data = str(case.company_id or "")
     form.version.data = str(case.version)
     return form
 
@@ -169,14 +203,17 @@ def update_case_view(case_id: int):
         except ValueError:
             expected = 0
         try:
+            changes = _changes(form)
+            company = _resolve_company(form, changes)
             events = update_case(
                 case,
-                _changes(form),
+                changes,
                 actor=current_user,
                 expected_version=expected,
                 now=clock.now(),
                 note=form.note.data or "",
             )
+            _link(case, company)
             db.session.commit()
         except StaleCase:
             db.session.rollback()
@@ -230,7 +267,10 @@ def new_case():
         form.assigned_to_id.data = current_user.id
     if form.validate_on_submit():
         now = clock.now()
-        case = create_case(_changes(form), actor=current_user, now=now)
+        changes = _changes(form)
+        company = _resolve_company(form, changes)
+        case = create_case(changes, actor=current_user, now=now)
+        _link(case, company)
         if case.status == CaseStatus.DOCUMENTACIO and case.deadline:
             request_documents(case, actor=current_user, now=now)
         if form.note.data:
