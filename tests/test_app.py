@@ -445,3 +445,14 @@ def test_the_demo_data_raises_no_alarm_of_unusual_bookings(app, runner):
     watch(clock.now())
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
     assert "booking_alert" not in kinds
+
+
+def test_every_entry_of_the_staff_menu_is_a_page_of_the_app(app):
+    """The menu leaves out endpoints the app lacks (an area switched off); a misspelt one
+    would vanish silently, so every entry must name a real view."""
+    from umic.web.staff_menu import MENU
+
+    missing = [
+        endpoint for endpoint, _label, _coordinators in MENU if endpoint not in app.view_functions
+    ]
+    assert missing == []

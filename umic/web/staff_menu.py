@@ -21,7 +21,7 @@ MENU = [
     ("admin.expansion", _l("Ampliació"), True),
     ("admin.offices", _l("Oficines de consum"), True),
     ("admin.service_settings", _l("Servei"), True),
-    ("admin.letters", _l("Cartes"), True),
+    ("admin.letters_list", _l("Cartes"), True),
     ("admin.staff", _l("Tècnics"), True),
     ("admin.hours", _l("Horaris"), True),
     ("admin.closures", _l("Tancaments"), True),
