@@ -407,6 +407,13 @@ def test_three_party_session_then_agreement_shows_on_the_follow_page(
     assert case.outcome == "favorable" and case.amount_recovered == Decimal("120.50")
     changes = {e.field for e in case.events if e.kind == "change"}
     assert {"outcome", "amount_recovered"} <= changes
+    # The history reads as the case's other entries: words and Madrid dates, not codes.
+    notes = [e.note for e in case.events if e.kind == "mediation"]
+    assert notes[0].startswith("Mediació oberta amb Naturgy (reclamacions@naturgy.example)")
+    assert any(
+        n.startswith("Sessió de mediació convocada: ") and booking.reference in n for n in notes
+    )
+    assert notes[-1] == "Mediació tancada: Acord total; recuperat 120,50\xa0€"
     kinds = set(db.session.scalars(select(CaseDocument.letter_kind)).all())
     assert {"reclamacio_empresa", "convocatoria", "tancament"} <= kinds
 

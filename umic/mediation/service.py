@@ -11,6 +11,7 @@ is due, so that a late answer or a document can still come in.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -27,6 +28,10 @@ from sqlalchemy import update
 
 from .. import clock
 from ..booking import service as booking_service
+from ..casefiles.display import money_text
+from ..casefiles.labels import COMPANY_ANSWERS
+from ..casefiles.labels import MEDIATION_OUTCOMES
+from ..casefiles.labels import REFERRALS
 from ..casefiles.service import update_case
 from ..core import dates
 from ..core import ics
@@ -93,6 +98,15 @@ def _event(case: CaseFile, note: str, *, actor: StaffUser | None, now: datetime)
         CaseEvent(at=now, actor_id=actor.id if actor else None, kind="mediation", note=note)
     )
     case.updated_at = now
+
+
+@contextmanager
+def _history_language():
+    """The history is written once, in the service's language (as the case's other entries);
+    yields that locale for dates."""
+    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        yield locale
 
 
 def _end_of(day: date) -> datetime:
@@ -190,13 +204,14 @@ def open_mediation(
     # forwarded): this e-mail carries both, the letter as its attachment.
     message = _company_email(mediation, token, "claim")
     message.document_id = document.id
-    _event(
-        case,
-        f"Mediació oberta amb {company.name} ({mediation.company_email}); "
-        f"resposta fins al {mediation.answer_due.isoformat()}",
-        actor=actor,
-        now=now,
-    )
+    with _history_language() as locale:
+        note = _(
+            "Mediació oberta amb %(company)s (%(email)s); resposta fins al %(day)s",
+            company=company.name,
+            email=mediation.company_email,
+            day=dates.day_text(mediation.answer_due, locale),
+        )
+    _event(case, note, actor=actor, now=now)
     if case.status == CaseStatus.PENDENT:
         update_case(
             case,
@@ -232,11 +247,12 @@ def record_answer(
         mediation.status = MediationStatus.RESPOSTA
     mediation.updated_at = now
     names = add_company_files(mediation, files, now, history=False)
-    note = f"L'empresa ha respost: {answer}"
-    if proposed_amount is not None:
-        note += f" ({proposed_amount:.2f} €)"
-    if names:
-        note += "; documents: " + ", ".join(names)
+    with _history_language():
+        note = _("L'empresa ha respost: %(answer)s", answer=COMPANY_ANSWERS[answer])
+        if proposed_amount is not None:
+            note += " (" + money_text(proposed_amount) + ")"
+        if names:
+            note += "; " + _("documents: %(names)s", names=", ".join(names))
     _event(mediation.case, note, actor=None, now=now)
     _notify_technician(mediation, "answered")
     db.session.flush()
@@ -260,7 +276,9 @@ def add_company_files(
         )
         names.append(document.original_name)
     if names and history:
-        _event(mediation.case, "L'empresa ha enviat: " + ", ".join(names), actor=None, now=now)
+        with _history_language():
+            note = _("L'empresa ha enviat: %(names)s", names=", ".join(names))
+        _event(mediation.case, note, actor=None, now=now)
         _notify_technician(mediation, "documents")
     return names
 
@@ -338,7 +356,9 @@ def queue_company_reminders(now: datetime | None = None) -> int:
             TokenPurpose.COMPANY, company_link_expiry(mediation), case=mediation.case, now=now
         )
         _company_email(mediation, token, "reminder")
-        _event(mediation.case, "Recordatori enviat a l'empresa", actor=None, now=now)
+        with _history_language():
+            note = _("Recordatori enviat a l'empresa")
+        _event(mediation.case, note, actor=None, now=now)
         db.session.commit()
         sent += 1
     return sent
@@ -405,12 +425,13 @@ def convene_session(
     message = compose.notify_company_session(booking, mediation, "created")
     if message is not None:
         message.document_id = letter.id
-    _event(
-        case,
-        f"Sessió de mediació convocada: {booking.start_utc.isoformat()} ({booking.reference})",
-        actor=actor,
-        now=now,
-    )
+    with _history_language() as locale:
+        note = _(
+            "Sessió de mediació convocada: %(when)s (%(reference)s)",
+            when=dates.when_text(booking.start_utc, booking.end_utc, _tz(), locale),
+            reference=booking.reference,
+        )
+    _event(case, note, actor=actor, now=now)
     db.session.commit()
     return booking_id
 
@@ -464,14 +485,13 @@ def close_mediation(
     closing = issue_letter(case, LetterKind.TANCAMENT, language, actor=actor, now=now)
     if citizen.email:
         send_letter(closing, recipient=citizen, now=now, actor=actor)
-    _event(
-        case,
-        f"Mediació tancada: {outcome}"
-        + (f"; recuperat {amount_recovered:.2f} €" if amount_recovered is not None else "")
-        + (f"; derivada a {referral}" if referral else ""),
-        actor=actor,
-        now=now,
-    )
+    with _history_language():
+        note = _("Mediació tancada: %(outcome)s", outcome=MEDIATION_OUTCOMES[outcome])
+        if amount_recovered is not None:
+            note += "; " + _("recuperat %(amount)s", amount=money_text(amount_recovered))
+        if referral:
+            note += "; " + _("derivada: %(where)s", where=REFERRALS[referral])
+    _event(case, note, actor=actor, now=now)
     changes = {"outcome": rules.CASE_OUTCOME[MediationOutcome(outcome)]}
     if amount_claimed is not None:
         changes["amount_claimed"] = amount_claimed
