@@ -20,18 +20,17 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from support.factories import make_case
 from support.factories import make_world
 from support.htmlutil import csrf_token
 from support.htmlutil import soup
 from umic import clock
 from umic.casefiles.extract import extract_pending
-from umic.casefiles.service import create_case
 from umic.extensions import db
 from umic.jobs import run_pass
 from umic.models import CaseDocument
 from umic.models import CaseEvent
 from umic.models import CaseFile
-from umic.models import CaseStatus
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -105,22 +104,6 @@ def app_config(upload_dir) -> dict:
 @pytest.fixture
 def world(app):
     return make_world(technicians=2)
-
-
-def make_case(world, **values) -> CaseFile:
-    case = create_case(
-        {
-            "interested_name": "Raúl Sánchez",
-            "municipality_id": world.town.id,
-            "assigned_to_id": world.technicians[0].id,
-            "status": CaseStatus.EN_TRAMIT,
-            **values,
-        },
-        actor=None,
-        now=clock.now(),
-    )
-    db.session.commit()
-    return case
 
 
 def staff_upload(client, case: CaseFile, content: bytes, name: str, category: str = "altres"):

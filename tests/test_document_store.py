@@ -10,17 +10,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from support.factories import make_case
 from support.factories import make_world
 from umic import clock
 from umic.casefiles.documents import DocumentRejected
 from umic.casefiles.documents import store_bytes
 from umic.casefiles.documents import stored_path
-from umic.casefiles.service import create_case
 from umic.core.codes import DocumentSource
 from umic.core.codes import TextStatus
 from umic.extensions import db
 from umic.models import CaseDocument
-from umic.models import CaseStatus
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00"
@@ -42,19 +41,7 @@ def app_config(upload_dir) -> dict:
 
 @pytest.fixture
 def case(app):
-    world = make_world(technicians=1)
-    case = create_case(
-        {
-            "interested_name": "Raúl Sánchez",
-            "municipality_id": world.town.id,
-            "assigned_to_id": world.technicians[0].id,
-            "status": CaseStatus.EN_TRAMIT,
-        },
-        actor=None,
-        now=clock.now(),
-    )
-    db.session.commit()
-    return case
+    return make_case(make_world(technicians=1))
 
 
 def test_stores_a_letter_with_its_columns(case, upload_dir):

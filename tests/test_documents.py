@@ -29,6 +29,7 @@ from support.apps import smtp_config
 from support.concurrency import in_app_at_once
 from support.days import madrid
 from support.days import today
+from support.factories import make_case
 from support.factories import make_staff
 from support.factories import make_world
 from support.htmlutil import csrf_token
@@ -36,6 +37,7 @@ from support.htmlutil import error_messages
 from support.htmlutil import soup
 from support.htmlutil import summary_links
 from support.outbox import clear_text
+from support.pdfs import blank_pdf
 from support.queries import counted_queries
 from umic import clock
 from umic.casefiles import documents
@@ -44,7 +46,6 @@ from umic.casefiles.documents import find_upload_link
 from umic.casefiles.documents import mark_citizen_uploads_seen
 from umic.casefiles.documents import new_citizen_uploads
 from umic.casefiles.documents import queue_document_reminders
-from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
 from umic.core.tokens import hash_token
 from umic.extensions import db
@@ -67,28 +68,6 @@ EMPTY_ERROR = "El fitxer triat està buit"
 
 
 # --- Real, minimal files --------------------------------------------------------------------------
-
-
-def _pdf() -> bytes:
-    """A one-page PDF with a correct cross-reference table."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
 
 
 def _segment(marker: int, payload: bytes) -> bytes:
@@ -130,7 +109,7 @@ def _png() -> bytes:
     )
 
 
-PDF, JPEG, PNG = _pdf(), _jpeg(), _png()
+PDF, JPEG, PNG = blank_pdf(), _jpeg(), _png()
 HTML = b"<!doctype html><html><body><script>document.location='https://evil.example'</script>"
 WINDOWS_PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
 LINUX_PROGRAM = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
@@ -155,23 +134,6 @@ def app_config(upload_dir, request) -> dict:
 @pytest.fixture
 def world(app):
     return make_world(technicians=2)
-
-
-def make_case(world, *, email: str = "raul@example.net", technician=None, **values) -> CaseFile:
-    case = create_case(
-        {
-            "interested_name": "Raúl Sánchez",
-            "interested_email": email,
-            "municipality_id": world.town.id,
-            "assigned_to_id": (technician or world.technicians[0]).id,
-            "status": CaseStatus.EN_TRAMIT,
-            **values,
-        },
-        actor=None,
-        now=clock.now(),
-    )
-    db.session.commit()
-    return case
 
 
 def ask_for_documents(

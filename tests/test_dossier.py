@@ -20,7 +20,9 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf import PdfWriter
 
+from support.factories import make_case as make_open_case
 from support.factories import make_world
+from support.pdfs import text_pdf
 from umic import clock
 from umic.casefiles import documents
 from umic.casefiles.dossier import DossierTooLarge
@@ -30,7 +32,6 @@ from umic.casefiles.dossier import dossier_zip
 from umic.casefiles.dossier import history_csv
 from umic.casefiles.dossier import safe_name
 from umic.casefiles.dossier import zip_names
-from umic.casefiles.service import create_case
 from umic.casefiles.service import update_case
 from umic.extensions import db
 from umic.models import CaseEvent
@@ -40,35 +41,6 @@ from umic.models import Company
 from umic.models import Mediation
 
 # --- Real files ---------------------------------------------------------------------------------
-
-
-def text_pdf(*pages: str, size=(300, 400)) -> bytes:
-    """A PDF with one line of Helvetica text per page (a correct cross-reference table)."""
-    count = len(pages)
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count)).encode()
-    objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count))
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for index, text in enumerate(pages):
-        stream = b"BT /F1 14 Tf 20 %d Td (%s) Tj ET" % (size[1] - 60, text.encode("latin-1"))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R"
-            b" >> >> /Contents %d 0 R >>" % (size[0], size[1], 5 + 2 * index)
-        )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return out
 
 
 def image(kind: str, size=(320, 200), colour=(200, 30, 30)) -> bytes:
@@ -107,20 +79,12 @@ def world(app):
 
 def make_case(world, **values) -> CaseFile:
     now = clock.now() - timedelta(days=3)
-    case = create_case(
-        {
-            "interested_name": "Raúl Sánchez",
-            "interested_email": "raul@example.net",
-            "municipality_id": world.town.id,
-            "assigned_to_id": world.technicians[0].id,
-            "status": CaseStatus.PENDENT,
-            "company": '=HYPERLINK("http://evil.example")',
-            **values,
-        },
-        actor=world.technicians[0],
-        now=now,
-    )
-    db.session.commit()
+    values = {
+        "status": CaseStatus.PENDENT,
+        "company": '=HYPERLINK("http://evil.example")',
+        **values,
+    }
+    case = make_open_case(world, actor=world.technicians[0], now=now, **values)
     update_case(
         case,
         {"status": CaseStatus.EN_TRAMIT},

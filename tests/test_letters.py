@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from support.apps import smtp_config
+from support.factories import make_case as make_open_case
 from support.factories import make_staff
 from support.factories import make_world
 from support.htmlutil import csrf_token
@@ -64,22 +65,9 @@ def world(app):
 
 
 def make_case(world, **values) -> CaseFile:
-    case = create_case(
-        {
-            "interested_name": "Raúl Sánchez",
-            "interested_email": "raul@example.net",
-            "municipality_id": world.town.id,
-            "assigned_to_id": world.technicians[0].id,
-            "status": CaseStatus.EN_TRAMIT,
-            "company": "Empresa de l'aigua",
-            "amount_claimed": Decimal("1234.50"),
-            **values,
-        },
-        actor=None,
-        now=clock.now(),
-    )
-    db.session.commit()
-    return case
+    """A case in progress against a water company, with an amount claimed."""
+    values = {"company": "Empresa de l'aigua", "amount_claimed": Decimal("1234.50"), **values}
+    return make_open_case(world, **values)
 
 
 def pdf_text(data: bytes) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from support import icstools
+from support.factories import make_case
 from support.factories import make_world
 from support.htmlutil import csrf_token
 from support.htmlutil import error_messages
@@ -27,7 +28,6 @@ from support.htmlutil import summary_links
 from support.outbox import clear_text
 from umic import clock
 from umic.booking import service as booking_service
-from umic.casefiles.service import create_case
 from umic.companies import find_or_create
 from umic.extensions import db
 from umic.mediation import service
@@ -55,24 +55,13 @@ def world(app):
 
 
 def make_claim(world, *, case_type="reclamacio", status=CaseStatus.PENDENT, **values) -> CaseFile:
-    case = create_case(
-        {
-            "case_type": case_type,
-            "interested_name": "Raúl Sánchez",
-            "interested_email": "raul@example.net",
-            "interested_phone": "600123456",
-            "municipality_id": world.town.id,
-            "assigned_to_id": world.technicians[0].id,
-            "status": status,
-            "description": "La factura de la llum de maig cobra dues vegades el mateix període.",
-            "amount_claimed": Decimal("120.50"),
-            **values,
-        },
-        actor=None,
-        now=clock.now(),
-    )
-    db.session.commit()
-    return case
+    values = {
+        "interested_phone": "600123456",
+        "description": "La factura de la llum de maig cobra dues vegades el mateix període.",
+        "amount_claimed": Decimal("120.50"),
+        **values,
+    }
+    return make_case(world, case_type=case_type, status=status, **values)
 
 
 def endesa():

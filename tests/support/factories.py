@@ -10,6 +10,7 @@ from datetime import time
 from datetime import timedelta
 
 from umic import clock
+from umic.casefiles.service import create_case
 from umic.core import scheduling
 from umic.core.text import fold
 from umic.core.text import slugify
@@ -21,6 +22,8 @@ from umic.models import AccessToken
 from umic.models import Booking
 from umic.models import BookingClaim
 from umic.models import BookingStatus
+from umic.models import CaseFile
+from umic.models import CaseStatus
 from umic.models import Municipality
 from umic.models import OpeningHours
 from umic.models import Role
@@ -162,3 +165,30 @@ def make_world(technicians: int = 3, hours=None) -> World:
     hours = EVERY_DAY if hours is None else hours
     staff = [make_staff(code, hours=hours) for code in codes[:technicians]]
     return World(town=town, service=service, technicians=staff)
+
+
+def make_case(
+    world: World,
+    *,
+    email: str = "raul@example.net",
+    technician: StaffUser | None = None,
+    actor: StaffUser | None = None,
+    now: datetime | None = None,
+    **values,
+) -> CaseFile:
+    """A case in progress in the world's town, for Raúl Sánchez, assigned to its first
+    technician (or ``technician``); ``values`` are further case fields. Committed."""
+    case = create_case(
+        {
+            "interested_name": "Raúl Sánchez",
+            "interested_email": email,
+            "municipality_id": world.town.id,
+            "assigned_to_id": (technician or world.technicians[0]).id,
+            "status": CaseStatus.EN_TRAMIT,
+            **values,
+        },
+        actor=actor,
+        now=now or clock.now(),
+    )
+    db.session.commit()
+    return case
