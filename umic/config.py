@@ -154,6 +154,23 @@ class Config:
     # reminder this many days before.
     MEDIATION_ANSWER_DAYS = 15
     MEDIATION_REMINDER_DAYS = 5
+    # Triage (umic.triage): the models trained on the service's own cases. A model whose
+    # measured accuracy (on cases it was not trained on) is below TRIAGE_MIN_ACCURACY shows no
+    # suggestion at all; a suggestion less confident than TRIAGE_MIN_CONFIDENCE is not shown.
+    # The worker retrains every TRIAGE_RETRAIN_HOURS (0: only by command or a coordinator's
+    # button); with fewer than TRIAGE_MIN_EXAMPLES labelled cases nothing is trained.
+    TRIAGE_MIN_ACCURACY = 0.75
+    TRIAGE_MIN_CONFIDENCE = 0.5
+    TRIAGE_RETRAIN_HOURS = 24
+    TRIAGE_MIN_EXAMPLES = 30
+    # The optional language model (umic.assist), off while ASSIST_URL is empty: an
+    # OpenAI-compatible server the service runs itself (vLLM, Ollama...), e.g.
+    # http://127.0.0.1:11434/v1. Its key, if any, only from the environment (UMIC_ASSIST_API_KEY).
+    ASSIST_URL = ""
+    ASSIST_MODEL = ""
+    ASSIST_API_KEY = ""
+    ASSIST_TIMEOUT_SECONDS = 60
+    ASSIST_SUMMARY_MIN_CHARS = 600  # descriptions at least this long offer a summary
     UPLOAD_MAX_CITIZEN_FILES = 30  # per case, through the citizen's link
     # The documents' total size above which a case's PDF dossier is refused (the ZIP is not).
     DOSSIER_MAX_BYTES = 100 * 1024 * 1024

@@ -216,6 +216,32 @@ class LetterKind(Vocabulary):
     DERIVACIO_INSPECCIO = ("derivacio_inspeccio", N_("Derivació a la inspecció de consum"))
 
 
+# --- Triage: suggestions made by the service's own models (umic.triage) -----------------------
+
+
+class SuggestionKind(Vocabulary):
+    """What a suggestion on a case proposes."""
+
+    CASE_TYPE = ("case_type", N_("Tipus"))
+    SECTOR = ("sector", N_("Sector"))
+    COMPANY = ("company", N_("Empresa"))
+    DOCUMENTS = ("documents", N_("Documents habituals"))
+
+
+class SuggestionDecision(Vocabulary):
+    """What a person did with a suggestion ("" while nobody has)."""
+
+    ACCEPTED = ("accepted", N_("Acceptat"))
+    CORRECTED = ("corrected", N_("Corregit"))
+
+
+class AssistPurpose(Vocabulary):
+    """What the optional language model was asked for (umic.assist)."""
+
+    SUMMARY = ("summary", N_("Resum"))
+    DRAFT = ("draft", N_("Esborrany de resposta"))
+
+
 # --- Consumer offices and the mobile unit ----------------------------------------------------
 
 
@@ -299,6 +325,9 @@ VOCABULARIES = (
     MediationOutcome,
     Referral,
     LetterKind,
+    SuggestionKind,
+    SuggestionDecision,
+    AssistPurpose,
     OfficeKind,
     OfficeStatus,
     VisitStatus,

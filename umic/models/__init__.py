@@ -9,6 +9,7 @@ The codes the rows hold (statuses, channels, case types...) are the vocabulary o
 """
 
 from ..core.codes import ACTIVE_STATUSES
+from ..core.codes import AssistPurpose
 from ..core.codes import FINAL_STATUSES
 from ..core.codes import BookingStatus
 from ..core.codes import CaseStatus
@@ -24,6 +25,8 @@ from ..core.codes import OfficeKind
 from ..core.codes import Outcome
 from ..core.codes import Referral
 from ..core.codes import Resolved
+from ..core.codes import SuggestionDecision
+from ..core.codes import SuggestionKind
 from ..core.codes import TextStatus
 from ..core.codes import VisitStatus
 from .abuse import BookingAlert
@@ -57,9 +60,20 @@ from .privacy import PrivacyAudit  # noqa: F401  (the privacy room's log)
 from .staffing import StaffTown
 from .stats import ChannelCount
 from .surveys import SurveyResponse
+from .triage import AssistUse
+from .triage import TriageModel
+from .triage import TriageState
+from .triage import TriageSuggestion
 from .visits import UmicVisit
 
 __all__ = [
+    "AssistPurpose",
+    "AssistUse",
+    "SuggestionDecision",
+    "SuggestionKind",
+    "TriageModel",
+    "TriageState",
+    "TriageSuggestion",
     "AvailabilityVersion",
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
