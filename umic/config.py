@@ -237,3 +237,6 @@ class TestConfig(Config):
     BOOKING_ALERT_REFUSALS_PER_HOUR = 0
     MAILBOX_MAX_PER_EMAIL_PER_DAY = 0
     MAILBOX_MAX_PER_NETWORK_PER_DAY = 0
+    # The worker trains the triage models only when asked (tests/test_triage_schedule.py sets
+    # the schedule itself): a pass must stay instant in every other test.
+    TRIAGE_RETRAIN_HOURS = 0
