@@ -1,13 +1,17 @@
 """Demo data for ``make run``: the real towns, the pilot, three technicians with hours, and
-the other two channels (the mobile unit's visits and the mailbox: ``visits.py``)."""
+the other two channels (the mobile unit's visits and the mailbox: ``visits.py``); the case
+files' texts and labels come from a corpus written for the triage models (``triage.py``),
+which are trained once at the end."""
 
 from __future__ import annotations
 
 from datetime import date
 from datetime import time
 
+from flask import current_app
 from sqlalchemy import select
 
+from ..clock import now as clock_now
 from ..core.calls import DEFAULT_NAMES
 from ..extensions import db
 from ..models import Municipality
@@ -22,6 +26,9 @@ from .activity import load_activity
 from .companies import load_companies
 from .history import load_history
 from .mediation import load_mediation
+from .triage import Corpus
+from .triage import past_decisions
+from .triage import train_models
 from .visits import load_visits
 
 DEMO_PASSWORD = "umic-demo"
@@ -88,8 +95,13 @@ def is_empty() -> bool:
     )
 
 
-def load() -> None:
-    """Load the demo data; safe to run on an empty database only."""
+def load(*, train: bool | None = None) -> None:
+    """Load the demo data; safe to run on an empty database only.
+
+    ``train``: train the triage models at the end (some seconds). By default they are trained
+    except under the test suite (``TESTING``), whose many demo loads do not need them; a test
+    that does asks with ``train=True``.
+    """
     report = import_municipalities(MUNICIPALITIES_CSV, OMICS_CSV)
     if report.errors:
         raise RuntimeError("; ".join(report.errors))
@@ -112,9 +124,12 @@ def load() -> None:
     coordinator.set_password(DEMO_PASSWORD)
     db.session.add(coordinator)
     db.session.commit()
-    load_history()
-    load_activity()
-    load_visits()
+    # One corpus for the whole demo, so each labelled row is one case file only; the recent
+    # requests (visits' and mailbox's first, then the agenda's) take the rows kept aside.
+    corpus = Corpus.load()
+    load_history(corpus=corpus)
+    load_visits(corpus=corpus)
+    load_activity(corpus=corpus)
     load_companies()
     # Version 1 of every letter text (umic.letters), so the editor lists them from the start.
     from ..letters.service import ensure_all_shipped
@@ -122,3 +137,9 @@ def load() -> None:
     ensure_all_shipped()
     db.session.commit()
     load_mediation()  # after the companies and the letters' texts
+    # A few past decisions on suggestions (demo data) for the figures page, and the triage
+    # models, trained once on the history: make run shows suggestions at once.
+    past_decisions(clock_now())
+    db.session.commit()
+    if train if train is not None else not current_app.testing:
+        train_models(clock_now())

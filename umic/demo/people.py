@@ -1,13 +1,13 @@
-"""Demo people, their problems, and the way past bookings and cases are written."""
+"""Demo people, and the way past bookings and their cases are written (their problems are the
+corpus's rows: ``demo/triage.py``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
-from decimal import Decimal
 
-from ..casefiles.service import case_from_booking
-from ..casefiles.service import update_case
+from sqlalchemy import insert
+
 from ..core import ics
 from ..core import scheduling
 from ..core.text import fold
@@ -17,7 +17,11 @@ from ..extensions import db
 from ..models import Booking
 from ..models import BookingClaim
 from ..models import BookingStatus
-from ..models import StaffUser
+from ..models import CaseFile
+from ..models import CaseStatus
+from ..models import CaseType
+from ..models import Channel
+from .triage import finished_fields
 
 FIRST_NAMES = [
     "Marta", "Jordi", "Núria", "Joan", "Montserrat", "Josep", "Laia", "Pere", "Carme", "Antonio",
@@ -27,8 +31,9 @@ SURNAMES = [
     "Puig", "Garcia", "Vidal", "Martínez", "Soler", "López", "Ferrer", "Sánchez", "Roca", "Serra",
     "Pérez", "Font", "Casas", "Romero", "Vila", "Ribas",
 ]  # fmt: skip
-# The companies named are real consumer brands, in the registry of demo companies
-# (umic/demo/companies.py); the others are kinds of business, left unlinked.
+# (text, sector, company) of a few typical problems. The demo's own requests take their texts
+# from the corpus (demo/triage.py); these stay for the benchmarks that make up bookings
+# (benchmarks/bookings_fill.py).
 PROBLEMS = [
     ("La factura de la llum d'aquest mes és el triple del normal i no entenc per què.",
      "ELECTRICITAT_GAS_AIGUA", "Endesa Energía, S.A.U."),
@@ -60,9 +65,14 @@ SURVEY_COMMENTS = [
 ]
 
 
-def demo_booking(rng, service, town, technician_id, start, duration, status, now) -> Booking:
-    """A booking written directly (no e-mails), with its claims unless it was cancelled."""
-    problem = rng.choice(PROBLEMS)
+def demo_booking(
+    rng, service, town, technician_id, start, duration, status, now, description, *, flush=True
+) -> Booking:
+    """A booking written directly (no e-mails), with its claims unless it was cancelled.
+
+    ``description`` is a corpus row's text (``demo/triage.py``). With ``flush=False`` nothing
+    is written yet: the caller flushes many at once and adds their claims (``add_claims``).
+    """
     first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
     end = start + duration
     # Requested some days before, at a daytime hour.
@@ -85,7 +95,7 @@ def demo_booking(rng, service, town, technician_id, start, duration, status, now
         citizen_name=f"{first} {surname}",
         citizen_email=f"{fold(first)}.{fold(surname)}@example.net",
         citizen_phone=f"6{rng.randint(10000000, 99999999)}",
-        description=problem[0],
+        description=description,
         consent_at=created,
         consent_version="demo",
         ical_uid=ics.new_uid(),
@@ -98,29 +108,47 @@ def demo_booking(rng, service, town, technician_id, start, duration, status, now
         cancelled_by="citizen" if cancelled else "",
     )
     db.session.add(booking)
-    db.session.flush()
-    if not cancelled:
-        for unit in scheduling.claim_units(start, end):
-            db.session.add(
-                BookingClaim(booking_id=booking.id, technician_id=technician_id, unit_start=unit)
-            )
+    if flush:
+        db.session.flush()
+        add_claims([booking])
     return booking
 
 
-def finished_case(rng, booking: Booking, now: datetime) -> None:
-    """A case from a past call, usually resolved some weeks later, with its outcome."""
-    technician = db.session.get(StaffUser, booking.technician_id)
-    case = case_from_booking(booking, actor=technician, now=booking.end_utc)
-    problem = next(p for p in PROBLEMS if p[0] == booking.description)
-    claimed = Decimal(rng.choice([45, 80, 120, 160, 240, 390, 600])) + Decimal("0.50")
-    changes = {"sector": problem[1], "company": problem[2], "amount_claimed": claimed}
-    when = booking.end_utc + timedelta(days=rng.randint(5, 60))
-    if when < now:
-        outcome = rng.choices(["favorable", "parcial", "desfavorable", "desistit"], [6, 2, 1, 1])[0]
-        recovered = {"favorable": claimed, "parcial": (claimed / 2).quantize(Decimal("0.01"))}
-        changes.update(
-            status="resolt" if outcome != "desistit" else "desistit",
-            outcome=outcome,
-            amount_recovered=recovered.get(outcome),
-        )
-    update_case(case, changes, actor=technician, expected_version=case.version, now=min(when, now))
+def add_claims(bookings) -> None:
+    """The five-minute units of flushed bookings, unless they were cancelled (one flush)."""
+    rows = [
+        {"booking_id": booking.id, "technician_id": booking.technician_id, "unit_start": unit}
+        for booking in bookings
+        if booking.status != BookingStatus.CANCELLED
+        for unit in scheduling.claim_units(booking.start_utc, booking.end_utc)
+    ]
+    if rows:
+        db.session.execute(insert(BookingClaim), rows)
+
+
+def finished_case(rng, writer, booking: Booking, row, companies, now: datetime) -> CaseFile:
+    """The case of a past call (a labelled corpus row), resolved some days or weeks later with
+    the row's outcome; added to ``writer`` (``demo/triage.py``), written when it writes."""
+    opened, ending = finished_fields(rng, row, companies)
+    days = rng.randint(0, 4) if row.case_type == CaseType.CONSULTA else rng.randint(5, 60)
+    when = booking.end_utc + timedelta(days=days, hours=rng.randint(1, 6))
+    when = max(min(when, now - timedelta(hours=1)), booking.end_utc)
+    return writer.add(
+        {
+            **opened,
+            "channel": Channel.TELEMATICA,
+            "municipality_id": booking.municipality_id,
+            "interested_name": booking.citizen_name,
+            "interested_email": booking.citizen_email,
+            "interested_phone": booking.citizen_phone,
+            "interested_address": booking.citizen_address or "",
+            "assigned_to_id": booking.technician_id,
+            "booking": booking,
+            "requested_at": booking.created_at,
+            "status": CaseStatus.EN_TRAMIT,
+        },
+        actor_id=booking.technician_id,
+        created_at=booking.end_utc,
+        changes=ending,
+        changed_at=when,
+    )

@@ -10,6 +10,11 @@ the towns are real. It is written relative to the clock, like ``activity.py``:
   channel "umic" (one consultation answered on the spot, two claims in progress);
 - a few mailbox case files (channel "bustia") of the last weeks, not yet assigned.
 
+What the people ask is the corpus's (``demo/triage.py``): the open requests take the rows
+kept aside for recent requests, with no sector recorded, so they show fresh suggestions; the
+consultation answered on the spot is a labelled row. The months before (visits and mailbox
+since October 2025) are in ``history.py``.
+
 The visits are in the morning, Monday to Thursday, with the technician whose demo hours
 are the afternoons then (``TECHNICIANS`` in ``demo/__init__.py``), so they never overlap
 her demo video calls. Nothing is dated in 2025: the pilot's figures (the seed's table for
@@ -38,9 +43,11 @@ from ..models import Channel
 from ..models import Municipality
 from ..models import StaffUser
 from ..models import UmicVisit
+from .companies import add_companies
 from .people import FIRST_NAMES
-from .people import PROBLEMS
 from .people import SURNAMES
+from .triage import Corpus
+from .triage import finished_fields
 
 #: Whose visits: the demo technician with no hours on weekday mornings (Monday-Thursday).
 VISIT_TECHNICIAN = "OPSSPASCUETCA"
@@ -58,7 +65,7 @@ COMING = [
 ]
 #: The visit some days ago, and the people seen there.
 PAST = ("08020", "Plaça de la Vila", "")
-MAILBOX_MESSAGES = 5
+MAILBOX_MESSAGES = 8
 
 
 def _visit_days(today: date, holidays: set[date], count: int) -> list[date]:
@@ -89,10 +96,14 @@ def _window(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def load_visits(now: datetime | None = None, seed: int = 2026) -> None:
+def load_visits(
+    now: datetime | None = None, seed: int = 2026, corpus: Corpus | None = None
+) -> None:
     """The visits, the people seen at the past one, and the mailbox's recent messages."""
     now = now or clock.now()
     rng = random.Random(seed)
+    corpus = corpus or Corpus.load()
+    companies = add_companies()
     tz = ZoneInfo("Europe/Madrid")
     today = now.astimezone(tz).date()
     towns = {
@@ -151,30 +162,32 @@ def load_visits(now: datetime | None = None, seed: int = 2026) -> None:
             (CaseType.RECLAMACIO, CaseStatus.EN_TRAMIT, timedelta(minutes=130)),
         ]
         for case_type, status, after in seen:
-            problem = rng.choice(PROBLEMS)
             asked = start + after
             name = (
                 f"{rng.choice(FIRST_NAMES)} {rng.choice(SURNAMES)}"
                 if case_type != CaseType.CONSULTA
                 else ""  # only asked a question
             )
-            case = create_case(
-                {
-                    "case_type": case_type,
-                    "channel": Channel.UMIC,
-                    "visit_id": past.id,
-                    "municipality_id": past.municipality_id,
-                    "requested_at": asked,
-                    "sector": problem[1],
-                    "company": problem[2],
-                    "description": problem[0],
-                    "interested_name": name,
-                    "assigned_to_id": technician.id,
-                    "status": status,
-                },
-                actor=technician,
-                now=asked,
-            )
+            values = {
+                "case_type": case_type,
+                "channel": Channel.UMIC,
+                "visit_id": past.id,
+                "municipality_id": past.municipality_id,
+                "requested_at": asked,
+                "interested_name": name,
+                "assigned_to_id": technician.id,
+                "status": status,
+            }
+            row = None
+            if status == CaseStatus.RESOLT:
+                row = corpus.take(lambda r: r.case_type == CaseType.CONSULTA)
+            if row is not None:
+                opened, ending = finished_fields(rng, row, companies)
+                values.update(opened)
+                values.update(ending)
+            else:
+                values["description"] = corpus.fresh().text  # the sector is still to record
+            case = create_case(values, actor=technician, now=asked)
             if status == CaseStatus.RESOLT:
                 case.resolved_at = asked
 
@@ -187,20 +200,20 @@ def load_visits(now: datetime | None = None, seed: int = 2026) -> None:
         )
     )
     for n in range(MAILBOX_MESSAGES):
-        sent = now - timedelta(days=3 + 9 * n, hours=rng.randint(0, 8))
+        sent = now - timedelta(days=1 + 2 * n, hours=rng.randint(0, 8))  # the last 2 weeks
         if sent.astimezone(tz).year <= PILOT_YEAR or not enrolled:
             continue
-        problem = rng.choice(PROBLEMS)
+        row = corpus.fresh()
         first, surname = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
         create_case(
             {
+                # What the citizen chose in the form; the sector is for the technician.
                 "case_type": rng.choice([CaseType.CONSULTA, CaseType.RECLAMACIO]),
                 "channel": Channel.BUSTIA,
                 "municipality_id": rng.choice(enrolled).id,
                 "requested_at": sent,
-                "sector": problem[1],
-                "company": problem[2],
-                "description": problem[0],
+                "description": row.text,
+                "language": row.mailbox_language,
                 "interested_name": f"{first} {surname}",
                 "interested_email": f"{fold(first)}.{n}@example.net",
                 "status": CaseStatus.PENDENT,
