@@ -23,6 +23,7 @@ from .models import Service
 from .models import StaffUser
 from .privacy.cli import privacy_cli
 from .stats.cli import counts_cli
+from .triage.cli import triage_cli
 
 
 @click.group("municipalities")
@@ -359,5 +360,6 @@ def register(app: Flask) -> None:
         companies_cli,
         counts_cli,
         privacy_cli,
+        triage_cli,
     ):
         app.cli.add_command(command)

@@ -35,6 +35,8 @@ FLOORS = {
     "visits": 4,  # the mobile unit's visits: in-person appointments are bookings
     "privacy": 4,  # retention and the people's rights: forgets what the features hold
     "letters": 4,  # the letters the service writes: PDFs stored as case documents
+    "triage": 4,  # models learnt from the cases: suggestions, similar cases, their figures
+    "assist": 4,  # the optional language model: summaries and drafts, personal data removed
     "embed": 5,
     "workspace": 5,
     "mediation": 5,  # a case's mediation with its company: staff panel and company page
@@ -52,6 +54,7 @@ SIDEWAYS = {
     ("privacy", "casefiles"),  # deleting a document deletes its file, where casefiles keeps it
     ("privacy", "booking"),  # erasing a person cancels their future bookings first
     ("pages", "privacy"),  # the privacy page lists the retention schedule
+    ("triage", "casefiles"),  # accepting a suggestion edits the case through its history
     ("mailbox", "casefiles"),  # a mailbox message is a case file, its files its documents
     ("mailbox", "booking"),  # its cap refusals join the booking's alerts (booking.abuse)
     ("visits", "booking"),  # an in-person time is a booking: same claims, caps, drafts

@@ -9,8 +9,8 @@ The codes the rows hold (statuses, channels, case types...) are the vocabulary o
 """
 
 from ..core.codes import ACTIVE_STATUSES
-from ..core.codes import AssistPurpose
 from ..core.codes import FINAL_STATUSES
+from ..core.codes import AssistPurpose
 from ..core.codes import BookingStatus
 from ..core.codes import CaseStatus
 from ..core.codes import CaseType

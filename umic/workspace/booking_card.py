@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import BookingChange
 from ..models import CaseFile
 from ..models import StaffUser
+from ..triage.service import shown_for_text
 from ..web.i18n import service_tz
 from . import bp
 from .agenda import join_state
@@ -67,6 +68,9 @@ def booking_card(booking_id: int):
         changes=changes,
         staff=staff,
         technicians=technicians,
+        # The triage models' read-only guess of the description (umic.triage): no query
+        # beyond the model check when a model exists.
+        suggestion=shown_for_text(booking.description or ""),
         now=clock.now(),
         join_state=join_state,
         agenda_url=url_for("workspace.agenda", dia=day.isoformat()),

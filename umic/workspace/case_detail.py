@@ -46,6 +46,8 @@ from ..models import CaseStatus
 from ..models import Company
 from ..models import Municipality
 from ..models import StaffUser
+from ..triage.service import documents_request_text
+from ..triage.service import note_edits
 from ..web.i18n import locale_name
 from . import bp
 from .documents import navigated_here
@@ -174,7 +176,12 @@ def case_detail(case_id: int):
     case = _case_or_404(case_id)
     if navigated_here():
         mark_seen(case, clock.now())  # opening the case is seeing what the citizen sent
-    return _page(case, _with_choices(_form_from(case), case), NoteForm())
+    form = _with_choices(_form_from(case), case)
+    asked = documents_request_text(request.args.get("demana", "").split(","))
+    if asked and may_change(case, current_user):  # an accepted "usual documents" suggestion
+        form.status.data = CaseStatus.DOCUMENTACIO.value
+        form.status_detail.data = asked
+    return _page(case, form, NoteForm())
 
 
 def _page(case: CaseFile, form: CaseForm, note_form: NoteForm, conflict=None, status=200):
@@ -214,6 +221,7 @@ def update_case_view(case_id: int):
                 note=form.note.data or "",
             )
             _link(case, company)
+            note_edits(case, events, actor=current_user, now=clock.now())  # suggestions decided
             db.session.commit()
         except StaleCase:
             db.session.rollback()
