@@ -37,6 +37,7 @@ from .mediation.service import queue_company_reminders
 from .privacy.retention import apply_retention
 from .privacy.retention import expire_sign_in_attempts
 from .surveys.service import queue_due_surveys
+from .triage.schedule import scheduled_training
 from .web.auth import purge_staff_sessions
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ PERIODIC: tuple[Job, ...] = (
     Job("staff sessions", purge_staff_sessions),  # a network and a browser; 30 days
     Job("booking abuse", booking_abuse.watch),  # alerts; network keys erased after a day
     Job("company reminders", queue_company_reminders),  # a mediation's answer due soon
+    Job("triage training", scheduled_training),  # when asked or due (umic.triage.schedule)
 )
 
 

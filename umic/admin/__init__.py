@@ -14,6 +14,7 @@ bp = Blueprint("admin", __name__)
 bp.before_request(role_guard(Role.COORDINATOR))
 
 # The page modules register their views on ``bp``.
+from . import assist  # noqa: E402,F401
 from . import channel_counts  # noqa: E402,F401
 from . import closures  # noqa: E402,F401
 from . import expansion  # noqa: E402,F401
@@ -27,4 +28,5 @@ from . import service_settings  # noqa: E402,F401
 from . import staff  # noqa: E402,F401
 from . import statistics  # noqa: E402,F401
 from . import survey_results  # noqa: E402,F401
+from . import triage  # noqa: E402,F401
 from . import visits  # noqa: E402,F401

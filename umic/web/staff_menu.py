@@ -17,6 +17,7 @@ MENU = [
     ("workspace.visits", _l("Visites UMIC"), False),
     ("admin.statistics", _l("Estadístiques"), True),
     ("admin.survey_results", _l("Enquestes"), True),
+    ("admin.triage_figures", _l("Suggeriments automàtics"), True),
     ("admin.municipalities", _l("Municipis"), True),
     ("admin.expansion", _l("Ampliació"), True),
     ("admin.offices", _l("Oficines de consum"), True),
@@ -27,6 +28,7 @@ MENU = [
     ("admin.closures", _l("Tancaments"), True),
     ("admin.visits", _l("Planificació UMIC"), True),
     ("admin.outbox", _l("Correu"), True),
+    ("admin.assist_log", _l("Model de llenguatge"), True),
     ("privacy.index", _l("Dades personals"), True),
     ("auth.account", _l("El meu compte"), False),
 ]
