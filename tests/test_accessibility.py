@@ -794,6 +794,44 @@ def _(site, page):
     page.wait_for_selector(".banner-success")
 
 
+#: Finished cases the triage state trains on: (description, type, sector).
+TRIAGE_HISTORY = [
+    ("La factura de la llum ha pujat el doble sense avís", "reclamacio", "ELECTRICITAT_GAS_AIGUA"),
+    ("Em cobren el gas dues vegades aquest mes", "reclamacio", "ELECTRICITAT_GAS_AIGUA"),
+    ("Puc donar-me de baixa de la fibra amb permanència?", "consulta", "TELECOM"),
+    ("Quin termini tinc per tornar un mòbil comprat per internet?", "consulta", "TELECOM"),
+]
+
+
+@state("case: suggestions and similar cases", TECHNICIAN)
+def _(site, page):
+    from umic.models import CaseStatus
+    from umic.models import TriageModel
+    from umic.triage import service as triage
+
+    site.app.config.update(TRIAGE_MIN_ACCURACY=0.0, TRIAGE_MIN_CONFIDENCE=0.0)
+    if db.session.scalar(select(TriageModel.id).limit(1)) is None:
+        for number in range(10):
+            for text, case_type, sector in TRIAGE_HISTORY:
+                site.case(
+                    description=f"{text} ({number})",
+                    case_type=case_type,
+                    sector=sector,
+                    status=CaseStatus.RESOLT,
+                    status_detail="L'empresa va retornar l'import",
+                )
+        triage.train_and_store(now=clock.now(), trigger="command")
+    case = site.case(description="La factura de la llum d'Endesa ha pujat molt", sector="")
+    page.goto(site.url(f"/espai/expedients/{case.id}#suggeriments"))
+    page.wait_for_selector("#suggeriments")
+
+
+state("triage figures", COORDINATOR)(lambda site, page: page.goto(site.url("/admin/triatge/")))
+state("language model log", COORDINATOR)(
+    lambda site, page: page.goto(site.url("/admin/assistent/"))
+)
+
+
 def _mediated_case(site):
     """A case with a mediation sent to a company; returns it and the company's page path."""
     from umic.companies import find_or_create
