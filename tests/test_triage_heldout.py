@@ -23,6 +23,7 @@ from umic.core.company_match import CompanyMatcher
 from umic.core.company_match import KnownName
 from umic.core.triage import Example
 from umic.core.triage import TextClassifier
+from umic.demo.companies import COMPANIES
 
 pytestmark = pytest.mark.slow
 
@@ -30,44 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "umic" / "data" / "demo_triage_cases.tsv"
 HELD_OUT = ROOT / "tests" / "data" / "triage_heldout.tsv"
 TYPOS = ROOT / "tests" / "data" / "company_typos.tsv"
-REGISTRY = [
-    "Endesa Energía, S.A.U.",
-    "Naturgy",
-    "Iberdrola",
-    "Repsol",
-    "Holaluz",
-    "Aigües de Barcelona",
-    "TotalEnergies",
-    "Movistar",
-    "Vodafone",
-    "Orange",
-    "Digi",
-    "MásMóvil",
-    "Jazztel",
-    "Lowi",
-    "Pepephone",
-    "CaixaBank",
-    "BBVA",
-    "Banc Sabadell",
-    "Banco Santander",
-    "ING",
-    "Mapfre",
-    "Vueling",
-    "Ryanair",
-    "Renfe",
-    "Iberia",
-    "Amazon",
-    "MediaMarkt",
-    "El Corte Inglés",
-    "PcComponentes",
-    "IKEA",
-    "Decathlon",
-    "Booking.com",
-    "Airbnb",
-    "Securitas Direct",
-    "Correos",
-    "SEUR",
-]
+# The demo's registry of companies (umic/demo/companies.py): name, sector, e-mail, language.
+REGISTRY = [name for name, *_rest in COMPANIES]
 IDS = {name: number for number, name in enumerate(REGISTRY, start=1)}
 
 

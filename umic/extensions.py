@@ -30,3 +30,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 babel = Babel()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded: a page that writes a row while
+    it renders (a case's seen uploads, its first suggestions) keeps the objects it already
+    read, so the commit costs it no extra queries."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire

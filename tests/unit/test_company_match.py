@@ -9,45 +9,10 @@ import pytest
 
 from umic.core.company_match import CompanyMatcher
 from umic.core.company_match import KnownName
+from umic.demo.companies import COMPANIES
 
-REGISTRY = [
-    "Endesa Energía, S.A.U.",
-    "Naturgy",
-    "Iberdrola",
-    "Repsol",
-    "Holaluz",
-    "Aigües de Barcelona",
-    "TotalEnergies",
-    "Movistar",
-    "Vodafone",
-    "Orange",
-    "Digi",
-    "MásMóvil",
-    "Jazztel",
-    "Lowi",
-    "Pepephone",
-    "CaixaBank",
-    "BBVA",
-    "Banc Sabadell",
-    "Banco Santander",
-    "ING",
-    "Mapfre",
-    "Vueling",
-    "Ryanair",
-    "Renfe",
-    "Iberia",
-    "Amazon",
-    "MediaMarkt",
-    "El Corte Inglés",
-    "PcComponentes",
-    "IKEA",
-    "Decathlon",
-    "Booking.com",
-    "Airbnb",
-    "Securitas Direct",
-    "Correos",
-    "SEUR",
-]
+# The demo's registry of companies (umic/demo/companies.py): name, sector, e-mail, language.
+REGISTRY = [name for name, *_rest in COMPANIES]
 IDS = {name: number for number, name in enumerate(REGISTRY, start=1)}
 
 

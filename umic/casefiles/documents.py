@@ -51,6 +51,7 @@ from .. import clock
 from ..core import dates
 from ..core import ics
 from ..core.text import fold
+from ..extensions import commit_keeping_loaded
 from ..extensions import db
 from ..mail.compose import enqueue
 from ..models import AccessToken
@@ -514,13 +515,7 @@ def mark_seen(case: CaseFile, now: datetime) -> int:
     """
     changed = mark_citizen_uploads_seen(case.id, now=now)
     if changed:
-        session = db.session()
-        expire = session.expire_on_commit
-        session.expire_on_commit = False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
+        commit_keeping_loaded()
     return changed
 
 

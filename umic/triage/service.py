@@ -71,6 +71,7 @@ from ..core.company_match import CompanyGuess
 from ..core.company_match import CompanyMatcher
 from ..core.company_match import KnownName
 from ..core.text import clean
+from ..extensions import commit_keeping_loaded
 from ..extensions import db
 from ..models import FINAL_STATUSES
 from ..models import CaseDocument
@@ -631,13 +632,7 @@ def _store(case_id: int, model_id: int, found: dict[str, tuple[str, float]], now
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(insert(TriageSuggestion).values(values).on_conflict_do_nothing())
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
+    commit_keeping_loaded()
 
 
 def _language() -> str:
