@@ -25,17 +25,17 @@ and our claim, there is nothing left to do. When it ends it clears its own claim
 still holds it) and the request it served (only a request made before it started: a button
 pressed during the training asks for another one).
 
-**Training blocks the worker's pass while it runs.** ``train_and_store`` runs inside the job,
-so the other jobs of that pass and the outbox wait for it. benchmarks/triage.py measured
-``core.train`` with its evaluation at about 5 minutes for 100,000 cases (295 s, a 20 % held-out
-split; the 12.5 MB artefact adds seconds) and 1.5 minutes for 10,000 (5-fold cross-validation),
-on this two-core machine while it was shared. That is acceptable because it happens at
-most once per ``TRIAGE_RETRAIN_HOURS`` (a day by default) or when a coordinator asks; what
-falls due meanwhile (an e-mail, a reminder for the next day) only goes out that much later,
-nothing is lost; and with a worker on each of two servers the other one keeps sending. Training
-in a separate process or thread would need its own supervision and the same claim: not worth
-it while a training takes minutes. If a training ever took hours, the claim's
-:data:`STALE_CLAIM` would have to grow with it (another worker would take the claim over).
+**Training blocks the worker's pass while it runs.** ``train_and_store`` runs inside the job, so
+the other jobs of that pass and the outbox wait for it: about two and a half minutes at 100,000
+cases (benchmarks/triage_page.py: 142 s, a 20 % held-out evaluation included, on this two-core
+machine while it was shared), under a minute at 10,000, seconds at the demo's size. That is
+acceptable because it happens at most once per ``TRIAGE_RETRAIN_HOURS`` (a day by default) or
+when a coordinator asks; what falls due meanwhile (an e-mail, a reminder for the next day) only
+goes out that much later, nothing is lost; and with a worker on each of two servers the other
+one keeps sending. Training in a separate process or thread would need its own supervision and
+the same claim: not worth it while a training takes minutes. If a training ever took hours, the
+claim's :data:`STALE_CLAIM` would have to grow with it (another worker would take the claim
+over).
 
 **On failure** the job clears its claim and the request (so a failing training is not retried
 in a tight loop: the coordinator sees the failed run on the figures page and may ask again),
