@@ -41,8 +41,6 @@ from .client import host_of
 
 __all__ = ["AssistError", "AssistResult", "draft_reply", "enabled", "summarise"]
 
-LANGUAGES = ("ca", "es")
-
 
 @dataclass(frozen=True)
 class AssistResult:
@@ -68,13 +66,6 @@ def configured_host() -> str:
 
 def configured_model() -> str:
     return current_app.config.get("ASSIST_MODEL") or ""
-
-
-def case_language(case: CaseFile) -> str:
-    """The case's language as its letters use it (umic.letters.service.case_language): the
-    mailbox message's, else its booking's; Catalan unless that is Spanish."""
-    language = case.language or (case.booking.language if case.booking is not None else "")
-    return language if language in LANGUAGES else "ca"
 
 
 def known_personal_data(case: CaseFile) -> list[str]:
@@ -150,7 +141,7 @@ def _case_type_label(case: CaseFile, language: str) -> str:
 
 def build_prompt(case: CaseFile, purpose: str) -> tuple[str, str, int]:
     """(system, user, details removed): the prompt for ``case``, personal data removed."""
-    language = case_language(case)
+    language = case.reply_language
     known = known_personal_data(case)
     kind, company, description, asks = _HEADINGS[language]
     described = redact(case.description or "", known)

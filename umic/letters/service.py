@@ -285,8 +285,7 @@ def money_text(amount: Decimal | None, language: str) -> str:
 
 def case_language(case: CaseFile) -> str:
     """The language letters to the interested person go out in (Catalan by default)."""
-    language = case.language or (case.booking.language if case.booking is not None else "")
-    return language if language in LANGUAGES else "ca"
+    return case.reply_language
 
 
 def letter_context(

@@ -130,6 +130,14 @@ class CaseFile(db.Model):
         "Mediation", back_populates="case", uselist=False, cascade="all, delete-orphan"
     )
 
+    @property
+    def reply_language(self) -> str:
+        """The language the service writes to the person in (letters, draft replies): the
+        mailbox message's, else its booking's; Catalan unless that is Spanish, the two languages
+        the service's letters exist in."""
+        language = self.language or (self.booking.language if self.booking is not None else "")
+        return language if language in ("ca", "es") else "ca"
+
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("year", "sequence"),
