@@ -108,7 +108,10 @@ def frame_box(page) -> dict:
 
 
 def content_height(frame) -> float:
-    return frame.locator("html").evaluate("html => html.scrollHeight")
+    """The height of the frame's content, measured as the resizer measures it. (Not
+    ``scrollHeight``: that is never less than the frame's own height, so before the resizer
+    has run an iframe still at its snippet's 3000 px would look already sized.)"""
+    return frame.locator("html").evaluate("html => Math.ceil(html.getBoundingClientRect().height)")
 
 
 def wait_until_sized(page, frame) -> float:
